@@ -1,0 +1,9 @@
+"""Top-level URLs. Each app owns its own url module; this file only includes them."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+]
