@@ -9,15 +9,15 @@ from django.db import models
 from jobs.kuscia import types as kt
 
 if TYPE_CHECKING:
-    pass
+    from jobs.models import Connection, Job, Task, Transition  # noqa: F401
 
 
-class ConnectionQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class ConnectionQuerySet(models.QuerySet["Connection"]):
     def enabled(self) -> ConnectionQuerySet:
         return self.filter(enabled=True)
 
 
-class JobQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class JobQuerySet(models.QuerySet["Job"]):
     def active(self) -> JobQuerySet:
         """Jobs whose state can still change on its own and that Kuscia still knows."""
         return self.filter(state__in=kt.ACTIVE_JOB_STATES, gone_at__isnull=True)
@@ -29,9 +29,9 @@ class JobQuerySet(models.QuerySet):  # type: ignore[type-arg]
         return self.filter(connection_id=connection_id)
 
 
-class TaskQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class TaskQuerySet(models.QuerySet["Task"]):
     pass
 
 
-class TransitionQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class TransitionQuerySet(models.QuerySet["Transition"]):
     pass
