@@ -201,3 +201,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+# --- Sync engine (jobs.sync, jobs.tasks): cadences, back-off, watch, schedule ---
+KUSCIA_DEFAULT_CONNECTION = env_bool("KUSCIA_DEFAULT_CONNECTION", True)  # ensure_default()
+KUSCIA_SLOW_POLL_SECONDS = env_float("KUSCIA_SLOW_POLL_SECONDS", 60.0)  # Failed/Suspended/recent
+KUSCIA_RECENT_SECONDS = env_float("KUSCIA_RECENT_SECONDS", 600.0)  # "recently finished"
+KUSCIA_RESTARTABLE_SECONDS = env_float("KUSCIA_RESTARTABLE_SECONDS", 86400.0)
+KUSCIA_IDLE_POLL_SECONDS = env_float("KUSCIA_IDLE_POLL_SECONDS", 30.0)  # nothing active
+KUSCIA_BACKOFF_MAX_SECONDS = env_float("KUSCIA_BACKOFF_MAX_SECONDS", 60.0)
+KUSCIA_WATCH_SECONDS = env_int("KUSCIA_WATCH_SECONDS", 300)  # watch timeout_seconds
+KUSCIA_SPECS_PER_CYCLE = env_int("KUSCIA_SPECS_PER_CYCLE", 50)  # QueryJob for specs not yet known
+KC_REDIS_PREFIX = os.environ.get("KC_REDIS_PREFIX", "")  # isolates broker keys and locks
+CELERY_TASK_ROUTES = {"jobs.tasks.watch_kuscia": {"queue": "watch"}}
+CELERY_BEAT_SCHEDULE = {
+    "poll-kuscia": {
+        "task": "jobs.tasks.poll_kuscia",
+        "schedule": KUSCIA_POLL_SECONDS,
+        "options": {"expires": max(KUSCIA_POLL_SECONDS * 2, 2.0)},
+    },
+    "watch-kuscia": {
+        "task": "jobs.tasks.watch_kuscia",
+        "schedule": env_float("KUSCIA_WATCH_CHECK_SECONDS", 15.0),
+        "options": {"expires": 30.0},
+    },
+}
+
+# --- Logging: one line per event (JSON in production, LOG_FORMAT=json|text), secrets redacted ---
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
