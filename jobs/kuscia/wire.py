@@ -1,0 +1,540 @@
+"""Kuscia JSON <-> the typed values of types.py.
+
+Parsers accept both of Kuscia's dialects (kuscia-api.md §3): unary replies (protojson: all
+fields present, int64 as strings, enums as names) and stream objects (encoding/json: zero
+fields omitted, numbers). Timestamps become aware UTC datetimes, "" becomes None, unknown
+fields are ignored and the raw JSON object is kept on the top-level values.
+
+A value of the wrong JSON type raises KusciaMalformed naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from jobs.kuscia.errors import KusciaMalformed
+from jobs.kuscia.types import (
+    JSON,
+    BandwidthLimit,
+    Domain,
+    DomainData,
+    Endpoint,
+    EventType,
+    JobDetail,
+    JobResource,
+    JobSpec,
+    JobStatus,
+    JobStatusDetail,
+    NodeStatus,
+    Party,
+    PartyStageStatus,
+    PartyStatus,
+    RouteStatus,
+    ScheduleConfig,
+    TaskSpec,
+    TaskStatus,
+    WatchEvent,
+)
+
+# ------------------------------------------------------------------ primitive readers
+
+
+def _bad(where: str, expected: str, value: Any) -> KusciaMalformed:
+    shown = json.dumps(value)[:60] if _jsonable(value) else type(value).__name__
+    return KusciaMalformed(f"{where}: expected {expected}, got {shown}")
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def obj(value: Any, where: str) -> JSON:
+    """A JSON object; null/missing counts as {}."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad(where, "an object", value)
+    return value
+
+
+def _s(o: Mapping[str, Any], key: str, where: str) -> str:
+    value = o.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _bad(f"{where}.{key}", "a string", value)
+    return value
+
+
+def _list(o: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = o.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(f"{where}.{key}", "a list", value)
+    return value
+
+
+def _int(o: Mapping[str, Any], key: str, where: str) -> int:
+    value = o.get(key)
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise _bad(f"{where}.{key}", "an integer", value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):  # protojson writes int64/uint64 as strings
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise _bad(f"{where}.{key}", "an integer", value)
+
+
+def _float(o: Mapping[str, Any], key: str, where: str) -> float:
+    value = o.get(key)
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad(f"{where}.{key}", "a number", value)
+    return float(value)
+
+
+def _str_map(o: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+    m = obj(o.get(key), f"{where}.{key}")
+    for k, v in m.items():
+        if not isinstance(v, str):
+            raise _bad(f"{where}.{key}.{k}", "a string", v)
+    return dict(m)
+
+
+def parse_time(value: Any, where: str = "time") -> datetime | None:
+    """Kuscia's RFC 3339 timestamps ("2025-04-16T10:42:55Z") as aware UTC; "" -> None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _bad(where, "an RFC 3339 time", value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad(where, "an RFC 3339 time", value) from None
+    if parsed.tzinfo is None:
+        raise _bad(where, "a time with a zone", value)
+    return parsed.astimezone(UTC)
+
+
+def format_time(value: datetime | None) -> str:
+    """The reverse of parse_time, in Kuscia's form."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _t(o: Mapping[str, Any], key: str, where: str) -> datetime | None:
+    return parse_time(o.get(key), f"{where}.{key}")
+
+
+# ------------------------------------------------------------------ job status
+
+
+def parse_endpoint(o: Any, where: str = "endpoint") -> Endpoint:
+    o = obj(o, where)
+    return Endpoint(
+        port_name=_s(o, "port_name", where),
+        scope=_s(o, "scope", where),
+        endpoint=_s(o, "endpoint", where),
+    )
+
+
+def parse_party_status(o: Any, where: str = "party") -> PartyStatus:
+    o = obj(o, where)
+    return PartyStatus(
+        domain_id=_s(o, "domain_id", where),
+        state=_s(o, "state", where),
+        err_msg=_s(o, "err_msg", where),
+        endpoints=tuple(
+            parse_endpoint(e, f"{where}.endpoints[{i}]")
+            for i, e in enumerate(_list(o, "endpoints", where))
+        ),
+    )
+
+
+def parse_task_status(o: Any, where: str = "task") -> TaskStatus:
+    o = obj(o, where)
+    return TaskStatus(
+        task_id=_s(o, "task_id", where),
+        state=_s(o, "state", where),
+        alias=_s(o, "alias", where),
+        err_msg=_s(o, "err_msg", where),
+        create_time=_t(o, "create_time", where),
+        start_time=_t(o, "start_time", where),
+        end_time=_t(o, "end_time", where),
+        progress=_float(o, "progress", where),
+        parties=tuple(
+            parse_party_status(p, f"{where}.parties[{i}]")
+            for i, p in enumerate(_list(o, "parties", where))
+        ),
+    )
+
+
+def _stage(o: Any, where: str) -> PartyStageStatus:
+    o = obj(o, where)
+    return PartyStageStatus(domain_id=_s(o, "domain_id", where), state=_s(o, "state", where))
+
+
+def parse_status_detail(o: Any, where: str = "status") -> JobStatusDetail:
+    o = obj(o, where)
+    return JobStatusDetail(
+        state=_s(o, "state", where),
+        err_msg=_s(o, "err_msg", where),
+        create_time=_t(o, "create_time", where),
+        start_time=_t(o, "start_time", where),
+        end_time=_t(o, "end_time", where),
+        tasks=tuple(
+            parse_task_status(t, f"{where}.tasks[{i}]")
+            for i, t in enumerate(_list(o, "tasks", where))
+        ),
+        stage_status_list=tuple(
+            _stage(s, f"{where}.stage_status_list[{i}]")
+            for i, s in enumerate(_list(o, "stage_status_list", where))
+        ),
+        approve_status_list=tuple(
+            _stage(s, f"{where}.approve_status_list[{i}]")
+            for i, s in enumerate(_list(o, "approve_status_list", where))
+        ),
+    )
+
+
+def parse_job_status(o: Any, where: str = "job") -> JobStatus:
+    o = obj(o, where)
+    job_id = _s(o, "job_id", where)
+    if not job_id:
+        raise KusciaMalformed(f"{where}: job_id missing")
+    return JobStatus(
+        job_id=job_id, status=parse_status_detail(o.get("status"), f"{where}.status"), raw=o
+    )
+
+
+def parse_batch_job_status(data: Any) -> list[JobStatus]:
+    d = obj(data, "data")
+    return [parse_job_status(j, f"data.jobs[{i}]") for i, j in enumerate(_list(d, "jobs", "data"))]
+
+
+def parse_watch_event(o: Any) -> WatchEvent:
+    """One watch object -> WatchEvent. A missing `type` means ADDED (0 is omitted)."""
+    o = obj(o, "event")
+    raw_type = o.get("type", 0)
+    if isinstance(raw_type, bool) or not isinstance(raw_type, int | str):
+        raise _bad("event.type", "an event type", raw_type)
+    try:
+        etype = EventType(raw_type) if isinstance(raw_type, int) else EventType[raw_type]
+    except (ValueError, KeyError):
+        raise _bad("event.type", "an event type (0-4)", raw_type) from None
+    if etype == EventType.HEARTBEAT:
+        return WatchEvent(type=etype, job=None, raw=o)
+    if o.get("object") is None:
+        raise KusciaMalformed(f"event.object missing in a {etype.name} event")
+    return WatchEvent(type=etype, job=parse_job_status(o["object"], "event.object"), raw=o)
+
+
+# ------------------------------------------------------------------ spec (QueryJob, CreateJob)
+
+
+def _pick(o: Mapping[str, Any], snake: str) -> Any:
+    """The value under the snake_case key, or its lowerCamelCase form (protojson accepts both)."""
+    if snake in o:
+        return o[snake]
+    head, *rest = snake.split("_")
+    return o.get(head + "".join(p[:1].upper() + p[1:] for p in rest))
+
+
+def _norm(o: Any, where: str, keys: Sequence[str]) -> JSON:
+    """A copy of object o with the given keys under their snake_case names."""
+    o = obj(o, where)
+    return {k: v for k in keys if (v := _pick(o, k)) is not None}
+
+
+def _resources(o: Any, where: str) -> JobResource | None:
+    if o is None:
+        return None
+    r = _norm(o, where, ("cpu", "memory", "bandwidth"))
+    return JobResource(
+        cpu=_s(r, "cpu", where), memory=_s(r, "memory", where), bandwidth=_s(r, "bandwidth", where)
+    )
+
+
+def _party(o: Any, where: str) -> Party:
+    p = _norm(o, where, ("domain_id", "role", "resources", "bandwidth_limits"))
+    limits = []
+    for i, raw in enumerate(_list(p, "bandwidth_limits", where)):
+        lw = f"{where}.bandwidth_limits[{i}]"
+        b = _norm(raw, lw, ("destination_id", "limit_kbps"))
+        limits.append(
+            BandwidthLimit(
+                destination_id=_s(b, "destination_id", lw), limit_kbps=_int(b, "limit_kbps", lw)
+            )
+        )
+    return Party(
+        domain_id=_s(p, "domain_id", where),
+        role=_s(p, "role", where),
+        resources=_resources(p.get("resources"), f"{where}.resources"),
+        bandwidth_limits=tuple(limits),
+    )
+
+
+_SCHEDULE_KEYS = (
+    "task_timeout_seconds",
+    "resource_reserved_seconds",
+    "resource_reallocation_interval_seconds",
+)
+_TASK_KEYS = (
+    "app_image",
+    "parties",
+    "alias",
+    "task_id",
+    "dependencies",
+    "task_input_config",
+    "priority",
+    "schedule_config",
+    "tolerable",
+)
+
+
+def _task_spec(o: Any, where: str) -> TaskSpec:
+    t = _norm(o, where, _TASK_KEYS)
+    sched = None
+    if t.get("schedule_config") is not None:
+        sw = f"{where}.schedule_config"
+        s = _norm(t["schedule_config"], sw, _SCHEDULE_KEYS)
+        sched = ScheduleConfig(**{k: _int(s, k, sw) for k in _SCHEDULE_KEYS})
+    deps = _list(t, "dependencies", where)
+    for i, d in enumerate(deps):
+        if not isinstance(d, str):
+            raise _bad(f"{where}.dependencies[{i}]", "a string", d)
+    tolerable = t.get("tolerable")
+    if tolerable is not None and not isinstance(tolerable, bool):
+        raise _bad(f"{where}.tolerable", "true or false", tolerable)
+    return TaskSpec(
+        alias=_s(t, "alias", where),
+        task_id=_s(t, "task_id", where),
+        app_image=_s(t, "app_image", where),
+        parties=tuple(
+            _party(p, f"{where}.parties[{i}]") for i, p in enumerate(_list(t, "parties", where))
+        ),
+        dependencies=tuple(deps),
+        task_input_config=_s(t, "task_input_config", where),
+        priority=_int(t, "priority", where),
+        schedule_config=sched,
+        tolerable=tolerable,
+    )
+
+
+def parse_job_detail(data: Any) -> JobDetail:
+    """QueryJob's data. Task configs carry no `tolerable` (None) and parties no resources."""
+    d = obj(data, "data")
+    job_id = _s(d, "job_id", "data")
+    if not job_id:
+        raise KusciaMalformed("data.job_id missing")
+    return JobDetail(
+        job_id=job_id,
+        initiator=_s(d, "initiator", "data"),
+        max_parallelism=_int(d, "max_parallelism", "data"),
+        tasks=tuple(
+            _task_spec(t, f"data.tasks[{i}]") for i, t in enumerate(_list(d, "tasks", "data"))
+        ),
+        status=parse_status_detail(d.get("status"), "data.status"),
+        custom_fields=_str_map(d, "custom_fields", "data"),
+        raw=d,
+    )
+
+
+class SpecError(ValueError):
+    """A job spec given to spec_from_request has a field of the wrong type."""
+
+
+def spec_from_request(data: Mapping[str, Any]) -> JobSpec:
+    """A CreateJob request body (snake_case or lowerCamelCase keys, like Kuscia) -> JobSpec.
+
+    Unknown keys are ignored; int fields accept numbers or numeric strings.
+    """
+    try:
+        d = _norm(
+            dict(data),
+            "request",
+            ("job_id", "initiator", "max_parallelism", "tasks", "custom_fields"),
+        )
+        return JobSpec(
+            job_id=_s(d, "job_id", "request"),
+            initiator=_s(d, "initiator", "request"),
+            max_parallelism=_int(d, "max_parallelism", "request"),
+            tasks=tuple(
+                _task_spec(t, f"tasks[{i}]") for i, t in enumerate(_list(d, "tasks", "request"))
+            ),
+            custom_fields=_str_map(d, "custom_fields", "request"),
+        )
+    except KusciaMalformed as exc:
+        raise SpecError(exc.message) from None
+
+
+def spec_to_request(spec: JobSpec) -> JSON:
+    """The exact CreateJob JSON body (snake_case, as in kuscia-api.md §10)."""
+    tasks = []
+    for t in spec.tasks:
+        task: JSON = {
+            "task_id": t.task_id,
+            "alias": t.alias,
+            "app_image": t.app_image,
+            "parties": [_party_json(p) for p in t.parties],
+            "dependencies": list(t.dependencies),
+            "priority": t.priority,
+            "task_input_config": t.task_input_config,
+        }
+        if t.schedule_config is not None:
+            task["schedule_config"] = {k: getattr(t.schedule_config, k) for k in _SCHEDULE_KEYS}
+        if t.tolerable is not None:
+            task["tolerable"] = t.tolerable
+        tasks.append(task)
+    body: JSON = {
+        "job_id": spec.job_id,
+        "initiator": spec.initiator,
+        "max_parallelism": spec.max_parallelism,
+        "tasks": tasks,
+    }
+    if spec.custom_fields:
+        body["custom_fields"] = dict(spec.custom_fields)
+    return body
+
+
+def _party_json(p: Party) -> JSON:
+    out: JSON = {"domain_id": p.domain_id}
+    if p.role:
+        out["role"] = p.role
+    if p.resources is not None:
+        out["resources"] = {
+            k: v
+            for k, v in (
+                ("cpu", p.resources.cpu),
+                ("memory", p.resources.memory),
+                ("bandwidth", p.resources.bandwidth),
+            )
+            if v
+        }
+    if p.bandwidth_limits:
+        out["bandwidth_limits"] = [
+            {"destination_id": b.destination_id, "limit_kbps": b.limit_kbps}
+            for b in p.bandwidth_limits
+        ]
+    return out
+
+
+# ------------------------------------------------------------------ domains, data, routes
+
+
+def _node_status(o: Any, where: str) -> NodeStatus:
+    o = obj(o, where)
+    return NodeStatus(
+        name=_s(o, "name", where),
+        status=_s(o, "status", where),
+        version=_s(o, "version", where),
+        last_heartbeat_time=_t(o, "last_heartbeat_time", where),
+        last_transition_time=_t(o, "last_transition_time", where),
+    )
+
+
+def parse_domain(o: Any, where: str = "data") -> Domain:
+    o = obj(o, where)
+    domain_id = _s(o, "domain_id", where)
+    if not domain_id:
+        raise KusciaMalformed(f"{where}.domain_id missing")
+    return Domain(
+        domain_id=domain_id,
+        role=_s(o, "role", where),
+        node_statuses=tuple(
+            _node_status(n, f"{where}.node_statuses[{i}]")
+            for i, n in enumerate(_list(o, "node_statuses", where))
+        ),
+        raw=o,
+    )
+
+
+def parse_domains(data: Any) -> list[Domain]:
+    d = obj(data, "data")
+    return [
+        parse_domain(x, f"data.domains[{i}]") for i, x in enumerate(_list(d, "domains", "data"))
+    ]
+
+
+def parse_domaindata(o: Any, where: str = "data") -> DomainData:
+    o = obj(o, where)
+    ddid = _s(o, "domaindata_id", where)
+    if not ddid:
+        raise KusciaMalformed(f"{where}.domaindata_id missing")
+    columns = []
+    for i, c in enumerate(_list(o, "columns", where)):
+        columns.append(obj(c, f"{where}.columns[{i}]"))
+    return DomainData(
+        domaindata_id=ddid,
+        domain_id=_s(o, "domain_id", where),
+        name=_s(o, "name", where),
+        type=_s(o, "type", where),
+        relative_uri=_s(o, "relative_uri", where),
+        datasource_id=_s(o, "datasource_id", where),
+        vendor=_s(o, "vendor", where),
+        attributes=_str_map(o, "attributes", where),
+        columns=tuple(columns),
+        raw=o,
+    )
+
+
+def parse_domaindata_list(data: Any) -> list[DomainData]:
+    d = obj(data, "data")
+    return [
+        parse_domaindata(x, f"data.domaindata_list[{i}]")
+        for i, x in enumerate(_list(d, "domaindata_list", "data"))
+    ]
+
+
+def parse_route_status(o: Any, where: str = "route") -> RouteStatus:
+    o = obj(o, where)
+    st = obj(o.get("status"), f"{where}.status")
+    return RouteStatus(
+        source=_s(o, "source", where),
+        destination=_s(o, "destination", where),
+        status=_s(st, "status", f"{where}.status"),
+        reason=_s(st, "reason", f"{where}.status"),
+        raw=o,
+    )
+
+
+def parse_route_statuses(data: Any) -> list[RouteStatus]:
+    d = obj(data, "data")
+    return [
+        parse_route_status(x, f"data.routes[{i}]") for i, x in enumerate(_list(d, "routes", "data"))
+    ]
+
+
+# ------------------------------------------------------------------ typed values -> JSON (CLI)
+
+
+def to_json(value: Any) -> Any:
+    """A typed value as JSON with Kuscia's field names; times as Kuscia writes them."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in fields(value) if f.name != "raw"}
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
