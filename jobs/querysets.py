@@ -2,19 +2,118 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connections, models
+from django.db.models import Count, Prefetch, Q
 
 from jobs.kuscia import types as kt
 
 if TYPE_CHECKING:
     from jobs.models import Connection, Job, Task, Transition  # noqa: F401
 
+# "Stuck": waiting to start for longer than this, or running without any observed change.
+STUCK_WAITING = dt.timedelta(minutes=10)
+STUCK_RUNNING = dt.timedelta(minutes=30)
+
+SORTS = {
+    "created": "create_time",
+    "changed": "last_changed",
+    "state": "state",
+    "job": "job_id",
+    "initiator": "initiator",
+    "progress": "progress",
+}
+PAGE_SIZES = (25, 50, 100, 200)
+_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """A job list view, exactly as it appears in the URL (see JobFilter.from_query)."""
+
+    states: tuple[str, ...] = ()
+    party: str = ""
+    initiator: str = ""
+    connection: str = ""
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    q: str = ""
+    sort: str = "-created"
+    per_page: int = 25
+    errors: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_query(cls, query: Any) -> JobFilter:
+        """Parse a QueryDict (or dict of lists); unknown or malformed values are dropped and
+        reported in `errors` instead of failing the page."""
+        errors: list[str] = []
+
+        def one(name: str) -> str:
+            values = query.getlist(name) if hasattr(query, "getlist") else query.get(name, [])
+            if isinstance(values, str):
+                values = [values]
+            return (values[-1] if values else "").strip()
+
+        raw_states = query.getlist("state") if hasattr(query, "getlist") else query.get("state", [])
+        states = tuple(s for s in dict.fromkeys(raw_states) if s in kt.JOB_STATES)
+        if len(states) != len(set(raw_states)):
+            errors.append("Unknown state ignored.")
+
+        def token(name: str) -> str:
+            value = one(name)
+            if value and not _TOKEN.match(value):
+                errors.append(f"Ignored {name}: only letters, digits, '.', '_' and '-'.")
+                return ""
+            return value
+
+        def date(name: str) -> dt.date | None:
+            value = one(name)
+            if not value:
+                return None
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                errors.append(f"Ignored {name}: use YYYY-MM-DD.")
+                return None
+
+        sort = one("sort") or "-created"
+        if sort.lstrip("-") not in SORTS:
+            errors.append("Unknown sort ignored.")
+            sort = "-created"
+        try:
+            per_page = int(one("per_page") or 25)
+        except ValueError:
+            per_page = 25
+        if per_page not in PAGE_SIZES:
+            per_page = 25
+        return cls(
+            states=states,
+            party=token("party"),
+            initiator=token("initiator"),
+            connection=token("connection"),
+            created_from=date("created_from"),
+            created_to=date("created_to"),
+            q=one("q")[:63],
+            sort=sort,
+            per_page=per_page,
+            errors=tuple(errors),
+        )
+
+    def is_default(self) -> bool:
+        return self == JobFilter()
+
 
 class ConnectionQuerySet(models.QuerySet["Connection"]):
     def enabled(self) -> ConnectionQuerySet:
         return self.filter(enabled=True)
+
+    def with_sync(self) -> ConnectionQuerySet:
+        """Enabled connections with their sync health, for the indicator on every page."""
+        return self.enabled().select_related("sync").order_by("name")
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -28,10 +127,123 @@ class JobQuerySet(models.QuerySet["Job"]):
     def for_connection(self, connection_id: int) -> JobQuerySet:
         return self.filter(connection_id=connection_id)
 
+    # ------------------------------------------------------------------ overview
+
+    def state_counts(self) -> dict[str, int]:
+        """{state: number of jobs} over every state (0 when none). One query."""
+        counts = dict.fromkeys(kt.JOB_STATES, 0)
+        for row in self.order_by().values("state").annotate(n=Count("id")):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    def running_for_overview(self, limit: int = 10) -> JobQuerySet:
+        return (
+            self.filter(state=kt.RUNNING, gone_at__isnull=True)
+            .select_related("connection")
+            .order_by("-last_changed")[:limit]
+        )
+
+    def recent_failures(self, limit: int = 10) -> JobQuerySet:
+        return (
+            self.filter(state__in=(kt.FAILED, kt.APPROVAL_REJECT))
+            .select_related("connection")
+            .order_by(models.F("end_time").desc(nulls_last=True), "-last_changed")[:limit]
+        )
+
+    def stuck(self, now: dt.datetime, limit: int = 10) -> JobQuerySet:
+        """Waiting (Pending / AwaitingApproval) for long, or Running with no change for long."""
+        waiting = Q(
+            state__in=(kt.PENDING, kt.AWAITING_APPROVAL), first_seen__lt=now - STUCK_WAITING
+        )
+        frozen = Q(state=kt.RUNNING, last_changed__lt=now - STUCK_RUNNING)
+        return (
+            self.filter(waiting | frozen, gone_at__isnull=True)
+            .select_related("connection")
+            .order_by("last_changed")[:limit]
+        )
+
+    def party_activity(self, since: dt.datetime, limit: int = 5000) -> list[dict[str, Any]]:
+        """Per party: active, failed and succeeded jobs among those changed since `since`
+        (at most `limit` most recent jobs are looked at, so the cost stays bounded)."""
+        rows = (
+            self.filter(last_changed__gte=since)
+            .order_by("-last_changed")
+            .values_list("parties", "state")[:limit]
+        )
+        per: dict[str, dict[str, Any]] = {}
+        for parties, state in rows:
+            for party in parties or ():
+                entry = per.setdefault(
+                    party, {"party": party, "active": 0, "failed": 0, "succeeded": 0, "total": 0}
+                )
+                entry["total"] += 1
+                if state in kt.ACTIVE_JOB_STATES:
+                    entry["active"] += 1
+                elif state == kt.FAILED:
+                    entry["failed"] += 1
+                elif state == kt.SUCCEEDED:
+                    entry["succeeded"] += 1
+        return sorted(per.values(), key=lambda e: (-e["active"], -e["total"], e["party"]))
+
+    # ------------------------------------------------------------------ list
+
+    def filtered(self, f: JobFilter) -> JobQuerySet:
+        """The job list for a JobFilter, sorted, with the connection joined."""
+        qs = self
+        if f.states:
+            qs = qs.filter(state__in=f.states)
+        if f.party:
+            if connections[self.db].vendor == "postgresql":
+                qs = qs.filter(parties__contains=[f.party])
+            else:  # SQLite has no JSON containment; the id is a quoted token in the JSON text
+                qs = qs.filter(parties__icontains=f'"{f.party}"')
+        if f.initiator:
+            qs = qs.filter(initiator=f.initiator)
+        if f.connection:
+            qs = qs.filter(connection__name=f.connection)
+        if f.created_from:
+            qs = qs.filter(create_time__date__gte=f.created_from)
+        if f.created_to:
+            qs = qs.filter(create_time__date__lte=f.created_to)
+        if f.q:
+            qs = qs.filter(job_id__icontains=f.q)
+        column = SORTS[f.sort.lstrip("-")]
+        order = (
+            models.F(column).desc(nulls_last=True)
+            if f.sort.startswith("-")
+            else models.F(column).asc(nulls_last=True)
+        )
+        return qs.select_related("connection").order_by(order, "-id")
+
+    def list_facets(self) -> dict[str, list[str]]:
+        """Choices for the list filters: connection names and initiators. One query."""
+        rows = self.order_by().values_list("connection__name", "initiator").distinct()[:500]
+        conns = sorted({c for c, _ in rows})
+        inits = sorted({i for _, i in rows if i})
+        return {"connections": conns, "initiators": inits}
+
+    # ------------------------------------------------------------------ detail
+
+    def for_detail(self, connection: str, job_id: str) -> JobQuerySet:
+        return self.select_related("connection").filter(connection__name=connection, job_id=job_id)
+
 
 class TaskQuerySet(models.QuerySet["Task"]):
-    pass
+    def for_job_page(self, job: Job) -> TaskQuerySet:
+        """A job's tasks in spec order with their parties and endpoints (3 queries)."""
+        from jobs.models import PartyStatus
+
+        parties = PartyStatus.objects.order_by("domain_id").prefetch_related("endpoints")
+        return (
+            self.filter(job=job)
+            .order_by("position", "id")
+            .prefetch_related(Prefetch("party_statuses", queryset=parties))
+        )
 
 
 class TransitionQuerySet(models.QuerySet["Transition"]):
-    pass
+    def for_job(self, job: Job) -> TransitionQuerySet:
+        return self.filter(job=job).order_by("observed_at", "id")
+
+    def for_task(self, job: Job, task_id: str) -> TransitionQuerySet:
+        return self.filter(job=job, task_id=task_id).order_by("observed_at", "id")

@@ -1,0 +1,185 @@
+"""Template helpers for the monitoring pages: state icons, durations, ages, sync indicator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from jobs.kuscia import types as kt
+
+register = template.Library()
+
+# State is never shown by colour alone: every badge carries an icon and the state's name.
+ICONS = {
+    kt.PENDING: "◷",
+    kt.RUNNING: "▶",
+    kt.SUCCEEDED: "✓",
+    kt.FAILED: "✗",
+    kt.AWAITING_APPROVAL: "✋",
+    kt.APPROVAL_REJECT: "⊘",
+    kt.CANCELLED: "■",
+    kt.SUSPENDED: "⏸",
+    kt.UNKNOWN: "?",
+}
+
+
+@register.filter
+def state_icon(state: str) -> str:
+    return ICONS.get(state, "?")
+
+
+@register.filter
+def state_class(state: str) -> str:
+    return "st-" + (state.lower() if state in ICONS else "unknown")
+
+
+def human_seconds(seconds: float) -> str:
+    s = max(int(seconds), 0)
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m {s:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h {m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d {h}h"
+
+
+@register.simple_tag
+def duration(
+    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime | None = None
+) -> str:
+    """ "3m 05s" between start and end (or now, for something still running); a dash if unknown."""
+    if start is None:
+        return "\u2013"
+    return human_seconds(((end or now or timezone.now()) - start).total_seconds())
+
+
+@register.filter
+def ago(when: dt.datetime | None) -> str:
+    if when is None:
+        return "never"
+    return human_seconds((timezone.now() - when).total_seconds()) + " ago"
+
+
+@register.filter
+def percent(value: float | None) -> int:
+    return round((value or 0) * 100)
+
+
+@register.filter
+def pretty_json(text: Any) -> str:
+    """Pretty-print JSON given as text or data; text that is not JSON comes back unchanged.
+    The result is escaped by the template like any other string."""
+    if isinstance(text, str):
+        if not text.strip():
+            return ""
+        try:
+            text = json.loads(text)
+        except ValueError:
+            return str(text)
+    return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@register.simple_tag
+def url_or(name: str, fallback: str, *args: Any) -> str:
+    """reverse(name) or a fallback path while another team's page is not wired in yet."""
+    try:
+        return reverse(name, args=args or None)
+    except NoReverseMatch:
+        return fallback
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: template.Context, **changes: Any) -> str:
+    """The current query string with some parameters replaced ("" removes one)."""
+    request = context.get("request")
+    query: QueryDict = request.GET.copy() if request is not None else QueryDict(mutable=True)
+    for key, value in changes.items():
+        if value in ("", None):
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    encoded = query.urlencode()
+    return "?" + encoded if encoded else "?"
+
+
+def stale_after() -> dt.timedelta:
+    """Sync data older than this is called stale (several missed poll rounds)."""
+    return dt.timedelta(seconds=max(60.0, 6 * float(getattr(settings, "KUSCIA_POLL_SECONDS", 5))))
+
+
+def sync_health(connections: Any) -> list[dict[str, Any]]:
+    """One entry per connection: name, last success, age text, failing/stale flags, error."""
+    now = timezone.now()
+    out = []
+    for c in connections:
+        sync = getattr(c, "sync", None) if _has_sync(c) else None
+        last = sync.last_success if sync else None
+        failing = bool(sync and sync.last_error_at and (last is None or sync.last_error_at >= last))
+        stale = last is None or now - last > stale_after()
+        out.append(
+            {
+                "connection": c,
+                "last_success": last,
+                "age": human_seconds((now - last).total_seconds()) + " ago" if last else "never",
+                "failing": failing,
+                "stale": stale,
+                "kind": sync.last_error_kind if sync else "",
+                "message": sync.last_error_message if sync else "",
+                "hint": sync.last_error_hint if sync else "",
+                "failures": sync.consecutive_failures if sync else 0,
+                "watch_since": sync.watch_connected_since if sync else None,
+            }
+        )
+    return out
+
+
+def _has_sync(connection: Any) -> bool:
+    try:
+        connection.sync  # noqa: B018
+    except Exception:  # RelatedObjectDoesNotExist: never synced yet
+        return False
+    return True
+
+
+@register.inclusion_tag("jobs/_sync_indicator.html", takes_context=True)
+def sync_indicator(context: template.Context) -> dict[str, Any]:
+    """The sync indicator in the layout: one query for every enabled connection."""
+    from jobs.models import Connection
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"health": [], "show": False}
+    health = sync_health(Connection.objects.with_sync())
+    return {
+        "health": health,
+        "show": True,
+        "problems": [h for h in health if h["failing"] or h["stale"]],
+        "request": request,
+    }
+
+
+@register.filter
+def get(mapping: Any, key: Any) -> Any:
+    """mapping[key] or None (for the party-by-task matrix)."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def scale(fraction: float, total: int) -> float:
+    """fraction (0..1) of total, for SVG coordinates."""
+    return round(float(fraction or 0) * total, 1)

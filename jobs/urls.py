@@ -1,0 +1,19 @@
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("jobs/", views.job_list, name="list"),
+    path("jobs/<slug:connection>/<str:job_id>/", views.job_detail, name="detail"),
+    path(
+        "jobs/<slug:connection>/<str:job_id>/tasks/<str:task_id>/", views.task_detail, name="task"
+    ),
+    path(
+        "jobs/<slug:connection>/<str:job_id>/tasks/<str:task_id>/log/",
+        views.task_log,
+        name="task_log",
+    ),
+]

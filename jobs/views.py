@@ -1,0 +1,300 @@
+"""Monitoring pages: overview, job list, job detail, task detail. They read the local DB only
+(except a task's logs, fetched from Kuscia's log API on demand). `request.htmx` picks the named
+partial that a self-refreshing fragment asks for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from jobs import dag
+from jobs.kuscia import types as kt
+from jobs.models import Connection, Job, PartyStatus, Task, Transition
+from jobs.querysets import PAGE_SIZES, SORTS, JobFilter
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# htmx stops polling an element whose response has this status (and we also drop the trigger).
+STOP_POLLING = 286
+LOG_MAX_LINES = 2000
+POLL_SECONDS = 3
+
+
+def _respond(
+    request: HtmxHttpRequest, template: str, context: dict[str, Any], *, done: bool
+) -> HttpResponse:
+    response = render(request, template, context)
+    if request.htmx and done:
+        response.status_code = STOP_POLLING
+    return response
+
+
+# ------------------------------------------------------------------------------ overview
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def overview(request: HtmxHttpRequest) -> HttpResponse:
+    now = timezone.now()
+    jobs = Job.objects
+    counts = jobs.state_counts()
+    context: dict[str, Any] = {
+        "now": now,
+        "total": sum(counts.values()),
+        "counts": counts,
+        "running": list(jobs.running_for_overview()),
+        "failures": list(jobs.recent_failures()),
+        "stuck": list(jobs.stuck(now)),
+        "activity": jobs.party_activity(now - dt.timedelta(hours=24)),
+        "poll_seconds": 10,
+    }
+    template = "jobs/overview.html#live" if request.htmx else "jobs/overview.html"
+    return render(request, template, context)
+
+
+# ------------------------------------------------------------------------------ list
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def job_list(request: HtmxHttpRequest) -> HttpResponse:
+    f = JobFilter.from_query(request.GET)
+    paginator = Paginator(Job.objects.filtered(f), f.per_page)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    any_active = any(j.state in kt.ACTIVE_JOB_STATES and j.gone_at is None for j in rows)
+    context = {
+        "f": f,
+        "page": page,
+        "jobs": rows,
+        "any_active": any_active,
+        "now": timezone.now(),
+        "states": kt.JOB_STATES,
+        "sorts": SORTS,
+        "page_sizes": PAGE_SIZES,
+        "poll_seconds": POLL_SECONDS,
+    }
+    if request.htmx:
+        return _respond(request, "jobs/list.html#table", context, done=not any_active)
+    context["facets"] = Job.objects.list_facets()
+    return render(request, "jobs/list.html", context)
+
+
+# ------------------------------------------------------------------------------ detail
+
+
+@dataclass
+class TaskView:
+    task: Task
+    parties: list[PartyStatus]
+    box: dag.NodeBox | None = None
+
+    @property
+    def by_party(self) -> dict[str, PartyStatus]:
+        return {p.domain_id: p for p in self.parties}
+
+
+@dataclass
+class GanttBar:
+    task: Task
+    row: int
+    start: float  # 0..1 of the span
+    width: float
+    label: str
+
+
+def _get_job(connection: str, job_id: str) -> Job:
+    job = Job.objects.for_detail(connection, job_id).first()
+    if job is None:
+        raise Http404("No such job on this connection (yet). Add it by id from the Jobs page.")
+    return job
+
+
+def _job_context(job: Job, selected: str) -> dict[str, Any]:
+    """Everything the job page shows; a fixed number of queries for any number of tasks."""
+    tasks = [TaskView(t, list(t.party_statuses.all())) for t in Task.objects.for_job_page(job)]
+    layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
+    boxes = {n.alias: n for n in layout.nodes}
+    for tv in tasks:
+        tv.box = boxes.get(tv.task.alias or tv.task.task_id)
+    party_ids = list(job.parties) or sorted({p.domain_id for tv in tasks for p in tv.parties})
+    for tv in tasks:
+        for p in tv.parties:
+            if p.domain_id not in party_ids:
+                party_ids.append(p.domain_id)
+    selected_task = next((tv for tv in tasks if tv.task.task_id == selected), None)
+    return {
+        "job": job,
+        "tasks": tasks,
+        "layout": layout,
+        "party_ids": party_ids,
+        "failure": _failure(job, tasks),
+        "selected": selected_task,
+        "endpoints": _endpoints(tasks),
+        "now": timezone.now(),
+        "poll_seconds": POLL_SECONDS,
+        "done": job.is_terminal,
+        "has_tasks": bool(tasks),
+    }
+
+
+def _failure(job: Job, tasks: list[TaskView]) -> dict[str, Any] | None:
+    """The first failing task and the party that failed it (Kuscia's job err_msg is often empty;
+    the reason sits in a party)."""
+    if job.state not in (kt.FAILED, kt.APPROVAL_REJECT) and not any(
+        tv.task.state == kt.FAILED for tv in tasks
+    ):
+        return None
+    failed = [tv for tv in tasks if tv.task.state == kt.FAILED]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    failed.sort(key=lambda tv: (tv.task.end_time or far, tv.task.position))
+    first = failed[0] if failed else None
+    party = None
+    if first is not None:
+        party = next(
+            (p for p in first.parties if p.state == kt.FAILED and p.err_msg), None
+        ) or next((p for p in first.parties if p.state == kt.FAILED), None)
+    message = (
+        (party.err_msg if party else "") or (first.task.err_msg if first else "") or job.err_msg
+    )
+    return {
+        "task": first.task if first else None,
+        "party": party,
+        "message": message,
+        "others": len(failed) - 1 if failed else 0,
+    }
+
+
+def _endpoints(tasks: list[TaskView]) -> list[dict[str, Any]]:
+    """Every endpoint grouped by party, then task."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for tv in tasks:
+        for p in tv.parties:
+            for e in p.endpoints.all():
+                out.setdefault(p.domain_id, []).append({"task": tv.task, "e": e})
+    return [{"party": k, "items": v} for k, v in sorted(out.items())]
+
+
+def _gantt(
+    tasks: list[TaskView], transitions: list[Transition], now: dt.datetime
+) -> dict[str, Any]:
+    """Bars per task from recorded task transitions: from the first Running (or first seen)
+    to the first terminal state; a task still running reaches `now`."""
+    first: dict[str, dt.datetime] = {}
+    running: dict[str, dt.datetime] = {}
+    ended: dict[str, dt.datetime] = {}
+    for t in transitions:
+        if t.kind != Transition.Kind.TASK:
+            continue
+        when = t.kuscia_time or t.observed_at
+        first.setdefault(t.task_id, when)
+        if t.new_state == kt.RUNNING:
+            running.setdefault(t.task_id, when)
+            ended.pop(t.task_id, None)
+        elif t.new_state in (kt.SUCCEEDED, kt.FAILED):
+            ended[t.task_id] = when
+    spans = []
+    for tv in tasks:
+        tid = tv.task.task_id
+        start = running.get(tid) or tv.task.start_time
+        if start is None:
+            continue
+        end = ended.get(tid) or tv.task.end_time
+        if end is None and tv.task.state not in (kt.SUCCEEDED, kt.FAILED):
+            end = now
+        spans.append((tv.task, start, end or start))
+    if not spans:
+        return {"bars": [], "height": 0}
+    lo = min(s for _, s, _ in spans)
+    hi = max(e for _, _, e in spans)
+    total = max((hi - lo).total_seconds(), 1.0)
+    from jobs.templatetags.kc import human_seconds
+
+    bars = [
+        GanttBar(
+            task,
+            i,
+            (s - lo).total_seconds() / total,
+            max((e - s).total_seconds() / total, 0.004),
+            human_seconds((e - s).total_seconds()),
+        )
+        for i, (task, s, e) in enumerate(spans)
+    ]
+    return {"bars": bars, "height": len(bars) * 22 + 8, "span": human_seconds(total), "start": lo}
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
+    job = _get_job(connection, job_id)
+    context = _job_context(job, request.GET.get("task", ""))
+    if request.htmx:
+        return _respond(request, "jobs/detail.html#status", context, done=context["done"])
+    transitions = list(Transition.objects.for_job(job))
+    context["transitions"] = transitions
+    context["gantt"] = _gantt(context["tasks"], transitions, context["now"])
+    return render(request, "jobs/detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def task_detail(
+    request: HtmxHttpRequest, connection: str, job_id: str, task_id: str
+) -> HttpResponse:
+    job = _get_job(connection, job_id)
+    context = _job_context(job, task_id)
+    if context["selected"] is None:
+        raise Http404("This job has no such task.")
+    if request.htmx:
+        return _respond(request, "jobs/task.html#status", context, done=context["done"])
+    context["transitions"] = list(Transition.objects.for_task(job, task_id))
+    context["logs_supported"] = job.connection.mode in (Connection.Mode.LITE, Connection.Mode.P2P)
+    return render(request, "jobs/task.html", context)
+
+
+@require_GET
+def task_log(request: HtmxHttpRequest, connection: str, job_id: str, task_id: str) -> HttpResponse:
+    """The task's log from Kuscia's log API (lite/autonomy nodes only; the local party's)."""
+    job = _get_job(connection, job_id)
+    context: dict[str, Any] = {"job": job, "task_id": task_id, "lines": [], "error": None}
+    if job.connection.mode not in (Connection.Mode.LITE, Connection.Mode.P2P):
+        context["error"] = {
+            "kind": "not_supported",
+            "message": "This connection is a Kuscia master: the log API only works on lite and "
+            "autonomy nodes.",
+            "hint": "Add a connection to the party's own node to read its logs.",
+        }
+        return render(request, "jobs/task.html#log", context)
+    from jobs.kuscia.client import KusciaClient
+    from jobs.kuscia.errors import KusciaError
+
+    try:
+        with KusciaClient(job.connection.client_config()) as client:
+            lines = list(
+                itertools.islice(_lines(client.query_task_log(task_id)), LOG_MAX_LINES + 1)
+            )
+    except KusciaError as exc:
+        context["error"] = {"kind": exc.kind, "message": exc.message, "hint": exc.hint}
+        return render(request, "jobs/task.html#log", context)
+    context["truncated"] = len(lines) > LOG_MAX_LINES
+    context["lines"] = lines[:LOG_MAX_LINES]
+    return render(request, "jobs/task.html#log", context)
+
+
+def _lines(chunks: Iterator[str]) -> Iterator[str]:
+    for chunk in chunks:
+        yield from chunk.splitlines()

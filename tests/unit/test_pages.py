@@ -1,0 +1,276 @@
+"""Monitoring pages through HTTP: content, filters in the URL, htmx fragments, escaping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from jobs.kuscia import types as kt
+from jobs.models import Connection, Job, Transition
+from tests.fixtures.data import make_connection, make_job
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def client_in(client, pages_user):
+    client.force_login(pages_user)
+    return client
+
+
+def detail_url(job: Job) -> str:
+    return reverse("jobs:detail", args=[job.connection.name, job.job_id])
+
+
+def test_pages_need_login(client, pages_connection):
+    job = make_job(pages_connection)
+    for url in (reverse("jobs:overview"), reverse("jobs:list"), detail_url(job)):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
+
+
+def test_layout_shows_nav_user_role_logout_and_sync_age(client_in, pages_connection):
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    for label in ("Overview", "Jobs", "Connections", "Audit"):
+        assert f">{label}</a>" in html
+    assert "vera" in html and 'class="role role-viewer"' in html
+    assert re.search(r'<form method="post" action="/accounts/logout/"', html)
+    assert "local: synced 5s ago" in html
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+    assert "<script>" not in html and " onclick=" not in html
+
+
+def test_sync_failure_shows_red_banner_with_kind_message_and_hint(client_in):
+    make_connection(
+        "kuscia-a",
+        error=(
+            "tls_untrusted",
+            "certificate verify failed",
+            "Use the CA that signed the server cert.",
+        ),
+    )
+    html = client_in.get(reverse("jobs:list")).content.decode()
+    assert "banner-error" in html and "Sync failing" in html
+    assert "tls_untrusted" in html and "certificate verify failed" in html
+    assert "Use the CA that signed the server cert." in html
+
+
+def test_stale_sync_is_flagged(client_in):
+    make_connection("slow", synced_ago=3600)
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    assert "Data may be stale" in html and "slow" in html
+
+
+def test_overview_counts_link_to_filtered_list(client_in, pages_connection):
+    make_job(pages_connection, "r1", state=kt.RUNNING)
+    make_job(pages_connection, "f1", state=kt.FAILED, err_msg="Task[t1]-Party[bob]: boom")
+    make_job(pages_connection, "s1", state=kt.SUCCEEDED)
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    assert 'href="/jobs/?state=Running"' in html
+    assert re.search(
+        r'<span class="n">1</span>\s*<span class="label"><span aria-hidden="true">✗</span> Failed',
+        html,
+    )
+    assert "r1" in html and "f1" in html and "Task[t1]-Party[bob]: boom" in html
+
+
+def test_overview_lists_stuck_jobs(client_in, pages_connection):
+    make_job(
+        pages_connection, "frozen", state=kt.RUNNING, changed_ago=3 * 3600, created_ago=4 * 3600
+    )
+    make_job(pages_connection, "fresh", state=kt.RUNNING, changed_ago=5)
+    response = client_in.get(reverse("jobs:overview"))
+    stuck = [j.job_id for j in response.context["stuck"]]
+    assert stuck == ["frozen"]
+
+
+def test_overview_empty_state_explains_what_to_do(client_in):
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    assert "No jobs yet" in html and "add one by id" in html
+
+
+def test_list_filters_sort_and_page_come_from_the_url(client_in, pages_connection):
+    other = make_connection("other")
+    make_job(pages_connection, "alpha-1", state=kt.RUNNING, parties=("alice", "bob"))
+    make_job(pages_connection, "alpha-2", state=kt.FAILED, parties=("alice", "carol"))
+    make_job(other, "beta-1", state=kt.SUCCEEDED, parties=("bob", "carol"), initiator="bob")
+    url = reverse("jobs:list")
+
+    def ids(query: str) -> list[str]:
+        return [j.job_id for j in client_in.get(url + query).context["jobs"]]
+
+    assert ids("?state=Running&state=Failed&sort=job") == ["alpha-1", "alpha-2"]
+    assert ids("?party=carol&sort=job") == ["alpha-2", "beta-1"]
+    assert ids("?initiator=bob") == ["beta-1"]
+    assert ids("?connection=other") == ["beta-1"]
+    assert ids("?q=ALPHA&sort=-job") == ["alpha-2", "alpha-1"]
+    assert ids("?sort=job&per_page=25&page=1") == ["alpha-1", "alpha-2", "beta-1"]
+    # malformed values are dropped with a note, never a 500
+    response = client_in.get(url + "?state=Bogus&created_from=yesterday&sort=drop&party=a%20b")
+    assert response.status_code == 200
+    assert len(response.context["jobs"]) == 3
+    assert "Ignored created_from" in response.content.decode()
+
+
+def test_list_pagination_keeps_filters_in_links(client_in, pages_connection):
+    for i in range(30):
+        make_job(
+            pages_connection,
+            f"job-{i:02d}",
+            state=kt.SUCCEEDED,
+            tasks=1,
+            transitions=False,
+            endpoints=False,
+        )
+    html = client_in.get(
+        reverse("jobs:list") + "?state=Succeeded&per_page=25&sort=job"
+    ).content.decode()
+    assert "page 1 of 2" in html
+    assert 'href="?state=Succeeded&amp;per_page=25&amp;sort=job&amp;page=2"' in html
+    page2 = client_in.get(reverse("jobs:list") + "?state=Succeeded&per_page=25&sort=job&page=2")
+    assert [j.job_id for j in page2.context["jobs"]] == [f"job-{i:02d}" for i in range(25, 30)]
+
+
+def test_list_fragment_polls_only_while_something_listed_is_active(client_in, pages_connection):
+    make_job(pages_connection, "run", state=kt.RUNNING)
+    make_job(pages_connection, "done", state=kt.SUCCEEDED)
+    url = reverse("jobs:list")
+    live = client_in.get(url + "?state=Running", **HX)
+    assert live.status_code == 200
+    assert live["Vary"].count("HX-Request") == 1
+    body = live.content.decode()
+    assert body.lstrip().startswith('<div id="job-table"') and "<html" not in body
+    assert 'hx-trigger="every 3s, kc-visible"' in body
+    assert 'hx-get="/jobs/?state=Running"' in body
+    finished = client_in.get(url + "?state=Succeeded", **HX)
+    assert finished.status_code == 286
+    assert "hx-trigger" not in finished.content.decode()
+
+
+def test_list_empty_states(client_in, pages_connection):
+    html = client_in.get(reverse("jobs:list")).content.decode()
+    assert "No jobs yet" in html
+    make_job(pages_connection, "x")
+    html = client_in.get(reverse("jobs:list") + "?q=nothing-like-this").content.decode()
+    assert "No job matches these filters" in html
+
+
+def test_detail_shows_header_dag_matrix_endpoints_timeline_history_raw(client_in, pages_connection):
+    job = make_job(
+        pages_connection,
+        "job-psi",
+        state=kt.RUNNING,
+        tasks=[("psi", []), ("split", ["psi"]), ("train", ["split"])],
+        custom_fields={"team": "risk"},
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert '<svg class="dag"' in html
+    assert html.count('class="node ') == 3
+    assert html.count('class="edge"') == 2
+    assert "team=risk" in html and "Max parallelism" in html
+    assert 'class="matrix"' in html and ">alice</th>" in html
+    assert 'data-copy="job-psi-psi-0-global.alice.svc:26836"' in html
+    assert 'class="gantt"' in html and "History" in html
+    assert "Last raw reply from Kuscia" in html
+    assert 'hx-trigger="every 3s, kc-visible"' in html  # running: refreshes
+    assert "&quot;sf_node_eval_param&quot;: {" in html  # task_input_config pretty-printed
+
+
+def test_dag_node_click_url_selects_task(client_in, pages_connection):
+    job = make_job(pages_connection, "job-sel", tasks=[("psi", []), ("train", ["psi"])])
+    html = client_in.get(detail_url(job)).content.decode()
+    assert 'href="/jobs/local/job-sel/?task=job-sel-train#task-panel"' in html
+    selected = client_in.get(detail_url(job) + "?task=job-sel-train")
+    assert selected.context["selected"].task.alias == "train"
+    assert "node st-running selected" in selected.content.decode()
+
+
+def test_failed_job_has_failure_card_with_party_reason_and_stops_polling(
+    client_in, pages_connection
+):
+    job = make_job(
+        pages_connection,
+        "job-f",
+        state=kt.FAILED,
+        tasks=3,
+        parties=("alice", "bob"),
+        party_err="OOMKilled: psi used 9Gi",
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "Why it failed" in html
+    assert re.search(
+        r"First failing task <a [^>]*><strong>t2</strong></a> in party <strong>bob</strong>", html
+    )
+    assert "OOMKilled: psi used 9Gi" in html
+    assert "hx-trigger" not in html.split('id="job-status"')[1].split(">")[0]
+    fragment = client_in.get(detail_url(job), **HX)
+    assert fragment.status_code == 286
+    assert "<html" not in fragment.content.decode()
+
+
+def test_kuscia_text_is_escaped_everywhere(client_in, pages_connection):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    job = make_job(pages_connection, "job-xss", state=kt.FAILED, err_msg=evil, party_err=evil)
+    Transition.objects.create(job=job, kind="job", new_state="Failed", message=evil, source="poll")
+    for url in (
+        detail_url(job),
+        reverse("jobs:overview"),
+        reverse("jobs:task", args=["local", "job-xss", "job-xss-t1"]),
+    ):
+        html = client_in.get(url).content.decode()
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+def test_gone_job_is_marked_and_not_polled(client_in, pages_connection):
+    from django.utils import timezone
+
+    job = make_job(
+        pages_connection,
+        "job-gone",
+        state=kt.RUNNING,
+        gone_at=timezone.now(),
+        gone_reason="not-found",
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "gone from Kuscia" in html and "not-found" in html
+    assert client_in.get(detail_url(job), **HX).status_code == 286
+
+
+def test_unknown_job_and_task_are_404(client_in, pages_connection):
+    job = make_job(pages_connection, "j")
+    assert client_in.get(reverse("jobs:detail", args=["local", "nope"])).status_code == 404
+    assert (
+        client_in.get(reverse("jobs:task", args=["local", job.job_id, "nope"])).status_code == 404
+    )
+
+
+def test_task_page_on_master_says_logs_are_not_available(client_in, pages_connection):
+    job = make_job(pages_connection, "job-t", state=kt.FAILED, party_err="exit 137")
+    url = reverse("jobs:task", args=["local", job.job_id, "job-t-t1"])
+    html = client_in.get(url).content.decode()
+    assert "exit 137" in html and "Kuscia master" in html and "task-log" not in html
+    log = client_in.get(reverse("jobs:task_log", args=["local", job.job_id, "job-t-t1"]))
+    assert log.status_code == 200 and "not_supported" in log.content.decode()
+    assert client_in.get(url, **HX).status_code == 286
+
+
+def test_task_page_on_lite_node_loads_log_fragment_lazily(client_in):
+    conn = make_connection("lite-alice", mode=Connection.Mode.LITE)
+    make_job(conn, "job-l", state=kt.RUNNING)
+    html = client_in.get(
+        reverse("jobs:task", args=["lite-alice", "job-l", "job-l-t1"])
+    ).content.decode()
+    assert 'hx-get="/jobs/lite-alice/job-l/tasks/job-l-t1/log/"' in html
+    assert 'hx-trigger="load, kc-reload"' in html
+
+
+def test_job_with_no_tasks_yet_explains_itself(client_in, pages_connection):
+    job = make_job(pages_connection, "job-empty", state=kt.PENDING, tasks=0)
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "No tasks known yet" in html and "No endpoints reported" in html
