@@ -1,0 +1,21 @@
+"""A local KusciaAPI simulator (mTLS HTTP API, state machines, watch and log streams).
+
+It imports nothing from Django or the dashboard. See server.Simulator, certs.ensure_certs,
+clock.ManualClock and world.World (failing on demand: the `sim-fail-*` custom_fields keys).
+"""
+
+from .certs import ensure_certs
+from .clock import ManualClock, RealClock
+from .server import Simulator
+from .world import FAILURE_REASONS, APIError, Faults, World
+
+__all__ = [
+    "FAILURE_REASONS",
+    "APIError",
+    "Faults",
+    "ManualClock",
+    "RealClock",
+    "Simulator",
+    "World",
+    "ensure_certs",
+]

@@ -1,0 +1,165 @@
+"""Certificates and token laid out exactly as a user copies them out of a Kuscia container.
+
+`ensure_certs(dir)` creates, when missing, `ca.crt` (+ `ca.key`), `kusciaapi-server.crt`,
+`kusciaapi-server.key` and `token` (32 characters, no trailing newline). The server pair is
+signed by the CA and, as Kuscia's docs do, also serves as the client pair for MTLS
+(kuscia-api.md §1.2, §12). `make_foreign_client_pair` mints a pair from another CA (tests of
+"handshake refused").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import secrets
+import string
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_CERT = "ca.crt"
+CA_KEY = "ca.key"
+SERVER_CERT = "kusciaapi-server.crt"
+SERVER_KEY = "kusciaapi-server.key"
+TOKEN = "token"
+
+SAN_DNS = ("localhost", "kusciaapi")
+SAN_IPS = ("127.0.0.1",)
+TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def _write(path: Path, data: bytes, *, private: bool = False) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    if private:
+        os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _new_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _leaf(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    common_name: str,
+    *,
+    days: int = 3650,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SAN_DNS]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SAN_IPS]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def ensure_certs(cert_dir: Path | str) -> None:
+    """Create the Kuscia certificate files in `cert_dir` unless they already exist.
+
+    Existing files are kept (a user may point the simulator at a directory they already use).
+    A missing server pair is re-issued from the existing CA; a missing CA re-creates everything.
+    """
+    d = Path(cert_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    ca_crt, ca_key_path = d / CA_CERT, d / CA_KEY
+    srv_crt, srv_key = d / SERVER_CERT, d / SERVER_KEY
+    if not (ca_crt.exists() and ca_key_path.exists()):
+        ca_key, ca_cert = _new_ca("KusciaSimulatorCA")
+        _write(ca_key_path, _key_pem(ca_key), private=True)
+        _write(ca_crt, ca_cert.public_bytes(serialization.Encoding.PEM))
+        for stale in (srv_crt, srv_key):
+            if stale.exists():
+                stale.unlink()
+    else:
+        loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        ca_key = loaded
+        ca_cert = x509.load_pem_x509_certificate(ca_crt.read_bytes())
+    if not (srv_crt.exists() and srv_key.exists()):
+        key, cert = _leaf(ca_key, ca_cert, "KusciaAPI")
+        _write(srv_key, _key_pem(key), private=True)
+        _write(srv_crt, cert.public_bytes(serialization.Encoding.PEM))
+    token = d / TOKEN
+    if not token.exists():
+        value = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(32))
+        _write(token, value.encode("ascii"), private=True)
+
+
+def make_foreign_client_pair(out_dir: Path | str) -> tuple[Path, Path]:
+    """A client cert/key signed by a CA the simulator does not trust (for refusal tests)."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = _new_ca("SomeOtherCA")
+    key, cert = _leaf(ca_key, ca_cert, "KusciaAPIClient")
+    crt_path, key_path = d / "foreign-client.crt", d / "foreign-client.key"
+    _write(crt_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write(key_path, _key_pem(key), private=True)
+    return crt_path, key_path
+
+
+def read_token(cert_dir: Path | str) -> str:
+    return (Path(cert_dir) / TOKEN).read_text(encoding="ascii")

@@ -1,0 +1,526 @@
+"""The simulator's HTTPS listener: KusciaAPI's transport, routes and both JSON dialects.
+
+Transport rules (kuscia-api.md §1): MTLS requires a client certificate chaining to `ca.crt`
+(the handshake is refused otherwise), TLS asks for none, NOTLS is plain HTTP without token.
+Routing follows gin: a matching route runs the token check and then the handler; a path that
+only differs by a trailing slash is redirected (307 for POST, 301 for GET) before any token
+check; anything else runs the token check and then answers `404 page not found`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from . import codec
+from .certs import CA_CERT, SERVER_CERT, SERVER_KEY, ensure_certs, read_token
+from .clock import Clock
+from .demo import demo_jobs
+from .world import (
+    ERR_UNEXPECTED,
+    KUSCIA_VERSION,
+    APIError,
+    Faults,
+    World,
+)
+
+JSON = dict[str, Any]
+PROTOCOLS = ("MTLS", "TLS", "NOTLS")
+MAX_TIMEOUT_SECONDS = 2**31 - 1
+SUCCESS = {"code": 0, "message": "success", "details": []}
+
+Unary = Callable[[World, JSON], Any]
+
+
+def _job_id_data(fn: Callable[[World, str], None]) -> Unary:
+    def handler(world: World, req: JSON) -> JSON:
+        fn(world, req["job_id"])
+        return {"job_id": req["job_id"]}
+
+    return handler
+
+
+def _create(world: World, req: JSON) -> JSON:
+    return {"job_id": world.create_job(req)}
+
+
+def _approve(world: World, req: JSON) -> JSON:
+    world.approve_job(req["job_id"], req["result"])
+    return {"job_id": req["job_id"]}
+
+
+def _domaindata_query(world: World, req: JSON) -> JSON:
+    data = req["data"] or {"domain_id": "", "domaindata_id": ""}
+    return world.query_domaindata(data["domain_id"], data["domaindata_id"])
+
+
+def _domaindata_list(world: World, req: JSON) -> JSON:
+    data = req["data"] or {"domain_id": "", "domaindata_type": "", "domaindata_vendor": ""}
+    items = world.list_domaindata(
+        data["domain_id"], data["domaindata_type"], data["domaindata_vendor"]
+    )
+    return {"domaindata_list": items}
+
+
+UNARY_ROUTES: dict[str, tuple[codec.Schema, Unary]] = {
+    "/api/v1/job/create": (codec.CREATE_JOB, _create),
+    "/api/v1/job/query": (codec.JOB_ID, lambda w, r: w.query_job(r["job_id"])),
+    "/api/v1/job/status/batchQuery": (
+        codec.BATCH_JOB_STATUS,
+        lambda w, r: {"jobs": w.batch_query_status(r["job_ids"])},
+    ),
+    "/api/v1/job/stop": (codec.JOB_ACTION, _job_id_data(World.stop_job)),
+    "/api/v1/job/suspend": (codec.JOB_ACTION, _job_id_data(World.suspend_job)),
+    "/api/v1/job/restart": (codec.JOB_ACTION, _job_id_data(World.restart_job)),
+    "/api/v1/job/cancel": (codec.JOB_ACTION, _job_id_data(World.cancel_job)),
+    "/api/v1/job/delete": (codec.JOB_ID, _job_id_data(World.delete_job)),
+    "/api/v1/job/approve": (codec.APPROVE_JOB, _approve),
+    "/api/v1/domain/query": (codec.QUERY_DOMAIN, lambda w, r: w.query_domain(r["domain_id"])),
+    "/api/v1/domain/batchQuery": (
+        codec.BATCH_DOMAIN,
+        lambda w, r: {"domains": w.batch_query_domains(r["domain_ids"])},
+    ),
+    "/api/v1/domaindata/query": (codec.QUERY_DOMAINDATA, _domaindata_query),
+    "/api/v1/domaindata/batchQuery": (
+        codec.BATCH_DOMAINDATA,
+        lambda w, r: {"domaindata_list": w.batch_query_domaindata(r["data"])},
+    ),
+    "/api/v1/domaindata/list": (codec.LIST_DOMAINDATA, _domaindata_list),
+    "/api/v1/route/status/batchQuery": (
+        codec.BATCH_ROUTE_STATUS,
+        lambda w, r: {"routes": w.batch_route_status(r["route_keys"])},
+    ),
+    "/healthZ": (codec.HEALTH, lambda w, r: {"ready": True}),
+}
+STREAM_ROUTES = ("/api/v1/job/watch", "/api/v1/log/task/query")
+POST_PATHS = frozenset([*UNARY_ROUTES, *STREAM_ROUTES])
+GET_PATHS = frozenset(["/version", "/probe"])
+
+
+class _Stop(Exception):
+    """The client went away or the simulator is stopping."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    # -------------------------------------------------------------- plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.sim.verbose:
+            super().log_message(format, *args)
+
+    def _send(
+        self,
+        code: int,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response_only(code)
+        self.send_header("Date", self.date_time_string())
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, obj: Any) -> None:
+        self._send(200, codec.dumps(obj), "application/json; charset=utf-8")
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _token_ok(self) -> bool:
+        sim = self.server.sim
+        if sim.protocol == "NOTLS":
+            return True
+        return self.headers.get("Token") == sim.token
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    # -------------------------------------------------------------- routing
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        path = self.path.split("?", 1)[0]
+        method = self.command
+        table = POST_PATHS if method == "POST" else GET_PATHS if method == "GET" else frozenset()
+        if path in table:
+            if method == "GET":
+                self._get_route(path)
+                return
+            if not self._token_ok():
+                self._send(401)
+                return
+            fault = self._fault()
+            if fault == "drop":
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault == "error":
+                self._send(
+                    503, b"upstream connect error or disconnect/reset before headers", "text/plain"
+                )
+                return
+            if path in STREAM_ROUTES:
+                if path == "/api/v1/job/watch":
+                    self._watch(body)
+                else:
+                    self._logs(body)
+                return
+            self._unary(path, body, malformed=fault == "malformed")
+            return
+        alt = path[:-1] if path.endswith("/") and len(path) > 1 else None
+        if alt is not None and alt in table:
+            self._send(307 if method != "GET" else 301, headers={"Location": alt})
+            return
+        if not self._token_ok():
+            self._send(401)
+            return
+        self._send(404, b"404 page not found", "text/plain")
+
+    def _fault(self) -> str | None:
+        faults: Faults = self.server.sim.world.faults
+        if faults.latency > 0:
+            time.sleep(faults.latency)
+        return faults.pick()
+
+    def _get_route(self, path: str) -> None:
+        sim = self.server.sim
+        if path == "/version":
+            self._send(200, KUSCIA_VERSION.encode(), "text/plain; charset=utf-8")
+            return
+        uptime = int(time.monotonic() - sim.started_monotonic)
+        line = (
+            f"kusciaapi, host: {socket.gethostname()}, version: {KUSCIA_VERSION}, uptime: {uptime}s"
+        )
+        self._send(200, line.encode(), "text/plain; charset=utf-8")
+
+    # -------------------------------------------------------------- unary routes
+
+    def _unary(self, path: str, body: bytes, *, malformed: bool = False) -> None:
+        world = self.server.sim.world
+        schema, handler = UNARY_ROUTES[path]
+        ctype = self.headers.get("Content-Type", "")
+        try:
+            if ctype.lower().startswith("application/x-protobuf"):
+                raise codec.DecodeError("simulator: protobuf request bodies are not supported")
+            if not ctype or ctype.lower().startswith(("application/json", "text/plain")):
+                req = codec.decode_unary(body, schema)
+            else:  # gin's form binding: the JSON body is not read, every field is zero
+                req = codec.decode_message({}, schema)
+        except codec.DecodeError as exc:
+            self._json({"status": {"code": ERR_UNEXPECTED, "message": str(exc)}})
+            return
+        try:
+            data = handler(world, req)
+        except APIError as exc:
+            self._json(
+                {"status": {"code": exc.code, "message": exc.message, "details": []}, "data": None}
+            )
+            return
+        out = codec.dumps({"status": SUCCESS, "data": data})
+        if malformed:
+            out = out[: max(len(out) // 2, 1)]
+        self._send(200, out, "application/json; charset=utf-8")
+
+    # -------------------------------------------------------------- streams
+
+    def _start_stream(self, extra: dict[str, str] | None = None) -> None:
+        self.send_response_only(200)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+
+    def _chunk(self, obj: Any) -> None:
+        data = codec.dumps(obj)
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        except (OSError, ValueError) as exc:
+            raise _Stop from exc
+
+    def _end_stream(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def _watch(self, body: bytes) -> None:
+        sim = self.server.sim
+        try:
+            req = codec.decode_stream_request(
+                body, self.headers.get("Content-Type", ""), codec.WATCH_JOB
+            )
+        except codec.BindError:
+            self._send(400)
+            return
+        timeout = req["timeout_seconds"]
+        if timeout < 0 or timeout > MAX_TIMEOUT_SECONDS:
+            self._send(200)
+            return
+        deadline = time.monotonic() + (timeout or MAX_TIMEOUT_SECONDS)
+        sub = sim.world.subscribe()
+        try:
+            self._start_stream()
+            for etype, status in sub.initial:
+                self._chunk(_event(etype, status))
+            last = time.monotonic()
+            while not sim.stopping.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                wait = min(deadline - now, last + sim.heartbeat_interval - now, 0.25)
+                try:
+                    etype, status = sub.queue.get(timeout=max(wait, 0.0))
+                except Exception:  # queue.Empty
+                    if time.monotonic() - last >= sim.heartbeat_interval:
+                        self._chunk({"type": 4})
+                        last = time.monotonic()
+                    continue
+                self._chunk(_event(etype, status))
+                last = time.monotonic()
+            self._end_stream()
+        except _Stop:
+            self.close_connection = True
+        finally:
+            sub.close()
+
+    def _logs(self, body: bytes) -> None:
+        sim = self.server.sim
+        try:
+            req = codec.decode_stream_request(
+                body, self.headers.get("Content-Type", ""), codec.QUERY_LOG
+            )
+        except codec.BindError:
+            self._send(400)
+            return
+        extra = {"Cache-Control": "no-cache"}
+        try:
+            lines, finished = sim.world.task_log(
+                req["task_id"], req["replica_idx"], req["container"]
+            )
+        except APIError as exc:
+            self._start_stream(extra)
+            with contextlib.suppress(_Stop):
+                self._chunk({"status": {"code": exc.code, "message": exc.message}})
+                self._end_stream()
+            return
+        try:
+            self._start_stream(extra)
+            sent = 0
+            while True:
+                while sent < len(lines):
+                    batch = lines[sent : sent + 100]
+                    self._chunk({"status": {"message": "success"}, "log": "\n".join(batch)})
+                    sent += len(batch)
+                if finished or not req["follow"] or sim.stopping.wait(0.2):
+                    break
+                try:
+                    lines, finished = sim.world.task_log(
+                        req["task_id"], req["replica_idx"], req["container"]
+                    )
+                except APIError:
+                    break
+            self._end_stream()
+        except _Stop:
+            self.close_connection = True
+
+
+def _event(etype: int, status: JSON) -> JSON:
+    ev: JSON = {}
+    if etype:
+        ev["type"] = etype
+    ev["object"] = codec.omit_empty(status)
+    return ev
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, addr: tuple[str, int], sim: Simulator) -> None:
+        self.sim = sim
+        super().__init__(addr, Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        ctx = self.sim.ssl_context
+        conn = request
+        if ctx is not None:
+            request.settimeout(10)
+            try:
+                conn = ctx.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                with contextlib.suppress(OSError):
+                    request.close()
+                return
+            conn.settimeout(None)
+        try:
+            Handler(conn, client_address, self)
+        finally:
+            if conn is not request:
+                with contextlib.suppress(OSError):
+                    conn.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if self.sim.verbose:
+            super().handle_error(request, client_address)
+
+
+class Simulator:
+    """A KusciaAPI simulator listening on (host, port); port 0 picks a free port.
+
+    `cert_dir` gets the Kuscia certificate files (created when missing; a temporary directory
+    when None). `speed` scales simulated time; `clock` may be a ManualClock for deterministic
+    tests (then `world.advance(seconds)` moves time). `faults` are keyword arguments of
+    `world.Faults`. `heartbeat_interval` is Kuscia's 10 s, configurable for tests.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cert_dir: Path | str | None = None,
+        protocol: str = "MTLS",
+        speed: float = 1.0,
+        demo: bool = True,
+        clock: Clock | None = None,
+        *,
+        heartbeat_interval: float = 10.0,
+        log_mode: str = "lite",
+        faults: dict[str, Any] | None = None,
+        verbose: bool = False,
+    ) -> None:
+        protocol = protocol.upper()
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}")
+        self.host = host
+        self._requested_port = port
+        self.protocol = protocol
+        self.cert_dir = Path(cert_dir) if cert_dir else Path(tempfile.mkdtemp(prefix="kuscia-sim-"))
+        ensure_certs(self.cert_dir)
+        self.token = read_token(self.cert_dir)
+        self.heartbeat_interval = heartbeat_interval
+        self.verbose = verbose
+        ca_pem = (self.cert_dir / CA_CERT).read_bytes()
+        self.world = World(
+            clock=clock,
+            speed=speed,
+            domain_cert_pem=base64.b64encode(ca_pem).decode("ascii"),
+            log_mode=log_mode,
+        )
+        if faults:
+            self.world.set_faults(**faults)
+        if demo:
+            for job in demo_jobs():
+                self.world.create_job(job)
+        self.ssl_context = self._make_ssl_context()
+        self.stopping = threading.Event()
+        self.started_monotonic = time.monotonic()
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+
+    def _make_ssl_context(self) -> ssl.SSLContext | None:
+        if self.protocol == "NOTLS":
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.cert_dir / SERVER_CERT, self.cert_dir / SERVER_KEY)
+        if self.protocol == "MTLS":
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(cafile=str(self.cert_dir / CA_CERT))
+        return ctx
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        self._server = _Server((self.host, self._requested_port), self)
+        self.started_monotonic = time.monotonic()
+        serve = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="kuscia-sim-http",
+            daemon=True,
+        )
+        ticker = threading.Thread(target=self._tick_loop, name="kuscia-sim-tick", daemon=True)
+        self._threads = [serve, ticker]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def _tick_loop(self) -> None:
+        while not self.stopping.wait(0.02):
+            self.world.tick()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._threads = []
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self._requested_port
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        scheme = "http" if self.protocol == "NOTLS" else "https"
+        return f"{scheme}://{self.host}:{self.port}"

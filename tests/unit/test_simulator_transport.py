@@ -1,0 +1,136 @@
+"""Simulator transport over real sockets: MTLS/TLS/NOTLS, token, 404/307, version/probe, faults."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobs.kuscia.simulator.certs import make_foreign_client_pair
+
+
+def ssl_ctx(cert_dir: Path, *, client_cert: bool = True, cert=None, key=None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(cert_dir / "ca.crt"))
+    if client_cert:
+        ctx.load_cert_chain(
+            cert or cert_dir / "kusciaapi-server.crt", key or cert_dir / "kusciaapi-server.key"
+        )
+    return ctx
+
+
+def request(sim, method, path, body=None, *, token=True, headers=None, ctx=None):
+    if sim.protocol == "NOTLS":
+        conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    else:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", sim.port, timeout=10, context=ctx or ssl_ctx(sim.cert_dir)
+        )
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Token"] = sim.token
+    h.update(headers or {})
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    conn.request(method, path, data, h)
+    resp = conn.getresponse()
+    out = resp.status, dict(resp.getheaders()), resp.read()
+    conn.close()
+    return out
+
+
+def test_healthz_ok_over_mtls(kuscia_sim):
+    status, headers, body = request(kuscia_sim, "POST", "/healthZ", {})
+    assert status == 200
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == {
+        "status": {"code": 0, "message": "success", "details": []},
+        "data": {"ready": True},
+    }
+
+
+def test_missing_or_wrong_token_is_401_with_empty_body(kuscia_sim):
+    for token_headers in ({}, {"Token": kuscia_sim.token + " "}, {"Token": kuscia_sim.token[:-1]}):
+        status, headers, body = request(
+            kuscia_sim,
+            "POST",
+            "/api/v1/job/query",
+            {"job_id": "x"},
+            token=False,
+            headers=token_headers,
+        )
+        assert status == 401
+        assert body == b""
+        assert "Content-Type" not in headers
+
+
+def test_unknown_path_and_get_on_post_route_are_404_text(kuscia_sim):
+    for method, path in (
+        ("POST", "/api/v1/job/list"),
+        ("GET", "/api/v1/job/query"),
+        ("POST", "/healthz"),
+    ):
+        status, headers, body = request(kuscia_sim, method, path, {} if method == "POST" else None)
+        assert status == 404, path
+        assert body == b"404 page not found"
+        assert headers["Content-Type"].startswith("text/plain")
+    # the token middleware runs before the 404
+    status, _, body = request(kuscia_sim, "POST", "/api/v1/job/list", {}, token=False)
+    assert (status, body) == (401, b"")
+
+
+def test_trailing_slash_redirects_307(kuscia_sim):
+    status, headers, _body = request(kuscia_sim, "POST", "/api/v1/job/query/", {"job_id": "a"})
+    assert status == 307
+    assert headers["Location"] == "/api/v1/job/query"
+
+
+def test_version_and_probe_need_no_token(kuscia_sim):
+    status, _headers, body = request(kuscia_sim, "GET", "/version", token=False)
+    assert status == 200 and body.startswith(b"v")
+    status, _, body = request(kuscia_sim, "GET", "/probe", token=False)
+    assert status == 200 and b"version" in body and b"uptime" in body
+
+
+def test_mtls_refuses_handshake_without_client_cert(kuscia_sim):
+    ctx = ssl_ctx(kuscia_sim.cert_dir, client_cert=False)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError, http.client.HTTPException)):
+        request(kuscia_sim, "POST", "/healthZ", {}, ctx=ctx)
+
+
+def test_mtls_refuses_cert_from_another_ca(kuscia_sim, tmp_path):
+    cert, key = make_foreign_client_pair(tmp_path)
+    ctx = ssl_ctx(kuscia_sim.cert_dir, cert=cert, key=key)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError, http.client.HTTPException)):
+        request(kuscia_sim, "POST", "/healthZ", {}, ctx=ctx)
+
+
+def test_tls_mode_needs_no_client_cert_but_token(kuscia_sim_factory):
+    sim = kuscia_sim_factory(protocol="TLS")
+    ctx = ssl_ctx(sim.cert_dir, client_cert=False)
+    assert request(sim, "POST", "/healthZ", {}, ctx=ctx)[0] == 200
+    assert request(sim, "POST", "/healthZ", {}, ctx=ctx, token=False)[0] == 401
+
+
+def test_notls_mode_is_plain_http_without_token(kuscia_sim_factory):
+    sim = kuscia_sim_factory(protocol="NOTLS")
+    assert sim.url.startswith("http://")
+    status, _, body = request(sim, "POST", "/healthZ", {}, token=False)
+    assert status == 200 and json.loads(body)["data"] == {"ready": True}
+
+
+def test_httpx_client_with_ssl_context(kuscia_sim):
+    ctx = ssl_ctx(kuscia_sim.cert_dir)
+    with httpx.Client(verify=ctx, base_url=kuscia_sim.url, timeout=5) as client:
+        r = client.post("/healthZ", json={}, headers={"Token": kuscia_sim.token})
+        assert r.json()["data"]["ready"] is True
+        # hostname verification: the cert is valid for localhost too
+    with httpx.Client(verify=ctx, timeout=5) as client:
+        r = client.post(
+            f"https://localhost:{kuscia_sim.port}/healthZ",
+            json={},
+            headers={"Token": kuscia_sim.token},
+        )
+        assert r.status_code == 200
