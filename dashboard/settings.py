@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "template_partials",
     "accounts",
     "jobs",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,102 @@
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+from audit.models import AuditRecord
+from jobs.forms import JobCreateForms, apply_input_picks, spec_to_data
+from jobs.job_templates import example_spec
+from jobs.models import Connection
+
+
+@pytest.fixture
+def conn(db, tmp_path):
+    return Connection.objects.create(
+        name="main", url="https://127.0.0.1:1", cert_dir=str(tmp_path / "certs")
+    )
+
+
+@pytest.fixture
+def operator_client(client, db):
+    user = User.objects.create_user("op", password="pw")
+    user.groups.add(Group.objects.get(name="operator"))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, db):
+    user = User.objects.create_user("viewer", password="pw")
+    user.groups.add(Group.objects.get(name="viewer"))
+    client.force_login(user)
+    return client
+
+
+def test_spec_round_trips_through_the_form(conn):
+    spec = example_spec("job-x")
+    forms = JobCreateForms(spec_to_data(spec, connection="main", token="t1"))
+    assert forms.is_valid(), forms.job.errors
+    assert forms.spec == spec.__class__(
+        job_id="job-x",
+        initiator="alice",
+        max_parallelism=2,
+        tasks=tuple(
+            t.__class__(
+                **{**t.__dict__, "tolerable": False, "task_input_config": t.task_input_config}
+            )
+            for t in spec.tasks
+        ),
+    )
+
+
+def test_broken_dependency_is_a_field_error(conn):
+    spec = example_spec("job-x")
+    data = spec_to_data(spec, connection="main", token="t1")
+    data.setlist("tasks-1-dependencies", ["job-psix"])
+    forms = JobCreateForms(data)
+    assert not forms.is_valid()
+    errors = forms.tasks.forms[1].errors["dependencies"]
+    assert "names no task alias" in errors[0]
+
+
+def test_input_picks_replace_sf_input_ids():
+    config = example_spec().tasks[0].task_input_config
+    out = json.loads(apply_input_picks(config, ["my-alice-data", ""]))
+    assert out["sf_input_ids"] == ["my-alice-data", "bob-table"]
+    assert apply_input_picks("not json", ["x"]) == "not json"
+
+
+def test_create_page_renders_template_for_operator(operator_client, conn):
+    r = operator_client.get(reverse("jobs-actions:create") + "?template=psi-split")
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert 'value="job-psi"' in body and "job-best-effort-linear-r" in body
+    assert "<script>" not in body and " onclick=" not in body
+
+
+def test_viewer_gets_403(viewer_client, conn):
+    assert viewer_client.get(reverse("jobs-actions:create")).status_code == 403
+    data = spec_to_data(example_spec("job-x"), connection="main", token="t1")
+    assert viewer_client.post(reverse("jobs-actions:create"), data).status_code == 403
+    assert not AuditRecord.objects.exists()
+
+
+def test_invalid_post_shows_errors_and_sends_nothing(operator_client, conn):
+    data = spec_to_data(example_spec("Bad_Id"), connection="main", token="t1")
+    r = operator_client.post(reverse("jobs-actions:create"), data)
+    assert r.status_code == 200
+    assert "lowercase letters" in r.content.decode()
+    assert not AuditRecord.objects.exists()
+
+
+def test_preview_shows_request_and_curl_without_token(operator_client, conn):
+    data = spec_to_data(example_spec("job-x"), connection="main", token="t1")
+    data["intent"] = "preview"
+    r = operator_client.post(reverse("jobs-actions:create"), data)
+    body = r.content.decode()
+    assert r.status_code == 200
+    assert "/api/v1/job/create" in body
+    assert "--cert" in body and "kusciaapi-server.crt" in body and "$(cat" in body
+    assert "&quot;job_id&quot;: &quot;job-x&quot;" in body
+    assert not AuditRecord.objects.exists()
