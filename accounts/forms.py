@@ -1,0 +1,42 @@
+"""The sign-in form with failed-login throttling."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts import throttle
+
+log = logging.getLogger("accounts")
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Refuses to even try the password once a username+address has failed too often."""
+
+    throttled_for: int = 0
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        ip = throttle.client_ip(self.request) if self.request else ""
+        verdict = throttle.check(username, ip)
+        if verdict.blocked:
+            self.throttled_for = verdict.retry_after
+            minutes = max(1, (verdict.retry_after + 59) // 60)
+            log.warning("login throttled user=%r ip=%s", username[:150], ip)
+            raise forms.ValidationError(
+                f"Too many failed sign-in attempts. Try again in {minutes} minute"
+                f"{'s' if minutes != 1 else ''}, or ask an admin to reset your password.",
+                code="throttled",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            throttle.record_failure(username, ip)
+            log.info("login failed user=%r ip=%s", username[:150], ip)
+            raise
+        throttle.clear(username, ip)
+        log.info("login ok user=%r ip=%s", username[:150], ip)
+        return cleaned

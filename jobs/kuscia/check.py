@@ -1,0 +1,799 @@
+"""The connection check: walk a Kuscia connection step by step and say where it stops and why.
+
+Each step is modelled on the seed document's troubleshooting section (curl (56) and (58),
+HTTP 401 and 404) and on the facts in kuscia-api.md §1 and §12:
+
+ 1. files        the CA, client certificate/key and token files exist, are readable and parse
+ 2. address      the host name resolves and the port accepts a TCP connection
+ 3. tls          a TLS handshake completes (the port speaks TLS)
+ 4. expiry       validity dates of the CA, server and client certificates (warn within 30 days)
+ 5. server cert  the server certificate chains to ca.crt and matches the host / server name
+ 6. client cert  the server accepts our client certificate (MTLS)
+ 7. token        the Token header is accepted (no 401)
+ 8. api path     the API routes answer under the URL (no 404)
+ 9. healthZ      POST /healthZ reports ready
+10. watch        a short /api/v1/job/watch opens and closes
+11. routes       domain route status between the known domains
+
+The first failing step stops the run; the steps after it are reported as skipped. Certificate
+and token contents are read to be checked but never put into a step's text.
+
+Network steps 2, 3, 5 and 6 use the stdlib socket/ssl directly so that each can fail on its own;
+steps 7 to 11 go through the console's KusciaClient, exactly as the sync engine does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtensionOID, NameOID
+
+from jobs.kuscia.config import ConnectionConfig
+from jobs.kuscia.errors import KusciaError, transport_error
+
+Status = Literal["ok", "warn", "fail", "skipped"]
+
+FILES = "Certificate and token files"
+ADDRESS = "Address and port"
+TLS = "TLS handshake"
+EXPIRY = "Certificate expiry"
+SERVER_CERT = "Server certificate"
+CLIENT_CERT = "Client certificate accepted"
+TOKEN = "Token accepted"
+API_PATH = "API path"
+HEALTHZ = "healthZ"
+WATCH = "Watch stream"
+ROUTES = "Domain routes"
+STEP_NAMES = (
+    FILES,
+    ADDRESS,
+    TLS,
+    EXPIRY,
+    SERVER_CERT,
+    CLIENT_CERT,
+    TOKEN,
+    API_PATH,
+    HEALTHZ,
+    WATCH,
+    ROUTES,
+)
+
+EXPIRY_WARN_DAYS = 30
+
+HINT_FILES = (
+    "curl: (58) unable to set XXX file — the path of the SSL key, certificate or CA file is "
+    "wrong. Copy ca.crt, kusciaapi-server.crt, kusciaapi-server.key and token out of "
+    "/home/kuscia/var/certs/ of the master (centralized) or the party's autonomy container "
+    "(P2P), e.g. `docker cp ${USER}-kuscia-master:/home/kuscia/var/certs/ca.crt .`, and give "
+    "their paths, readable by the user that runs the console."
+)
+HINT_CLIENT_56 = (
+    "curl: (56) ... sslv3 alert bad certificate — Kuscia in MTLS mode accepts only a client "
+    "certificate and key signed by its own ca.crt. Configure both (the docs use "
+    "kusciaapi-server.crt and kusciaapi-server.key from the same node's /home/kuscia/var/certs/)."
+)
+HINT_401 = (
+    "401 Unauthorized — the Token header is wrong. Use the exact content of "
+    "/home/kuscia/var/certs/token of the same node (32 characters, no newline added)."
+)
+HINT_404 = (
+    "404 Page Not Found — the API path is wrong. The URL must be only scheme, host and port "
+    "of KusciaAPI (e.g. https://127.0.0.1:8082), without a path such as /api/v1."
+)
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    name: str
+    status: Status
+    detail: str
+    hint: str = ""
+
+
+@dataclass
+class _State:
+    config: ConnectionConfig
+    host: str = ""
+    port: int = 0
+    server_name: str = ""
+    ca_certs: list[x509.Certificate] = field(default_factory=list)
+    client_cert: x509.Certificate | None = None
+    has_client_pair: bool = False
+    server_cert: x509.Certificate | None = None
+
+
+class _Stop(Exception):
+    """Raised by a step to stop the run after recording its failing step."""
+
+
+def _cn(name: x509.Name) -> str:
+    names = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        return name.rfc4514_string() or "(no subject)"
+    value = names[0].value
+    return "CN=" + (value.decode(errors="replace") if isinstance(value, bytes) else value)
+
+
+def _subject(cert: x509.Certificate) -> str:
+    return _cn(cert.subject)
+
+
+def _issuer(cert: x509.Certificate) -> str:
+    return _cn(cert.issuer)
+
+
+def _san_names(cert: x509.Certificate) -> list[str]:
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except x509.ExtensionNotFound:
+        return []
+    sans = ext.value
+    assert isinstance(sans, x509.SubjectAlternativeName)
+    dns = sans.get_values_for_type(x509.DNSName)
+    ips = [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
+    return [*dns, *ips]
+
+
+# ---------------------------------------------------------------------------------- 1. files
+
+
+def _read(role: str, path: str) -> bytes:
+    p = Path(path)
+    if not p.exists():
+        raise _FileProblem(f"{role} file {path} does not exist")
+    if not p.is_file():
+        raise _FileProblem(f"{role} path {path} is not a file")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise _FileProblem(f"{role} file {path} is not readable ({exc.strerror})") from None
+
+
+class _FileProblem(Exception):
+    pass
+
+
+def _step_files(st: _State) -> CheckStep:
+    cfg = st.config
+    if cfg.protocol == "NOTLS":
+        return CheckStep(FILES, "ok", "Protocol NOTLS: no certificate or token needed.")
+    notes: list[str] = []
+    warnings: list[str] = []
+    try:
+        if cfg.ca_file:
+            ca_pem = _read("CA certificate", cfg.ca_file)
+            try:
+                st.ca_certs = x509.load_pem_x509_certificates(ca_pem)
+            except ValueError:
+                raise _FileProblem(
+                    f"CA certificate file {cfg.ca_file} holds no PEM certificate"
+                ) from None
+            notes.append(f"CA {cfg.ca_file} ({_subject(st.ca_certs[0])})")
+        else:
+            warnings.append("no CA file: the server's certificate cannot be verified")
+        if cfg.protocol == "MTLS":
+            if cfg.cert_file and cfg.key_file:
+                cert_pem = _read("client certificate", cfg.cert_file)
+                key_pem = _read("client key", cfg.key_file)
+                try:
+                    st.client_cert = x509.load_pem_x509_certificate(cert_pem)
+                except ValueError:
+                    raise _FileProblem(
+                        f"client certificate file {cfg.cert_file} holds no PEM certificate"
+                    ) from None
+                try:
+                    key = serialization.load_pem_private_key(key_pem, password=None)
+                except (ValueError, TypeError):
+                    raise _FileProblem(
+                        f"client key file {cfg.key_file} holds no unencrypted PEM private key"
+                    ) from None
+                if key.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                ) != st.client_cert.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                ):
+                    raise _FileProblem(
+                        f"client key {cfg.key_file} does not belong to the certificate "
+                        f"{cfg.cert_file}"
+                    )
+                st.has_client_pair = True
+                notes.append(f"client certificate {cfg.cert_file} ({_subject(st.client_cert)})")
+            elif cfg.cert_file or cfg.key_file:
+                raise _FileProblem(
+                    "only one of client certificate and client key is set; MTLS needs both"
+                )
+            else:
+                warnings.append("no client certificate/key configured, but protocol is MTLS")
+        if cfg.token_file:
+            token = _read("token", cfg.token_file)
+            if not token.strip():
+                raise _FileProblem(f"token file {cfg.token_file} is empty")
+            if token != token.strip():
+                warnings.append(
+                    f"token file {cfg.token_file} has leading/trailing white space; Kuscia "
+                    "compares the token byte for byte"
+                )
+            notes.append(f"token {cfg.token_file} ({len(token.strip())} characters)")
+        else:
+            warnings.append(f"no token file: protocol {cfg.protocol} requires the Token header")
+    except _FileProblem as problem:
+        raise _StopWith(CheckStep(FILES, "fail", str(problem), HINT_FILES)) from None
+    detail = "; ".join(notes) if notes else "no files configured"
+    if warnings:
+        return CheckStep(FILES, "warn", detail + ". " + "; ".join(warnings) + ".", HINT_FILES)
+    return CheckStep(FILES, "ok", detail + ".")
+
+
+class _StopWith(_Stop):
+    def __init__(self, step: CheckStep) -> None:
+        super().__init__(step.detail)
+        self.step = step
+
+
+# ---------------------------------------------------------------------------------- 2. address
+
+
+def _step_address(st: _State) -> CheckStep:
+    cfg = st.config
+    parts = urlsplit(cfg.url)
+    want = "http" if cfg.protocol == "NOTLS" else "https"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _StopWith(
+            CheckStep(
+                ADDRESS,
+                "fail",
+                f"{cfg.url!r} is not an http(s) URL with a host",
+                "Give the KusciaAPI URL as scheme://host:port, e.g. https://127.0.0.1:8082.",
+            )
+        )
+    if parts.scheme != want:
+        raise _StopWith(
+            CheckStep(
+                ADDRESS,
+                "fail",
+                f"protocol {cfg.protocol} needs an {want}:// URL, got {parts.scheme}://",
+                "Use https:// with TLS or MTLS and http:// with NOTLS (Kuscia's `protocol:` "
+                "setting in kuscia.yaml decides which one the node speaks).",
+            )
+        )
+    st.host = parts.hostname
+    try:
+        st.port = parts.port or (443 if want == "https" else 80)
+    except ValueError:
+        raise _StopWith(
+            CheckStep(ADDRESS, "fail", f"the port in {cfg.url!r} is not a number", "")
+        ) from None
+    st.server_name = cfg.tls_server_name or st.host
+    try:
+        infos = socket.getaddrinfo(st.host, st.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise _StopWith(
+            CheckStep(
+                ADDRESS,
+                "fail",
+                f"the host name {st.host} does not resolve ({exc.strerror})",
+                "Check the host in the URL; inside Docker networks use the container's name "
+                "or the host's address, not localhost.",
+            )
+        ) from None
+    addresses = sorted({str(info[4][0]) for info in infos})
+    started = time.monotonic()
+    try:
+        with socket.create_connection((st.host, st.port), timeout=cfg.connect_timeout):
+            pass
+    except ConnectionRefusedError:
+        raise _StopWith(
+            CheckStep(
+                ADDRESS,
+                "fail",
+                f"{st.host} ({', '.join(addresses)}) refuses connections on port {st.port}: "
+                "nothing listens there",
+                "Is Kuscia running? KusciaAPI listens on 8082 inside the container; the Docker "
+                "start script maps it to host port 13082 (-k). Check the port in the URL.",
+            )
+        ) from None
+    except TimeoutError:
+        raise _StopWith(
+            CheckStep(
+                ADDRESS,
+                "fail",
+                f"no answer from {st.host}:{st.port} within {cfg.connect_timeout:g} s",
+                "A firewall drops the packets or the address is wrong: check host and port.",
+            )
+        ) from None
+    except OSError as exc:
+        raise _StopWith(
+            CheckStep(ADDRESS, "fail", f"cannot connect to {st.host}:{st.port}: {exc}", "")
+        ) from None
+    ms = (time.monotonic() - started) * 1000
+    return CheckStep(
+        ADDRESS,
+        "ok",
+        f"{st.host} resolves to {', '.join(addresses)}; port {st.port} accepts connections "
+        f"({ms:.1f} ms).",
+    )
+
+
+# ------------------------------------------------------------------------ 3. to 6. TLS steps
+
+
+def _context(st: _State, *, verify: bool, hostname: bool, client_pair: bool) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = hostname
+    ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    if verify and st.config.ca_file:
+        ctx.load_verify_locations(cafile=st.config.ca_file)
+    if client_pair and st.has_client_pair:
+        ctx.load_cert_chain(st.config.cert_file, st.config.key_file)
+    return ctx
+
+
+def _handshake(st: _State, ctx: ssl.SSLContext) -> ssl.SSLSocket:
+    sock = socket.create_connection((st.host, st.port), timeout=st.config.connect_timeout)
+    try:
+        tls = ctx.wrap_socket(sock, server_hostname=st.server_name)
+    except BaseException:
+        sock.close()
+        raise
+    return tls
+
+
+def _classify(exc: BaseException, st: _State) -> KusciaError:
+    return transport_error(
+        exc,
+        route="(connection check)",
+        protocol=st.config.protocol,
+        url=st.config.url,
+        tls_server_name=st.config.tls_server_name,
+    )
+
+
+def _step_tls(st: _State) -> list[CheckStep]:
+    ctx = _context(st, verify=False, hostname=False, client_pair=True)
+    try:
+        with _handshake(st, ctx) as tls:
+            der = tls.getpeercert(binary_form=True)
+            version = tls.version() or "TLS"
+            cipher = (tls.cipher() or ("?",))[0]
+    except (ssl.SSLError, OSError) as exc:
+        err = _classify(exc, st)
+        if err.kind in ("tls_client_refused", "cert_expired"):
+            # TLS 1.2 servers refuse the client certificate inside the handshake itself.
+            raise _StopWithSteps(
+                [
+                    CheckStep(
+                        TLS,
+                        "warn",
+                        "the port speaks TLS, but the server ended the handshake with an alert "
+                        "about our client certificate",
+                    )
+                ],
+                CheckStep(
+                    CLIENT_CERT, "fail", f"the server refused the handshake: {exc}", HINT_CLIENT_56
+                ),
+            ) from None
+        raise _StopWith(CheckStep(TLS, "fail", err.message, err.hint)) from None
+    if not der:
+        raise _StopWith(CheckStep(TLS, "fail", "the server sent no certificate", ""))
+    st.server_cert = x509.load_der_x509_certificate(der)
+    return [
+        CheckStep(
+            TLS,
+            "ok",
+            f"{version} with {cipher}; the server presents {_subject(st.server_cert)} "
+            f"issued by {_issuer(st.server_cert)}.",
+        )
+    ]
+
+
+def _step_expiry(st: _State, now: dt.datetime) -> CheckStep:
+    certs: list[tuple[str, x509.Certificate]] = [("CA", c) for c in st.ca_certs]
+    if st.server_cert is not None:
+        certs.append(("server", st.server_cert))
+    if st.client_cert is not None:
+        certs.append(("client", st.client_cert))
+    if not certs:
+        return CheckStep(EXPIRY, "skipped", "no certificate to look at")
+    lines: list[str] = []
+    failures: list[str] = []
+    warnings: list[str] = []
+    hints: list[str] = []
+    for role, cert in certs:
+        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+        days = (end - now).total_seconds() / 86400
+        label = f"{role} certificate {_subject(cert)}"
+        if end < now:
+            failures.append(f"{label} expired on {end:%Y-%m-%d %H:%M} UTC")
+            hints.append(_expiry_hint(role))
+        elif start > now:
+            failures.append(f"{label} is not valid before {start:%Y-%m-%d %H:%M} UTC")
+            hints.append("Check this machine's clock and the certificate's start date.")
+        elif days < EXPIRY_WARN_DAYS:
+            warnings.append(f"{label} expires in {days:.0f} days ({end:%Y-%m-%d})")
+            hints.append(_expiry_hint(role))
+        else:
+            lines.append(f"{label} valid until {end:%Y-%m-%d} ({days:.0f} days)")
+    if failures:
+        raise _StopWith(
+            CheckStep(EXPIRY, "fail", "; ".join(failures + warnings + lines) + ".", hints[0])
+        )
+    if warnings:
+        return CheckStep(EXPIRY, "warn", "; ".join(warnings + lines) + ".", hints[0])
+    return CheckStep(EXPIRY, "ok", "; ".join(lines) + ".")
+
+
+def _expiry_hint(role: str) -> str:
+    if role == "server":
+        return (
+            "Renew KusciaAPI's server certificate: Kuscia issues a new kusciaapi-server.crt at "
+            "start when kusciaapi-server.key is missing (move both away and restart the node), "
+            "then copy the new files."
+        )
+    if role == "client":
+        return (
+            "Issue a new client certificate signed by the node's ca.crt (Kuscia's "
+            "scripts/deploy/init_kusciaapi_client_certs.sh) or copy kusciaapi-server.crt/.key "
+            "again, then update the paths."
+        )
+    return "The node's CA certificate must be renewed on the Kuscia node, then copied again."
+
+
+def _step_server_cert(st: _State) -> CheckStep:
+    assert st.server_cert is not None
+    if not st.config.ca_file:
+        return CheckStep(
+            SERVER_CERT,
+            "warn",
+            f"not verified: no CA file is configured; the server presents "
+            f"{_subject(st.server_cert)}",
+            "Give the node's ca.crt so that the console can tell the real Kuscia from an impostor.",
+        )
+    sans = _san_names(st.server_cert)
+    # Chain first (no host name check), so that each problem gets its own message.
+    try:
+        with _handshake(st, _context(st, verify=True, hostname=False, client_pair=True)):
+            pass
+    except ssl.SSLCertVerificationError as exc:
+        raise _StopWith(
+            CheckStep(
+                SERVER_CERT,
+                "fail",
+                f"the server certificate {_subject(st.server_cert)}, issued by "
+                f"{_issuer(st.server_cert)}, does not chain to {st.config.ca_file} "
+                f"({', '.join(_subject(c) for c in st.ca_certs)}): {exc.verify_message}",
+                "Use the ca.crt of the same Kuscia node you connect to (its "
+                "/home/kuscia/var/certs/ca.crt); another node's or party's CA will not do.",
+            )
+        ) from None
+    except (ssl.SSLError, OSError):
+        pass  # a refused client certificate is the next step's business
+    try:
+        with _handshake(st, _context(st, verify=True, hostname=True, client_pair=True)):
+            pass
+    except ssl.SSLCertVerificationError as exc:
+        names = ", ".join(sans) or "(no subject alternative names)"
+        raise _StopWith(
+            CheckStep(
+                SERVER_CERT,
+                "fail",
+                f"the server certificate chains to ca.crt but is not valid for "
+                f"{st.server_name}: it names {names} ({exc.verify_message})",
+                "Set the server-name setting (tls_server_name / KUSCIA_TLS_SERVER_NAME) to one of "
+                f"the names in the certificate ({names}), e.g. kusciaapi when you connect through "
+                "another host name or a Docker port mapping; or add your name to kusciaAPISans "
+                "in kuscia.yaml and let Kuscia re-issue the certificate.",
+            )
+        ) from None
+    except (ssl.SSLError, OSError):
+        pass
+    how = f" (server name {st.server_name})" if st.config.tls_server_name else ""
+    return CheckStep(
+        SERVER_CERT,
+        "ok",
+        f"{_subject(st.server_cert)} chains to {st.config.ca_file} and matches "
+        f"{st.server_name}{how}; it names {', '.join(sans) or 'no alternative names'}.",
+    )
+
+
+def _step_client_cert(st: _State) -> CheckStep:
+    if st.config.protocol != "MTLS":
+        return CheckStep(CLIENT_CERT, "skipped", f"protocol {st.config.protocol}: not needed")
+    verify = bool(st.config.ca_file)
+    ctx = _context(st, verify=verify, hostname=False, client_pair=True)
+    request = (
+        f"GET /version HTTP/1.1\r\nHost: {st.server_name}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    try:
+        with _handshake(st, ctx) as tls:
+            tls.sendall(request)
+            first = tls.recv(64)
+    except (ssl.SSLError, OSError) as exc:
+        err = _classify(exc, st)
+        detail = (
+            "no client certificate is configured and the server closed the connection"
+            if not st.has_client_pair
+            else f"the server refused {_subject(st.client_cert) if st.client_cert else 'it'}"
+        )
+        raise _StopWith(
+            CheckStep(CLIENT_CERT, "fail", f"{detail}: {err.message}", HINT_CLIENT_56)
+        ) from None
+    if not first:
+        raise _StopWith(
+            CheckStep(
+                CLIENT_CERT,
+                "fail",
+                "the server closed the connection without answering after the handshake",
+                HINT_CLIENT_56,
+            )
+        )
+    if not first.startswith(b"HTTP/"):
+        raise _StopWith(
+            CheckStep(
+                CLIENT_CERT,
+                "fail",
+                "the server answered, but not with HTTP: is this KusciaAPI's HTTP port?",
+                "KusciaAPI's HTTP port is 8082 (13082 through Docker); 8083 is gRPC.",
+            )
+        )
+    if not st.has_client_pair:
+        return CheckStep(
+            CLIENT_CERT,
+            "warn",
+            "the server answered without a client certificate: it runs TLS, not MTLS",
+            "Set the connection's protocol to TLS, or check that this is the node you mean.",
+        )
+    assert st.client_cert is not None
+    return CheckStep(
+        CLIENT_CERT, "ok", f"the server accepted {_subject(st.client_cert)} and answered HTTP."
+    )
+
+
+# ------------------------------------------------------------------------ 7. to 11. HTTP steps
+
+ClientFactory = Callable[[ConnectionConfig], object]
+
+
+def _default_client(config: ConnectionConfig) -> object:
+    from jobs.kuscia.client import KusciaClient
+
+    return KusciaClient(config)
+
+
+def _http_steps(st: _State, domains: Sequence[str], factory: ClientFactory) -> list[CheckStep]:
+    steps: list[CheckStep] = []
+    cfg = replace(st.config, read_timeout=min(st.config.read_timeout, 10.0))
+    client = factory(cfg)
+    try:
+        steps += _step_token_path_health(st, client)
+        steps.append(_step_watch(client))
+        steps.append(_step_routes(client, domains))
+    finally:
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
+    return steps
+
+
+def _step_token_path_health(st: _State, client: object) -> list[CheckStep]:
+    steps: list[CheckStep] = []
+    notls = st.config.protocol == "NOTLS"
+    try:
+        result = client.health()  # type: ignore[attr-defined]
+    except KusciaError as err:
+        if err.kind == "unauthorized":
+            raise _StopWith(
+                CheckStep(TOKEN, "fail", f"POST /healthZ answered 401: {err.message}", HINT_401)
+            ) from None
+        if err.kind == "wrong_path":
+            steps.append(_token_ok(notls))
+            raise _StopWithSteps(
+                steps,
+                CheckStep(
+                    API_PATH,
+                    "fail",
+                    f"POST {st.config.url}/healthZ answered 404: {err.message}",
+                    HINT_404,
+                ),
+            ) from None
+        raise _StopWith(CheckStep(TOKEN, "fail", f"{err.kind}: {err.message}", err.hint)) from None
+    steps.append(_token_ok(notls))
+    # A job route under /api/v1 with an id that cannot exist: any Kuscia answer means the path
+    # is right; only a 404 (or 401) is a problem.
+    try:
+        client.batch_query_job_status(["kc-connection-check"])  # type: ignore[attr-defined]
+    except KusciaError as err:
+        if err.kind == "wrong_path":
+            raise _StopWithSteps(
+                steps,
+                CheckStep(
+                    API_PATH,
+                    "fail",
+                    f"/healthZ answers but /api/v1/job/status/batchQuery gives 404: {err.message}",
+                    HINT_404,
+                ),
+            ) from None
+        if err.kind in ("unauthorized",) or err.code is None:
+            raise _StopWithSteps(
+                steps, CheckStep(API_PATH, "fail", f"{err.kind}: {err.message}", err.hint)
+            ) from None
+    steps.append(
+        CheckStep(API_PATH, "ok", "/healthZ and /api/v1/job/status/batchQuery answer as KusciaAPI.")
+    )
+    ready = _ready(result)
+    if ready is False:
+        raise _StopWithSteps(
+            steps,
+            CheckStep(
+                HEALTHZ,
+                "fail",
+                "KusciaAPI answers but reports ready=false",
+                "Kuscia is still starting or unhealthy: look at the node's kuscia.log.",
+            ),
+        )
+    steps.append(CheckStep(HEALTHZ, "ok", "POST /healthZ: ready."))
+    return steps
+
+
+def _ready(result: object) -> bool | None:
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, dict):
+        data = result.get("data", result)
+        if isinstance(data, dict) and "ready" in data:
+            return bool(data["ready"])
+    ready = getattr(result, "ready", None)
+    return bool(ready) if ready is not None else None
+
+
+def _token_ok(notls: bool) -> CheckStep:
+    if notls:
+        return CheckStep(TOKEN, "skipped", "protocol NOTLS: Kuscia does not check the token")
+    return CheckStep(TOKEN, "ok", "Kuscia accepted the Token header (no 401).")
+
+
+class _StopWithSteps(_StopWith):
+    def __init__(self, before: list[CheckStep], step: CheckStep) -> None:
+        super().__init__(step)
+        self.before = before
+
+
+def _step_watch(client: object) -> CheckStep:
+    started = time.monotonic()
+    events = 0
+    stream = None
+    try:
+        stream = client.watch_jobs(timeout_seconds=1)  # type: ignore[attr-defined]
+        for _event in stream:
+            events += 1
+            if time.monotonic() - started > 5:
+                break
+    except KusciaError as err:
+        if err.kind == "timeout" and events:
+            pass
+        else:
+            raise _StopWith(
+                CheckStep(
+                    WATCH,
+                    "fail",
+                    f"the watch stream failed: {err.kind}: {err.message}",
+                    err.hint or "A proxy between the console and Kuscia may buffer or cut streams.",
+                )
+            ) from None
+    finally:
+        if stream is not None:
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+    seconds = time.monotonic() - started
+    return CheckStep(
+        WATCH,
+        "ok",
+        f"/api/v1/job/watch opened and closed after {seconds:.1f} s with {events} job "
+        f"event{'s' if events != 1 else ''}.",
+    )
+
+
+def _step_routes(client: object, domains: Sequence[str]) -> CheckStep:
+    known = list(dict.fromkeys(d for d in domains if d))
+    if len(known) < 2:
+        return CheckStep(
+            ROUTES,
+            "skipped",
+            "fewer than two known domains (they come from the connection's local domain and "
+            "the parties of its jobs)",
+        )
+    pairs = [(a, b) for a in known for b in known if a != b]
+    try:
+        routes = client.batch_query_route_status(pairs)  # type: ignore[attr-defined]
+    except KusciaError as err:
+        return CheckStep(
+            ROUTES,
+            "warn",
+            f"route status of {', '.join(known)} could not be read: {err.message}",
+            err.hint,
+        )
+    bad = [r for r in routes if r.status != "Succeeded"]
+    summary = ", ".join(f"{r.source}→{r.destination} {r.status}" for r in routes)
+    if bad:
+        reasons = "; ".join(f"{r.source}→{r.destination}: {r.reason or r.status}" for r in bad)
+        return CheckStep(
+            ROUTES,
+            "warn",
+            f"{len(bad)} of {len(routes)} routes are not ready: {reasons}",
+            "Jobs between these parties will wait or fail: check the domain routes "
+            "(ClusterDomainRoute) and the authorisation between the nodes.",
+        )
+    return CheckStep(ROUTES, "ok", summary or "no routes reported")
+
+
+# ----------------------------------------------------------------------------------- runner
+
+
+def run_check(
+    config: ConnectionConfig,
+    *,
+    domains: Sequence[str] = (),
+    client_factory: ClientFactory | None = None,
+    now: dt.datetime | None = None,
+) -> list[CheckStep]:
+    """Run every step in order; stop at the first failure and mark the rest skipped."""
+    st = _State(config=config)
+    moment = now or dt.datetime.now(dt.UTC)
+    steps: list[CheckStep] = []
+    tls = config.protocol in ("TLS", "MTLS")
+    plan: list[Callable[[], list[CheckStep]]] = [
+        lambda: [_step_files(st)],
+        lambda: [_step_address(st)],
+    ]
+    if tls:
+        plan += [
+            lambda: _step_tls(st),
+            lambda: [_step_expiry(st, moment)],
+            lambda: [_step_server_cert(st)],
+            lambda: [_step_client_cert(st)],
+        ]
+    plan.append(lambda: _http_steps(st, domains, client_factory or _default_client))
+    try:
+        for run in plan:
+            steps += run()
+    except _StopWith as stop:
+        steps += getattr(stop, "before", [])
+        steps.append(stop.step)
+        if stop.step.name == CLIENT_CERT and not any(s.name == EXPIRY for s in steps):
+            # The handshake itself was refused: still report the dates the files tell.
+            try:
+                steps.append(_step_expiry(st, moment))
+            except _StopWith as expired:
+                steps.append(expired.step)
+    done = {s.name for s in steps}
+    if not tls:
+        for name in (TLS, EXPIRY, SERVER_CERT, CLIENT_CERT):
+            if name not in done:
+                steps.insert(
+                    min(len(steps), 2), CheckStep(name, "skipped", "protocol NOTLS: no TLS")
+                )
+                done.add(name)
+    failed = any(s.status == "fail" for s in steps)
+    for name in STEP_NAMES:
+        if name not in done:
+            steps.append(
+                CheckStep(
+                    name, "skipped", "not run: an earlier step failed" if failed else "not run"
+                )
+            )
+    order = {name: i for i, name in enumerate(STEP_NAMES)}
+    return sorted(steps, key=lambda s: order.get(s.name, len(order)))
+
+
+def first_failure(steps: Sequence[CheckStep]) -> CheckStep | None:
+    return next((s for s in steps if s.status == "fail"), None)

@@ -1,0 +1,291 @@
+"""`make run`: the whole console on one machine, supervised by one process.
+
+Steps, each idempotent so that running it again reuses what exists:
+1. migrate the database (SQLite under var/ unless DATABASE_URL is set);
+2. unless KUSCIA_API_URL is set, create the simulator's certificates in KUSCIA_CERT_DIR
+   (default var/simulator-certs) and start the Kuscia simulator with demo jobs on
+   KUSCIA_SIM_PORT (default 18082);
+3. start a Celery worker with an embedded beat (filesystem broker when REDIS_URL is unset);
+4. start the web server on PORT (default 8000): Django's runserver, or gunicorn with
+   KC_WEB=gunicorn;
+5. create or refresh the demo operator account and print the URL and its credentials.
+
+One Ctrl-C (SIGINT) or SIGTERM stops every child process. If a child dies on its own, the
+others are stopped too and the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+STOP_GRACE_SECONDS = 10.0
+
+
+def log(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    stopping: bool = field(default=False)
+
+
+class Supervisor:
+    """Starts children in their own process groups and stops them all together."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.children: list[Child] = []
+        self.stop_requested = False
+
+    def start(self, name: str, argv: list[str]) -> Child:
+        log(f"starting {name}: {' '.join(argv)}")
+        child = Child(name, argv)
+        child.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, start_new_session=True)
+        self.children.append(child)
+        return child
+
+    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stop_requested = True
+
+    def dead_child(self) -> Child | None:
+        for child in self.children:
+            if child.process is not None and child.process.poll() is not None:
+                return child
+        return None
+
+    def stop_all(self) -> None:
+        """SIGTERM each process group (newest first), wait, then SIGKILL what is left."""
+        for child in reversed(self.children):
+            proc = child.process
+            if proc is None or proc.poll() is not None:
+                continue
+            log(f"stopping {child.name} (pid {proc.pid})")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in reversed(self.children):
+            proc = child.process
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{child.name} did not stop in {STOP_GRACE_SECONDS:.0f}s; killing it")
+            # Kill leftovers in the group too (e.g. prefork pool children, runserver reloader).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(sup: Supervisor, child: Child, host: str, port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if sup.stop_requested or (child.process is not None and child.process.poll() is not None):
+            return False
+        if port_answers(host, port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE if capture else None,
+        text=True,
+    )
+    return result.stdout or ""
+
+
+def demo_password(var_dir: Path) -> str:
+    """A random demo password, created once and kept in var/ (mode 0600) so re-runs reuse it."""
+    path = var_dir / "demo-password"
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def build_env() -> tuple[dict[str, str], Path]:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    env["PYTHONUNBUFFERED"] = "1"
+    var_dir = Path(env.get("KC_VAR_DIR", str(ROOT / "var"))).resolve()
+    env["KC_VAR_DIR"] = str(var_dir)
+    env.setdefault("KUSCIA_CERT_DIR", str(var_dir / "simulator-certs"))
+    # Kuscia request metrics from the worker and the web server land in one shared directory.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir / "metrics"))
+    return env, var_dir
+
+
+def prepare_dirs(env: dict[str, str], var_dir: Path) -> None:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("broker/queue", "broker/processed"):
+        (var_dir / sub).mkdir(parents=True, exist_ok=True)
+    metrics_dir = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    # Multiprocess metric files belong to the previous run's (now dead) processes.
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def ensure_sim_certs(cert_dir: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    import jobs.kuscia.simulator as simulator
+    from jobs.kuscia.simulator import certs
+
+    ensure = getattr(simulator, "ensure_certs", certs.ensure_certs)
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    ensure(cert_dir)
+
+
+def main() -> int:
+    env, var_dir = build_env()
+    host = env.get("HOST", "127.0.0.1")
+    port = int(env.get("PORT") or 8000)
+    sim_port = int(env.get("KUSCIA_SIM_PORT") or 18082)
+    use_sim = not env.get("KUSCIA_API_URL")
+    web = env.get("KC_WEB", "runserver")
+
+    prepare_dirs(env, var_dir)
+    if port_answers(host, port):
+        log(f"port {port} on {host} is already in use; set PORT to another port")
+        return 2
+    log(f"database: {env.get('DATABASE_URL') or var_dir / 'db.sqlite3'}")
+    manage(env, "migrate", "--noinput", "-v", "0")
+
+    sup = Supervisor(env)
+    signal.signal(signal.SIGINT, sup.request_stop)
+    signal.signal(signal.SIGTERM, sup.request_stop)
+    try:
+        if use_sim:
+            cert_dir = Path(env["KUSCIA_CERT_DIR"])
+            ensure_sim_certs(cert_dir)
+            if port_answers("127.0.0.1", sim_port):
+                log(f"port {sim_port} is taken: set KUSCIA_SIM_PORT to a free port")
+                return 2
+            sim = sup.start(
+                "kuscia simulator",
+                [
+                    PYTHON,
+                    "manage.py",
+                    "kuscia_simulator",
+                    "--port",
+                    str(sim_port),
+                    "--cert-dir",
+                    str(cert_dir),
+                ],
+            )
+            if not wait_for_port(sup, sim, "127.0.0.1", sim_port, 30):
+                log("the simulator did not start")
+                return 1
+        else:
+            log(f"using the Kuscia API at {env['KUSCIA_API_URL']} (no simulator)")
+
+        password = demo_password(var_dir)
+        username = env.get("KC_DEMO_USER", "demo")
+        manage(
+            env,
+            "create_demo_user",
+            "--username",
+            username,
+            "--password-file",
+            str(var_dir / "demo-password"),
+            "-v",
+            "0",
+        )
+
+        celery_argv = [
+            str(BIN / "celery"),
+            "-A",
+            "dashboard",
+            "worker",
+            "-B",
+            "--schedule",
+            str(var_dir / "celerybeat-schedule"),
+            "--loglevel",
+            env.get("LOG_LEVEL", "INFO"),
+            "--concurrency",
+            env.get("KC_WORKER_CONCURRENCY", "4"),
+        ]
+        sup.start("celery worker + beat", celery_argv)
+
+        if web == "gunicorn":
+            manage(env, "collectstatic", "--noinput", "-v", "0")
+            web_argv = [
+                str(BIN / "gunicorn"),
+                "dashboard.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                env.get("WEB_CONCURRENCY", "2"),
+                "--access-logfile",
+                "-",
+            ]
+        else:
+            web_argv = [PYTHON, "manage.py", "runserver", "--noreload", f"{host}:{port}"]
+        web_child = sup.start("web server", web_argv)
+        if not wait_for_port(sup, web_child, host, port, 60):
+            if not sup.stop_requested:
+                log("the web server did not start")
+                return 1
+        else:
+            shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+            print(
+                "\n"
+                f"  Kuscia Console is running at http://{shown_host}:{port}/\n"
+                f"  Log in as: {username}   password: {password}   (role: operator)\n"
+                f"  Kuscia API: {env.get('KUSCIA_API_URL') or f'simulator https://127.0.0.1:{sim_port}'}\n"
+                "  Press Ctrl-C to stop everything.\n",
+                flush=True,
+            )
+
+        while not sup.stop_requested:
+            dead = sup.dead_child()
+            if dead is not None and dead.process is not None:
+                log(f"{dead.name} exited with status {dead.process.returncode}; stopping the rest")
+                return 1
+            time.sleep(0.3)
+        log("Ctrl-C received; stopping")
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sup.stop_all()
+        log("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
