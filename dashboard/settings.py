@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +145,15 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# CSP without inline script (accounts.middleware.SecurityHeadersMiddleware).
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "DJANGO_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 if PRODUCTION:
@@ -192,16 +202,6 @@ KUSCIA_LOCAL_DOMAIN = os.environ.get("KUSCIA_LOCAL_DOMAIN", "")
 KUSCIA_POLL_SECONDS = env_float("KUSCIA_POLL_SECONDS", 5.0)
 KUSCIA_BATCH_SIZE = env_int("KUSCIA_BATCH_SIZE", 200)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}
 # --- Sync engine (jobs.sync, jobs.tasks): cadences, back-off, watch, schedule ---
 KUSCIA_DEFAULT_CONNECTION = env_bool("KUSCIA_DEFAULT_CONNECTION", True)  # ensure_default()
 KUSCIA_SLOW_POLL_SECONDS = env_float("KUSCIA_SLOW_POLL_SECONDS", 60.0)  # Failed/Suspended/recent
@@ -228,3 +228,27 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Logging: one line per event (JSON in production, LOG_FORMAT=json|text), secrets redacted ---
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "accounts.logsafe.RedactingFilter"}},
+    "formatters": {
+        "json": {"()": "accounts.logsafe.JsonLineFormatter"},
+        "text": {"()": "accounts.logsafe.TextLineFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+
+# --- Sign-in throttling (accounts.throttle) and health thresholds (jobs.health) ---
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)  # per username + client address
+LOGIN_FAILURE_USER_LIMIT = env_int("LOGIN_FAILURE_USER_LIMIT", 20)  # per username
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900)  # seconds
+KC_HEALTH_MAX_SYNC_AGE = env_float("KC_HEALTH_MAX_SYNC_AGE", 300.0)
