@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("jobs.health")),
+    path("connections/", include("jobs.connection_urls")),
     path("jobs/", include("jobs.action_urls")),
     path("audit/", include("audit.urls")),
     path("", include("jobs.urls")),
