@@ -64,8 +64,6 @@ _FIRST_SOURCE: dict[str, str] = {
     Job.Source.DISCOVERED: Source.WATCH,
 }
 BATCH_NOT_FOUND = 11203
-POLL_LEASE_SECONDS = 300.0
-WATCH_LEASE_SECONDS = 45.0
 WATCH_EVENT_STAMP_SECONDS = 5.0  # SyncState.watch_last_event is written at most this often
 
 
@@ -1102,7 +1100,7 @@ def poll_connection(connection: Connection, *, force: bool = False) -> Reconcile
     state = sync_state(connection)
     if not force and state.next_attempt is not None and state.next_attempt > timezone.now():
         return ReconcileSummary(connection=connection.name, skipped="waiting")
-    lease = make_lease(f"poll:{connection.pk}", POLL_LEASE_SECONDS)
+    lease = make_lease(f"poll:{connection.pk}", settings.KUSCIA_POLL_LEASE_SECONDS)
     if not lease.acquire():
         return ReconcileSummary(connection=connection.name, skipped="locked")
     try:
@@ -1186,11 +1184,12 @@ def watch_connection(
     if connection is None:
         return WatchSummary(connection=str(connection_id), skipped="disabled")
     summary = WatchSummary(connection=connection.name)
-    lease = make_lease(f"watch:{connection.pk}", WATCH_LEASE_SECONDS)
+    ttl = float(settings.KUSCIA_WATCH_LEASE_SECONDS)
+    lease = make_lease(f"watch:{connection.pk}", ttl)
     if not lease.acquire():
         summary.skipped = "locked"
         return summary
-    keeper = _Keeper(lease, WATCH_LEASE_SECONDS / 3)
+    keeper = _Keeper(lease, ttl / 3)
     keeper.start()
     own = client is None
     stamp = 0.0
