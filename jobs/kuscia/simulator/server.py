@@ -112,6 +112,7 @@ class _Stop(Exception):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes
     server: _Server
 
     # -------------------------------------------------------------- plumbing
@@ -485,7 +486,7 @@ class Simulator:
         self.started_monotonic = time.monotonic()
         serve = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name="kuscia-sim-http",
             daemon=True,
         )
