@@ -219,9 +219,10 @@ def _step_files(st: _State) -> CheckStep:
             if not token.strip():
                 raise _FileProblem(f"token file {cfg.token_file} is empty")
             if token != token.strip():
-                warnings.append(
-                    f"token file {cfg.token_file} has leading/trailing white space; Kuscia "
-                    "compares the token byte for byte"
+                raise _FileProblem(
+                    f"token file {cfg.token_file} starts or ends with white space or a line "
+                    "break (often a newline added by an editor or `echo`); Kuscia compares the "
+                    "token byte for byte and an HTTP header cannot carry it"
                 )
             notes.append(f"token {cfg.token_file} ({len(token.strip())} characters)")
         else:
@@ -365,6 +366,17 @@ def _step_tls(st: _State) -> list[CheckStep]:
             der = tls.getpeercert(binary_form=True)
             version = tls.version() or "TLS"
             cipher = (tls.cipher() or ("?",))[0]
+    except TimeoutError:
+        raise _StopWith(
+            CheckStep(
+                TLS,
+                "fail",
+                f"port {st.port} accepts connections but gave no TLS answer within "
+                f"{st.config.connect_timeout:g} s",
+                "Something other than KusciaAPI listens there (or a proxy holds the "
+                "connection): check the port, 8082 in the container or 13082 through Docker.",
+            )
+        ) from None
     except (ssl.SSLError, OSError) as exc:
         err = _classify(exc, st)
         if err.kind in ("tls_client_refused", "cert_expired"):
@@ -572,7 +584,12 @@ def _default_client(config: ConnectionConfig) -> object:
 def _http_steps(st: _State, domains: Sequence[str], factory: ClientFactory) -> list[CheckStep]:
     steps: list[CheckStep] = []
     cfg = replace(st.config, read_timeout=min(st.config.read_timeout, 10.0))
-    client = factory(cfg)
+    try:
+        client = factory(cfg)
+    except KusciaError as err:
+        if err.kind == "wrong_path":
+            _step_path_prefix(st)
+        raise _StopWith(CheckStep(TOKEN, "fail", f"{err.kind}: {err.message}", err.hint)) from None
     try:
         steps += _step_token_path_health(st, client)
         steps.append(_step_watch(client))
@@ -582,6 +599,58 @@ def _http_steps(st: _State, domains: Sequence[str], factory: ClientFactory) -> l
         if callable(close):
             close()
     return steps
+
+
+def _raw_post(st: _State, path: str) -> int:
+    """POST {} to a path over a fresh (TLS) connection with the Token; the HTTP status."""
+    cfg = st.config
+    headers = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {st.server_name}",
+        "Content-Type: application/json",
+        "Content-Length: 2",
+        "Connection: close",
+    ]
+    token = b""
+    if cfg.uses_tls and cfg.token_file:
+        token = Path(cfg.token_file).read_bytes().strip()
+    request = ("\r\n".join(headers) + "\r\n").encode()
+    if token:
+        request += b"Token: " + token + b"\r\n"
+    request += b"\r\n{}"
+    if cfg.uses_tls:
+        conn: socket.socket = _handshake(
+            st, _context(st, verify=bool(cfg.ca_file), hostname=False, client_pair=True)
+        )
+    else:
+        conn = socket.create_connection((st.host, st.port), timeout=cfg.connect_timeout)
+    with conn:
+        conn.settimeout(cfg.connect_timeout + 5)
+        conn.sendall(request)
+        head = conn.recv(64)
+    parts = head.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def _step_path_prefix(st: _State) -> None:
+    """The URL has a path: show what Kuscia answers under it, as the client would ask."""
+    prefix = urlsplit(st.config.url).path.rstrip("/")
+    try:
+        status = _raw_post(st, f"{prefix}/healthZ")
+    except (OSError, ssl.SSLError):
+        return
+    if status == 401:
+        raise _StopWith(CheckStep(TOKEN, "fail", f"POST {prefix}/healthZ answered 401", HINT_401))
+    if status in (404, 307, 301, 302, 308):
+        raise _StopWithSteps(
+            [_token_ok(st.config.protocol == "NOTLS")],
+            CheckStep(
+                API_PATH,
+                "fail",
+                f"POST {prefix}/healthZ answered {status} (the URL carries the path {prefix})",
+                HINT_404,
+            ),
+        )
 
 
 def _step_token_path_health(st: _State, client: object) -> list[CheckStep]:
