@@ -86,6 +86,12 @@ def read_token(path: str) -> bytes:
             hint="Kuscia writes the token without a newline: remove the trailing newline "
             "that an editor or `echo` added to the copied token file.",
         )
+    if token != token.strip():
+        raise KusciaConfigError(
+            f"the token file {path} starts or ends with white space, which HTTP cannot carry",
+            kind="cert_file",
+            hint="Copy var/certs/token from Kuscia again, unchanged (no added spaces).",
+        )
     return token
 
 

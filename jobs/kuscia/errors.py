@@ -362,19 +362,29 @@ def transport_error(
             route=route,
             hint="The host name does not resolve: check the URL's host.",
         )
-    reset = any(
-        isinstance(e, ConnectionResetError | BrokenPipeError | ssl.SSLEOFError)
+    reset = any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain)
+    if reset and protocol in ("MTLS", "TLS") and phase == "connect":
+        # TLS 1.3: the client finishes its side of the handshake before the server checks the
+        # client certificate, so a refusal often shows up only as a reset on the first read.
+        return KusciaTransportError(
+            f"Kuscia reset the connection before answering: {exc}",
+            kind="tls_client_refused",
+            route=route,
+            hint=HINT_CLIENT_REFUSED_MTLS if protocol == "MTLS" else HINT_CLIENT_REFUSED_TLS,
+        )
+    closed = any(
+        isinstance(e, ssl.SSLEOFError)
         or "Server disconnected without sending a response" in str(e)
         or "EOF occurred in violation of protocol" in str(e)
         for e in chain
     )
-    if reset and protocol in ("MTLS", "TLS") and phase == "connect":
-        # TLS 1.3: a refused client certificate shows up only on the first read, as a reset.
+    if closed:
         return KusciaTransportError(
-            f"Kuscia closed the connection before answering: {exc}",
-            kind="tls_client_refused",
+            f"Kuscia closed the connection without answering: {exc}",
+            kind="connection",
             route=route,
-            hint=HINT_CLIENT_REFUSED_MTLS if protocol == "MTLS" else HINT_CLIENT_REFUSED_TLS,
+            hint="The server (or a proxy in front of it) hung up: retry, and if it keeps "
+            "happening check Kuscia's log and the client certificate.",
         )
     return KusciaTransportError(
         f"Connection to {url} failed: {exc}",
