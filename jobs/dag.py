@@ -17,6 +17,7 @@ NODE_H = 64
 GAP_X = 56
 GAP_Y = 20
 MARGIN = 12
+CENTRE_UP_TO = 6
 
 Spec = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -85,8 +86,9 @@ def _layout(spec: Spec) -> Layout:
     def xy(alias: str) -> tuple[int, int]:
         li, ri = pos[alias]
         size = len(layers[li])
-        # centre each layer vertically
-        offset = (tallest - size) * (NODE_H + GAP_Y) // 2
+        # small graphs: centre each layer vertically; tall ones: top-align so the start of every
+        # layer is visible without scrolling down
+        offset = (tallest - size) * (NODE_H + GAP_Y) // 2 if tallest <= CENTRE_UP_TO else 0
         return MARGIN + li * (NODE_W + GAP_X), MARGIN + offset + ri * (NODE_H + GAP_Y)
 
     nodes = tuple(NodeBox(a, pos[a][0], pos[a][1], *xy(a)) for a in aliases)

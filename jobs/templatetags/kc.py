@@ -22,10 +22,10 @@ ICONS = {
     kt.RUNNING: "▶",
     kt.SUCCEEDED: "✓",
     kt.FAILED: "✗",
-    kt.AWAITING_APPROVAL: "✋",
+    kt.AWAITING_APPROVAL: "◇",
     kt.APPROVAL_REJECT: "⊘",
     kt.CANCELLED: "■",
-    kt.SUSPENDED: "⏸",
+    kt.SUSPENDED: "‖",
     kt.UNKNOWN: "?",
 }
 

@@ -1,0 +1,113 @@
+"""Every monitoring page at 375 px and 1440 px: no sideways scrolling of the page itself (wide
+tables and the DAG scroll inside their own boxes). With KC_SCREENS_DIR set, PNG screenshots
+are written there for a person to look at."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jobs.kuscia import types as kt
+from jobs.models import Connection
+from tests.fixtures.data import make_connection, make_job, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONG_ERR = (
+    "Task[train]-Party[bob]: container secretflow exited with code 1: Traceback (most recent "
+    'call last): File "/usr/local/lib/python3.10/site-packages/secretflow/component/entry.py", '
+    "line 246, in comp_eval ... RuntimeError: PSI failed: peer alice closed the connection "
+    "after 300s; check the route alice->bob and the bandwidth limit. " * 3
+)
+WIDTHS = (375, 1440)
+
+
+def shoot(page, name: str) -> None:
+    where = os.environ.get("KC_SCREENS_DIR")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(where) / f"{name}-top.png"))
+
+
+def no_page_overflow(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size["width"]
+    assert width <= viewport, f"page is {width}px wide in a {viewport}px window"
+
+
+def visit(page, url: str, name: str) -> None:
+    for w in WIDTHS:
+        page.set_viewport_size({"width": w, "height": 900})
+        page.goto(url)
+        page.wait_for_load_state("load")
+        no_page_overflow(page)
+        shoot(page, f"{name}-{w}")
+
+
+def test_pages_fit_narrow_and_wide_screens(browser_page, live_server, login_as):
+    page = browser_page
+    login_as(page, live_server, make_user("vera", "operator"))
+    visit(page, live_server.url + "/", "overview-empty")
+    visit(page, live_server.url + "/jobs/", "list-empty")
+    conn = make_connection("kuscia-master")
+    lite = make_connection(
+        "alice-node",
+        mode=Connection.Mode.LITE,
+        error=(
+            "tls_untrusted",
+            "certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)",
+            "The server certificate is not signed by the CA you gave; use the CA that signed it.",
+        ),
+    )
+    states = [kt.RUNNING, kt.FAILED, kt.SUCCEEDED, kt.PENDING, kt.AWAITING_APPROVAL, kt.CANCELLED]
+    for i in range(60):
+        make_job(
+            conn if i % 3 else lite,
+            f"job-{i:03d}-psi-train-{'x' * (i % 5)}",
+            state=states[i % len(states)],
+            tasks=2 + i % 5,
+            parties=("alice", "bob", "carol")[: 2 + i % 2],
+            err_msg=LONG_ERR if i % 6 == 1 and i % 4 == 1 else "",
+            changed_ago=30 + i * 50,
+            created_ago=4000 + i * 60,
+            transitions=i < 5,
+        )
+    diamond = [
+        ("psi", []),
+        ("stats", ["psi"]),
+        ("split", ["psi"]),
+        ("woe", ["split"]),
+        ("train", ["split", "woe"]),
+        ("predict", ["train", "stats"]),
+        ("eval", ["predict"]),
+    ]
+    make_job(conn, "job-running-dag", state=kt.RUNNING, tasks=diamond, parties=("alice", "bob"))
+    make_job(conn, "job-failed-long", state=kt.FAILED, tasks=diamond, party_err=LONG_ERR)
+    make_job(
+        conn,
+        "job-128",
+        state=kt.RUNNING,
+        tasks=[(f"t{i:03d}", [f"t{i // 2:03d}"] if i else []) for i in range(128)],
+    )
+    visit(page, live_server.url + "/", "overview-many-syncfail")
+    visit(page, live_server.url + "/jobs/?per_page=50", "list-many")
+    visit(
+        page,
+        live_server.url + "/jobs/?state=Failed&state=Running&party=carol&sort=job",
+        "list-filtered",
+    )
+    visit(
+        page,
+        live_server.url + "/jobs/kuscia-master/job-running-dag/?task=job-running-dag-train",
+        "detail-running",
+    )
+    visit(page, live_server.url + "/jobs/kuscia-master/job-failed-long/", "detail-failed-long")
+    visit(page, live_server.url + "/jobs/kuscia-master/job-128/", "detail-128")
+    visit(
+        page,
+        live_server.url + "/jobs/kuscia-master/job-failed-long/tasks/job-failed-long-eval/",
+        "task-failed",
+    )
