@@ -215,6 +215,10 @@ def parse_status_detail(o: Any, where: str = "status") -> JobStatusDetail:
 
 
 def parse_job_status(o: Any, where: str = "job") -> JobStatus:
+    try:
+        return _fast_job_status(o)
+    except _Slow:
+        pass  # something is off: the careful parser below names the field
     o = obj(o, where)
     job_id = _s(o, "job_id", where)
     if not job_id:
@@ -222,6 +226,125 @@ def parse_job_status(o: Any, where: str = "job") -> JobStatus:
     return JobStatus(
         job_id=job_id, status=parse_status_detail(o.get("status"), f"{where}.status"), raw=o
     )
+
+
+# ---- fast path for the hot route (batchQuery / watch): no field paths, any doubt -> _Slow
+
+
+class _Slow(Exception):
+    pass
+
+
+def _fs(v: Any) -> str:
+    if v.__class__ is str:
+        return v  # type: ignore[no-any-return]
+    if v is None:
+        return ""
+    raise _Slow
+
+
+def _fl(v: Any) -> list[Any]:
+    if v.__class__ is list:
+        return v  # type: ignore[no-any-return]
+    if v is None:
+        return []
+    raise _Slow
+
+
+def _fd(v: Any) -> JSON:
+    if v.__class__ is dict:
+        return v  # type: ignore[no-any-return]
+    if v is None:
+        return {}
+    raise _Slow
+
+
+_time_cache: dict[str, datetime] = {}
+
+
+def _ft(v: Any) -> datetime | None:
+    if not v:
+        if v is None or v == "":
+            return None
+        raise _Slow
+    if v.__class__ is not str:
+        raise _Slow
+    cached = _time_cache.get(v)
+    if cached is not None:
+        return cached
+    try:
+        parsed = datetime.fromisoformat(v)
+    except ValueError:
+        raise _Slow from None
+    if parsed.tzinfo is None:
+        raise _Slow
+    parsed = parsed.astimezone(UTC)
+    if len(_time_cache) > 4096:
+        _time_cache.clear()
+    _time_cache[v] = parsed
+    return parsed
+
+
+def _fast_job_status(o: Any) -> JobStatus:
+    o = _fd(o)
+    job_id = _fs(o.get("job_id"))
+    if not job_id:
+        raise _Slow
+    st = _fd(o.get("status"))
+    tasks = []
+    for t in _fl(st.get("tasks")):
+        t = _fd(t)
+        progress = t.get("progress")
+        if progress is None:
+            progress = 0.0
+        elif progress.__class__ is not float and progress.__class__ is not int:
+            raise _Slow
+        parties = []
+        for p in _fl(t.get("parties")):
+            p = _fd(p)
+            eps = []
+            for e in _fl(p.get("endpoints")):
+                e = _fd(e)
+                eps.append(
+                    Endpoint(_fs(e.get("port_name")), _fs(e.get("scope")), _fs(e.get("endpoint")))
+                )
+            parties.append(
+                PartyStatus(
+                    _fs(p.get("domain_id")), _fs(p.get("state")), _fs(p.get("err_msg")), tuple(eps)
+                )
+            )
+        tasks.append(
+            TaskStatus(
+                task_id=_fs(t.get("task_id")),
+                state=_fs(t.get("state")),
+                alias=_fs(t.get("alias")),
+                err_msg=_fs(t.get("err_msg")),
+                create_time=_ft(t.get("create_time")),
+                start_time=_ft(t.get("start_time")),
+                end_time=_ft(t.get("end_time")),
+                progress=float(progress),
+                parties=tuple(parties),
+            )
+        )
+    stages = tuple(
+        PartyStageStatus(_fs(x.get("domain_id")), _fs(x.get("state")))
+        for x in map(_fd, _fl(st.get("stage_status_list")))
+    )
+    approvals = tuple(
+        PartyStageStatus(_fs(x.get("domain_id")), _fs(x.get("state")))
+        for x in map(_fd, _fl(st.get("approve_status_list")))
+    )
+    detail = JobStatusDetail(
+        state=_fs(st.get("state")),
+        err_msg=_fs(st.get("err_msg")),
+        create_time=_ft(st.get("create_time")),
+        start_time=_ft(st.get("start_time")),
+        end_time=_ft(st.get("end_time")),
+        tasks=tuple(tasks),
+        stage_status_list=stages,
+        approve_status_list=approvals,
+    )
+    return JobStatus(job_id=job_id, status=detail, raw=o)
 
 
 def parse_batch_job_status(data: Any) -> list[JobStatus]:

@@ -422,3 +422,33 @@ def test_to_json_uses_kuscia_names_and_times():
     )
     assert wire.to_json(ev)["type"] == "MODIFIED"
     json.dumps(out)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        seed_reply()["data"]["jobs"][0],
+        {"job_id": "j", "status": {"state": "Running", "tasks": [{"task_id": "t", "progress": 1}]}},
+        {"job_id": "j", "status": None},
+        {
+            "job_id": "j",
+            "status": {
+                "state": "Failed",
+                "end_time": "2025-04-16T12:42:55+02:00",
+                "stage_status_list": [{"domain_id": "a", "state": "JobCreateStageFailed"}],
+                "approve_status_list": [{"domain_id": "a", "state": "JobRejected"}],
+                "tasks": [{"parties": [{"domain_id": "a", "endpoints": None}], "progress": 0.5}],
+            },
+        },
+    ],
+)
+def test_fast_path_equals_careful_parser(obj):
+    fast = wire._fast_job_status(obj)
+    careful = wire.parse_status_detail(obj.get("status"))
+    assert fast.status == careful and fast.job_id == obj["job_id"]
+
+
+def test_bool_progress_is_not_a_number():
+    with pytest.raises(KusciaMalformed) as err:
+        wire.parse_job_status({"job_id": "a", "status": {"tasks": [{"progress": True}]}})
+    assert "job.status.tasks[0].progress" in err.value.message
