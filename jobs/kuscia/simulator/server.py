@@ -380,6 +380,22 @@ def _event(etype: int, status: JSON) -> JSON:
     return ev
 
 
+def _close_gracefully(sock: socket.socket) -> None:
+    """Close after a refused handshake so the client reads OpenSSL's alert, not a reset.
+
+    Closing with unread client data (TLS 1.3 clients send their request right away) makes the
+    kernel send RST, which would hide the alert; like Go, half-close and drain briefly first.
+    """
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(0.5)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -395,10 +411,14 @@ class _Server(ThreadingHTTPServer):
         if ctx is not None:
             request.settimeout(10)
             try:
-                conn = ctx.wrap_socket(request, server_side=True)
+                conn = ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
             except (ssl.SSLError, OSError):
-                with contextlib.suppress(OSError):
-                    request.close()
+                _close_gracefully(request)
+                return
+            try:
+                conn.do_handshake()
+            except (ssl.SSLError, OSError):
+                _close_gracefully(conn)
                 return
             conn.settimeout(None)
         try:
