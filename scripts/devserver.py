@@ -31,7 +31,8 @@ from types import FrameType
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
-STOP_GRACE_SECONDS = 10.0
+STOP_GRACE_SECONDS = 8.0
+ESCALATE_SECONDS = 3.0
 
 
 def log(message: str) -> None:
@@ -43,7 +44,9 @@ class Child:
     name: str
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
-    stopping: bool = field(default=False)
+    # Sent when SIGTERM has not stopped the child after ESCALATE_SECONDS (Celery's warm
+    # shutdown waits for the long-running watch task; SIGQUIT is its cold shutdown).
+    escalate: signal.Signals | None = field(default=None)
 
 
 class Supervisor:
@@ -54,9 +57,9 @@ class Supervisor:
         self.children: list[Child] = []
         self.stop_requested = False
 
-    def start(self, name: str, argv: list[str]) -> Child:
+    def start(self, name: str, argv: list[str], escalate: signal.Signals | None = None) -> Child:
         log(f"starting {name}: {' '.join(argv)}")
-        child = Child(name, argv)
+        child = Child(name, argv, escalate=escalate)
         child.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, start_new_session=True)
         self.children.append(child)
         return child
@@ -79,6 +82,17 @@ class Supervisor:
             log(f"stopping {child.name} (pid {proc.pid})")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
+        escalate_at = time.monotonic() + ESCALATE_SECONDS
+        for child in self.children:
+            proc = child.process
+            if proc is None or child.escalate is None:
+                continue
+            try:
+                proc.wait(timeout=max(0.1, escalate_at - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{child.name} is still busy; sending {child.escalate.name}")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, child.escalate)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in reversed(self.children):
             proc = child.process
@@ -241,7 +255,7 @@ def main() -> int:
             "--concurrency",
             env.get("KC_WORKER_CONCURRENCY", "4"),
         ]
-        sup.start("celery worker + beat", celery_argv)
+        sup.start("celery worker + beat", celery_argv, escalate=signal.SIGQUIT)
 
         if web == "gunicorn":
             manage(env, "collectstatic", "--noinput", "-v", "0")

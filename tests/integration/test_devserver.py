@@ -1,0 +1,221 @@
+"""`make run` end to end: scripts/devserver.py in a temporary var dir on free ports brings up the
+simulator, a Celery worker + beat and the web server; the printed demo login works; the worker
+syncs the simulator's demo jobs; one SIGINT stops every child; a second run reuses what exists.
+
+Runs with the fresh-clone defaults (SQLite under the var dir, filesystem broker), so
+DATABASE_URL and REDIS_URL are removed from the child's environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+ROOT = Path(__file__).resolve().parents[2]
+LOGIN_LINE = re.compile(r"Log in as: (\S+)\s+password: (\S+)")
+URL_LINE = re.compile(r"running at (http://\S+)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+class DevServer:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "scripts/devserver.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: re.Pattern[str], seconds: float) -> re.Match[str]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = pattern.search(line)
+                if match:
+                    return match
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no line matching {pattern.pattern}; output:\n{self.text()}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines[-200:])
+
+    def interrupt(self, seconds: float = 40) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout=seconds)
+        self.reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def processes_with_env(marker: str) -> list[int]:
+    """Pids of live processes whose environment contains `marker` (our children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+        except OSError:
+            continue
+        if marker.encode() in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def login(base: str, username: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=10, follow_redirects=False)
+    page = client.get("/accounts/login/", params={"next": "/connections/"})
+    assert page.status_code == 200
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    response = client.post(
+        "/accounts/login/",
+        data={
+            "username": username,
+            "password": password,
+            "next": "/connections/",
+            "csrfmiddlewaretoken": token.group(1),
+        },
+    )
+    assert response.status_code == 302, response.text[:1000]
+    assert response.headers["location"] == "/connections/"
+    return client
+
+
+def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    web_port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.pop("KUSCIA_API_URL", None)
+    marker = f"KC_VAR_DIR={var_dir}"
+    env.update(
+        KC_VAR_DIR=str(var_dir),
+        PORT=str(web_port),
+        KUSCIA_SIM_PORT=str(sim_port),
+        KUSCIA_CERT_DIR=str(var_dir / "simulator-certs"),
+        KC_WORKER_CONCURRENCY="2",
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    server = DevServer(env)
+    try:
+        match = server.wait_for(LOGIN_LINE, 120)
+        username, password = match.group(1), match.group(2)
+        base = server.wait_for(URL_LINE, 5).group(1).replace("localhost", "127.0.0.1")
+        assert base == f"http://127.0.0.1:{web_port}/"
+        assert port_open(sim_port)
+        assert (var_dir / "simulator-certs" / "ca.crt").exists()
+
+        client = login(base, username, password)
+        page = client.get("/connections/")
+        assert page.status_code == 200 and username in page.text
+
+        # The worker and beat sync the simulator's demo jobs into the database.
+        deadline = time.monotonic() + 90
+        health: dict = {}
+        while time.monotonic() < deadline:
+            health = httpx.get(base + "healthz", timeout=10).json()
+            if health["sync"] and health["sync"][0]["last_success"]:
+                break
+            time.sleep(1)
+        assert health["database"]["ok"] and health["broker"]["ok"], health
+        assert health["sync"][0]["connection"] == "default", health
+        assert health["sync"][0]["last_success"], (health, server.text())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            jobs = client.get("/jobs/")
+            if jobs.status_code == 200 and "/jobs/default/" in jobs.text:
+                break
+            time.sleep(1)
+        assert "/jobs/default/" in jobs.text, server.text()
+
+        assert len(processes_with_env(marker)) >= 4  # supervisor, sim, worker (+pool), web
+        started = time.monotonic()
+        assert server.interrupt() == 0, server.text()
+        assert time.monotonic() - started < 15, server.text()
+    finally:
+        server.kill()
+    time.sleep(0.5)
+    assert processes_with_env(marker) == [], server.text()
+    assert not port_open(web_port) and not port_open(sim_port)
+    assert "Ctrl-C received; stopping" in server.text()
+
+    # Running it again reuses the database, certificates and the demo password.
+    ca_before = (var_dir / "simulator-certs" / "ca.crt").read_bytes()
+    again = DevServer(env)
+    try:
+        match = again.wait_for(LOGIN_LINE, 120)
+        assert (match.group(1), match.group(2)) == (username, password)
+        login(f"http://127.0.0.1:{web_port}/", username, password).close()
+        assert (var_dir / "simulator-certs" / "ca.crt").read_bytes() == ca_before
+        assert again.interrupt() == 0, again.text()
+    finally:
+        again.kill()
+    time.sleep(0.5)
+    assert processes_with_env(marker) == []
+
+
+def test_with_kuscia_api_url_no_simulator_is_started(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    web_port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        KC_VAR_DIR=str(var_dir),
+        PORT=str(web_port),
+        KUSCIA_SIM_PORT=str(sim_port),
+        KUSCIA_API_URL=f"https://127.0.0.1:{sim_port}",
+        KUSCIA_CERT_DIR=str(var_dir / "certs"),
+        KC_WORKER_CONCURRENCY="1",
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = DevServer(env)
+    try:
+        server.wait_for(LOGIN_LINE, 120)
+        assert any("no simulator" in line for line in server.lines)
+        assert not port_open(sim_port)
+        assert not (var_dir / "certs").exists()
+        assert server.interrupt() == 0, server.text()
+    finally:
+        server.kill()
