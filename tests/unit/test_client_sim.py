@@ -334,3 +334,51 @@ def test_watch_liveness_is_updated_by_heartbeats(kuscia_sim_factory):
             assert list(ws) == []  # no jobs: only heartbeats, none yielded
         assert ws.heartbeats >= 2
         assert ws.seconds_since_activity() < 1.0
+
+
+def test_expired_client_certificate_from_the_right_ca(kuscia_sim, tmp_path):
+    from cryptography import x509
+
+    ca_key = serialization.load_pem_private_key(
+        (kuscia_sim.cert_dir / "ca.key").read_bytes(), password=None
+    )
+    ca_cert = x509.load_pem_x509_certificate((kuscia_sim.cert_dir / "ca.crt").read_bytes())
+    crt, key = write_pair(tmp_path, "old-client", make_leaf((ca_key, ca_cert), "Old", expired=True))
+    e = error_of(config_for(kuscia_sim, cert_file=str(crt), key_file=str(key)))
+    assert e.kind == "cert_expired", e.message
+
+
+def test_dropped_connection_is_not_blamed_on_the_certificate(kuscia_sim):
+    kuscia_sim.world.set_faults(drop_rate=1.0)
+    e = error_of(config_for(kuscia_sim))
+    assert e.kind == "connection", e.message
+
+
+def test_query_job_returns_int64_as_strings_and_no_resources(kuscia_sim):
+    from jobs.kuscia.types import BandwidthLimit, JobResource, Party
+
+    base = spec("job-sim-res")
+    party = Party(
+        "alice",
+        resources=JobResource(cpu="1", memory="1Gi"),
+        bandwidth_limits=(BandwidthLimit("bob", 1000),),
+    )
+    task = replace(base.tasks[0], parties=(party, Party("bob")), tolerable=True)
+    with KusciaClient(config_for(kuscia_sim)) as kc:
+        kc.create_job(replace(base, tasks=(task, base.tasks[1])))
+        detail = kc.query_job("job-sim-res")
+    p = detail.tasks[0].parties[0]
+    assert p.bandwidth_limits == (BandwidthLimit("bob", 1000),)
+    assert detail.raw["tasks"][0]["parties"][0]["bandwidth_limits"][0]["limit_kbps"] == "1000"
+    assert p.resources is None and detail.tasks[0].tolerable is None
+
+
+def test_iterating_a_finished_watch_again_resumes(kuscia_sim_factory):
+    sim = kuscia_sim_factory(heartbeat_interval=0.2)
+    with KusciaClient(config_for(sim)) as kc:
+        kc.create_job(spec("job-resume"))
+        ws = kc.watch_jobs(timeout_seconds=1)
+        first = [e.job.job_id for e in ws if e.type is EventType.ADDED]
+        second = [e.job.job_id for e in ws if e.type is EventType.ADDED]
+        ws.close()
+    assert first == second == ["job-resume"] and ws.connections == 2
