@@ -178,6 +178,8 @@ def test_detail_shows_header_dag_matrix_endpoints_timeline_history_raw(client_in
     assert 'class="gantt"' in html and "History" in html
     assert "Last raw reply from Kuscia" in html
     assert 'hx-trigger="every 3s, kc-visible"' in html  # running: refreshes
+    assert "task_input_config" not in html  # only for the selected task
+    html = client_in.get(detail_url(job) + "?task=job-psi-split").content.decode()
     assert "&quot;sf_node_eval_param&quot;: {" in html  # task_input_config pretty-printed
 
 

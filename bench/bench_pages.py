@@ -1,0 +1,256 @@
+"""Benchmark the monitoring pages on PostgreSQL with many jobs.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kc_pages_bench \
+        .venv/bin/python bench/bench_pages.py [--jobs 100000] [--runs 40] [--keep]
+
+Loads N jobs (2-20 tasks, 2-3 parties, party states per task, endpoints for the two detail
+jobs, transitions for those too) with bulk_create, then prints the median and p95 server time
+(in-process Django test client: middleware, views, queries, templates; no network) for each
+page and fragment, next to a trivial view through the same middleware (the floor), and the
+response sizes. Re-uses the data when the database already holds N jobs (unless --reload).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kc_pages_bench")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection as db  # noqa: E402
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
+from django.urls import include, path  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from jobs.kuscia import types as kt  # noqa: E402
+from jobs.models import (  # noqa: E402
+    Connection,
+    Endpoint,
+    Job,
+    PartyStatus,
+    SyncState,
+    Task,
+    Transition,
+)
+
+
+def trivial(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("bench-trivial/", trivial), path("", include("dashboard.urls"))]
+
+STATES = [kt.SUCCEEDED] * 6 + [kt.FAILED] * 2 + [kt.RUNNING, kt.PENDING, kt.CANCELLED]
+PARTIES = ["alice", "bob", "carol", "dave", "erin"]
+
+
+def load(n: int, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    now = timezone.now()
+    Connection.objects.all().delete()
+    conns = [
+        Connection.objects.create(name=f"node-{i}", url="https://127.0.0.1:1") for i in range(3)
+    ]
+    for c in conns:
+        SyncState.objects.create(connection=c, last_success=now, last_attempt=now)
+    t0 = time.perf_counter()
+    batch = 5000
+    for start in range(0, n, batch):
+        jobs = []
+        for i in range(start, min(start + batch, n)):
+            state = STATES[i % len(STATES)]
+            n_tasks = 128 if i == 1 else 2 if i == 0 else rnd.randint(2, 20)
+            parties = sorted(rnd.sample(PARTIES, rnd.choice((2, 3))))
+            created = now - dt.timedelta(seconds=rnd.randint(60, 90 * 86400))
+            done = state in kt.TERMINAL_JOB_STATES
+            jobs.append(
+                Job(
+                    connection=conns[i % 3],
+                    job_id=f"job-{i:07d}",
+                    initiator=parties[0],
+                    state=state,
+                    err_msg="Task[t1]-Party[bob]: container exited with code 1"
+                    if state == kt.FAILED
+                    else "",
+                    create_time=created,
+                    start_time=created,
+                    end_time=created + dt.timedelta(minutes=5) if done else None,
+                    parties=parties,
+                    task_count=n_tasks,
+                    tasks_succeeded=n_tasks if state == kt.SUCCEEDED else n_tasks // 2,
+                    progress=1.0 if state == kt.SUCCEEDED else 0.5,
+                    source=Job.Source.DISCOVERED,
+                    first_seen=created,
+                    last_changed=created + dt.timedelta(minutes=5),
+                    spec_fetched=True,
+                )
+            )
+        Job.objects.bulk_create(jobs, batch_size=batch)
+        created_jobs = list(Job.objects.filter(job_id__in=[j.job_id for j in jobs]))
+        tasks = []
+        for j in created_jobs:
+            for k in range(j.task_count):
+                tstate = (
+                    kt.SUCCEEDED
+                    if k < j.tasks_succeeded
+                    else (j.state if j.state != kt.SUCCEEDED else kt.SUCCEEDED)
+                )
+                if tstate not in kt.TASK_STATES:
+                    tstate = kt.FAILED
+                tasks.append(
+                    Task(
+                        job=j,
+                        position=k,
+                        task_id=f"{j.job_id}-t{k}",
+                        alias=f"t{k}",
+                        dependencies=[f"t{(k - 1) // 2}"] if k else [],
+                        state=tstate,
+                        progress=1.0 if tstate == kt.SUCCEEDED else 0.3,
+                        start_time=j.start_time,
+                        task_input_config='{"sf_node_eval_param": {"domain": "psi"}}',
+                    )
+                )
+        Task.objects.bulk_create(tasks, batch_size=10000)
+        parties = []
+        by_job = {j.pk: j for j in created_jobs}
+        for t in Task.objects.filter(job__in=created_jobs).only("id", "job_id", "state"):
+            for p in by_job[t.job_id].parties:
+                parties.append(
+                    PartyStatus(
+                        task_id=t.id,
+                        domain_id=p,
+                        state=t.state,
+                        err_msg="exit 1" if t.state == kt.FAILED else "",
+                    )
+                )
+        PartyStatus.objects.bulk_create(parties, batch_size=10000)
+        print(
+            f"  loaded {min(start + batch, n)} jobs ({time.perf_counter() - t0:.0f} s)", flush=True
+        )
+    for job_id in ("job-0000000", "job-0000001"):
+        job = Job.objects.get(job_id=job_id)
+        eps, trs = [], []
+        for ps in PartyStatus.objects.filter(task__job=job).select_related("task"):
+            eps.append(
+                Endpoint(
+                    party=ps,
+                    port_name="fed",
+                    scope="Cluster",
+                    endpoint=f"{ps.task.task_id}-0-fed.{ps.domain_id}.svc",
+                )
+            )
+            eps.append(
+                Endpoint(
+                    party=ps,
+                    port_name="global",
+                    scope="Domain",
+                    endpoint=f"{ps.task.task_id}-0-global.{ps.domain_id}.svc:26836",
+                )
+            )
+        for t in Task.objects.filter(job=job):
+            trs.append(
+                Transition(
+                    job=job,
+                    kind="task",
+                    task_id=t.task_id,
+                    old_state="Pending",
+                    new_state="Running",
+                    source="watch",
+                )
+            )
+            trs.append(
+                Transition(
+                    job=job,
+                    kind="task",
+                    task_id=t.task_id,
+                    old_state="Running",
+                    new_state=t.state,
+                    source="watch",
+                )
+            )
+        Endpoint.objects.bulk_create(eps)
+        Transition.objects.bulk_create(trs)
+    with db.cursor() as cur:
+        cur.execute("ANALYZE")
+
+
+def measure(client: Client, url: str, runs: int, **extra: str) -> tuple[float, float, int, int]:
+    client.get(url, **extra)  # warm up
+    times = []
+    size = status = 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = client.get(url, **extra)
+        times.append((time.perf_counter() - t) * 1000)
+        size, status = len(r.content), r.status_code
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))], size, status
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--reload", action="store_true")
+    args = ap.parse_args()
+    if db.vendor != "postgresql":
+        sys.exit("Point DATABASE_URL at PostgreSQL (a database of your own).")
+    call_command("migrate", verbosity=0)
+    if args.reload or Job.objects.count() != args.jobs:
+        print(f"loading {args.jobs} jobs ...", flush=True)
+        Job.objects.all().delete()
+        load(args.jobs)
+    print(
+        f"jobs={Job.objects.count()} tasks={Task.objects.count()} "
+        f"party_states={PartyStatus.objects.count()}"
+    )
+    from django.contrib.auth.models import User
+
+    user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
+    hx = {"HTTP_HX_REQUEST": "true"}
+    deep = Job.objects.count() // 25 // 2
+    cases = [
+        ("trivial view (floor)", "/bench-trivial/", {}),
+        ("overview", "/", {}),
+        ("overview fragment", "/", hx),
+        ("list, first page", "/jobs/", {}),
+        (f"list, deep page {deep}", f"/jobs/?page={deep}", {}),
+        (
+            "list, filtered",
+            "/jobs/?state=Failed&state=Running&party=carol&initiator=alice&sort=-changed",
+            {},
+        ),
+        ("list, id search", "/jobs/?q=00042", {}),
+        ("list fragment", "/jobs/?state=Running", hx),
+        ("detail, 2 tasks", "/jobs/node-0/job-0000000/", {}),
+        ("detail, 128 tasks", "/jobs/node-1/job-0000001/", {}),
+        ("detail fragment, 2 tasks", "/jobs/node-0/job-0000000/", hx),
+        ("detail fragment, 128 tasks", "/jobs/node-1/job-0000001/", hx),
+        ("task page (of 128)", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", {}),
+        ("task fragment", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", hx),
+    ]
+    with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["*"]):
+        client = Client()
+        client.force_login(user)
+        print(f"{'case':32} {'median ms':>10} {'p95 ms':>8} {'KB':>7} status")
+        for name, url, extra in cases:
+            med, p95, size, status = measure(client, url, args.runs, **extra)
+            print(f"{name:32} {med:10.1f} {p95:8.1f} {size / 1024:7.1f} {status}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
