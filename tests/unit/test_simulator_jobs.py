@@ -92,6 +92,7 @@ def test_create_existing_job_is_11201(sim_http):
         (lambda r: r.update(job_id="a" * 64), 11100, None),
         (lambda r: r.update(tasks=[]), 11100, "tasks can not be empty"),
         (lambda r: r.update(initiator=""), 11100, "initiator can not be empty"),
+        (lambda r: r.update(initiator="", tasks=[]), 11100, "initiator can not be empty"),
         (
             lambda r: r["tasks"][1].update(alias=""),
             11100,
@@ -211,10 +212,16 @@ def test_missing_task_id_is_generated(manual):
     sim, http = manual
     req = job("job-noid")
     req["tasks"][0]["task_id"] = ""
+    req["tasks"][1]["task_id"] = ""
     http.post("/api/v1/job/create", req)
-    sim.world.advance(1.5)
-    task_id = tasks_of(http, "job-noid")["job-psi"]["task_id"]
-    assert re.fullmatch(r"job-noid-[0-9a-f]{12}", task_id)
+    assert tasks_of(http, "job-noid")["job-psi"]["task_id"] == ""
+    sim.world.advance(0.5)
+    ids = [t["task_id"] for t in tasks_of(http, "job-noid").values()]
+    assert all(re.fullmatch(r"job-noid-[0-9a-f]{12}", i) for i in ids) and len(set(ids)) == 2
+    data = http.post("/api/v1/job/query", {"job_id": "job-noid"})["data"]
+    assert [t["task_id"] for t in data["tasks"]] == ids
+    sim.world.run_until_idle()
+    assert status_of(http, "job-noid")["state"] == "Succeeded"
 
 
 # ------------------------------------------------------------------ lifecycle
@@ -609,9 +616,13 @@ def test_cancel(manual):
 def test_suspend_and_restart(manual):
     sim, http = manual
     http.post("/api/v1/job/create", job("job-sus"))
+    # the message names the stored phase: "" before the controller saw the job
+    reply = http.post("/api/v1/job/suspend", {"job_id": "job-sus"})
+    assert code_msg(reply) == (11210, "job: job-sus current status is  can not be suspend.")
+    sim.world.advance(0.5)
     reply = http.post("/api/v1/job/suspend", {"job_id": "job-sus"})
     assert code_msg(reply) == (11210, "job: job-sus current status is Pending can not be suspend.")
-    sim.world.advance(14)  # job-psi done at 12.5, job-split created, starts at 13.5
+    sim.world.advance(13.5)  # job-psi done at 12.5, job-split created, starts at 13.5
     assert http.post("/api/v1/job/suspend", {"job_id": "job-sus"})["status"]["code"] == 0
     st = status_of(http, "job-sus")
     assert st["state"] == "Suspended" and st["end_time"] == "" and st["err_msg"] == ""

@@ -57,7 +57,10 @@ def test_domain_errors(sim_http):
         },
         "data": None,
     }
-    assert code_msg(sim_http.post("/api/v1/domain/query", {}))[0] == 11100
+    assert code_msg(sim_http.post("/api/v1/domain/query", {})) == (
+        11100,
+        "domain id can not be empty",
+    )
 
 
 def test_batch_query_domains_in_order_and_whole_batch_failure(sim_http):
@@ -68,7 +71,12 @@ def test_batch_query_domains_in_order_and_whole_batch_failure(sim_http):
     reply = sim_http.post("/api/v1/domain/batchQuery", {"domain_ids": ["alice", "mallory"]})
     assert code_msg(reply) == (11305, 'domains.kuscia.secretflow "mallory" not found')
     assert reply["data"] is None
-    assert code_msg(sim_http.post("/api/v1/domain/batchQuery", {"domain_ids": []}))[0] == 11100
+    reply = sim_http.post("/api/v1/domain/batchQuery", {"domain_ids": []})
+    assert code_msg(reply) == (11100, "domain ids can not be empty")
+    reply = sim_http.post("/api/v1/domain/batchQuery", {"domain_ids": ["alice", ""]})
+    assert code_msg(reply) == (11100, "domain id can not be empty on index 1")
+    reply = sim_http.post("/api/v1/domain/batchQuery", {"domain_ids": ["master", "bob"]})
+    assert [d["domain_id"] for d in reply["data"]["domains"]] == ["master", "bob"]
 
 
 # ------------------------------------------------------------------ domain data
@@ -131,10 +139,11 @@ def test_query_domaindata(sim_http):
     )
     assert code_msg(reply) == (11506, 'domaindatas.kuscia.secretflow "alice-table" not found')
     assert reply["data"] is None
-    assert (
-        code_msg(sim_http.post("/api/v1/domaindata/query", {"data": {"domain_id": "bob"}}))[0]
-        == 11100
-    )
+    for body in ({"data": {"domain_id": "bob"}}, {}):
+        assert code_msg(sim_http.post("/api/v1/domaindata/query", body)) == (
+            11100,
+            "domain id and domaindata id can not be empty",
+        )
 
 
 def test_batch_query_domaindata_skips_unknown(sim_http):
@@ -153,6 +162,11 @@ def test_batch_query_domaindata_skips_unknown(sim_http):
         "bob-table",
         "alice-table",
     ]
+    reply = sim_http.post(
+        "/api/v1/domaindata/batchQuery",
+        {"data": [{"domain_id": "bob", "domaindata_id": "nope"}, {"domain_id": "bob"}]},
+    )
+    assert code_msg(reply) == (11100, "domain id and domaindata id can not be empty")
     reply = sim_http.post("/api/v1/domaindata/batchQuery", {"data": []})
     assert reply == {"status": SUCCESS, "data": {"domaindata_list": []}}
 
@@ -161,7 +175,7 @@ def test_batch_query_domaindata_skips_unknown(sim_http):
 
 
 def test_route_status_batch_query(sim_http, kuscia_sim):
-    kuscia_sim.world.set_route_status("bob", "carol", "Failed", "connect timeout")
+    kuscia_sim.world.set_route_ready("bob", "carol", False)
     reply = sim_http.post(
         "/api/v1/route/status/batchQuery",
         {
@@ -183,7 +197,7 @@ def test_route_status_batch_query(sim_http, kuscia_sim):
             "name": "bob-carol",
             "destination": "carol",
             "source": "bob",
-            "status": {"status": "Failed", "reason": "connect timeout"},
+            "status": {"status": "Failed", "reason": ""},
         },
     ]
     reply = sim_http.post(
@@ -191,6 +205,10 @@ def test_route_status_batch_query(sim_http, kuscia_sim):
         {"route_keys": [{"source": "alice", "destination": "mallory"}]},
     )
     assert reply["status"]["code"] == 11404 and reply["data"] is None
+    reply = sim_http.post("/api/v1/route/status/batchQuery", {"route_keys": []})
+    assert code_msg(reply) == (11100, "DomainRoute keys can not be empty")
+    reply = sim_http.post("/api/v1/route/status/batchQuery", {"route_keys": [{"source": "alice"}]})
+    assert code_msg(reply) == (11100, "destination can not be empty")
 
 
 # ------------------------------------------------------------------ unary dialect

@@ -85,6 +85,13 @@ def test_trailing_slash_redirects_307(kuscia_sim):
     status, headers, _body = request(kuscia_sim, "POST", "/api/v1/job/query/", {"job_id": "a"})
     assert status == 307
     assert headers["Location"] == "/api/v1/job/query"
+    # gin redirects before the token middleware runs; GET routes get 301
+    status, headers, _ = request(kuscia_sim, "POST", "/healthZ/", {}, token=False)
+    assert (status, headers["Location"]) == (307, "/healthZ")
+    status, headers, _ = request(kuscia_sim, "GET", "/version/", token=False)
+    assert (status, headers["Location"]) == (301, "/version")
+    # a slash-less unknown path is not redirected
+    assert request(kuscia_sim, "POST", "/api/v1/job/nothing/", {})[0] == 404
 
 
 def test_version_and_probe_need_no_token(kuscia_sim):
@@ -134,3 +141,51 @@ def test_httpx_client_with_ssl_context(kuscia_sim):
             headers={"Token": kuscia_sim.token},
         )
         assert r.status_code == 200
+
+
+# ------------------------------------------------------------------ fault injection
+
+
+def test_fault_latency(kuscia_sim_factory):
+    import time
+
+    sim = kuscia_sim_factory(faults={"latency": 0.3})
+    started = time.monotonic()
+    assert request(sim, "POST", "/healthZ", {})[0] == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    assert request(sim, "GET", "/version", token=False)[0] == 200  # unprotected: no fault
+    assert time.monotonic() - started < 0.3
+
+
+def test_fault_5xx_rate(kuscia_sim_factory):
+    sim = kuscia_sim_factory(faults={"error_rate": 1.0})
+    status, _, body = request(sim, "POST", "/healthZ", {})
+    assert status == 503 and body
+    sim.world.set_faults(error_rate=0.5, seed=7)
+    statuses = [request(sim, "POST", "/healthZ", {})[0] for _ in range(40)]
+    assert 5 < statuses.count(503) < 35 and statuses.count(200) + statuses.count(503) == 40
+
+
+def test_fault_dropped_connection(kuscia_sim_factory):
+    sim = kuscia_sim_factory(faults={"drop_rate": 1.0})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)):
+        request(sim, "POST", "/healthZ", {})
+    sim.world.set_faults()  # back to normal
+    assert request(sim, "POST", "/healthZ", {})[0] == 200
+
+
+def test_fault_malformed_body(kuscia_sim_factory):
+    sim = kuscia_sim_factory(faults={"malformed_rate": 1.0})
+    status, headers, body = request(sim, "POST", "/healthZ", {})
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+
+
+def test_faults_are_reproducible_with_a_seed(kuscia_sim):
+    kuscia_sim.world.set_faults(error_rate=0.3, drop_rate=0.2, seed=42)
+    first = [kuscia_sim.world.faults.pick() for _ in range(50)]
+    kuscia_sim.world.set_faults(error_rate=0.3, drop_rate=0.2, seed=42)
+    assert [kuscia_sim.world.faults.pick() for _ in range(50)] == first
+    assert {"error", "drop", None} == set(first)

@@ -327,7 +327,7 @@ class World:
         self.domains: dict[str, JSON] = {}
         self.domaindata: list[JSON] = seed_domaindata()
         self.app_images = {"secretflow-image"}
-        self.routes: dict[tuple[str, str], tuple[str, str]] = {}
+        self.routes: dict[tuple[str, str], bool] = {}  # (source, destination) -> ready
         self.faults = Faults()
         self.log_mode = log_mode  # "lite": logs served; "master": 11105 like a real master
         self.domain_cert_pem = domain_cert_pem
@@ -365,12 +365,12 @@ class World:
             }
             for other in list(self.domains):
                 if other != domain_id:
-                    self.routes.setdefault((domain_id, other), ("Succeeded", ""))
-                    self.routes.setdefault((other, domain_id), ("Succeeded", ""))
+                    self.routes.setdefault((domain_id, other), True)
+                    self.routes.setdefault((other, domain_id), True)
 
-    def set_route_status(self, source: str, destination: str, status: str, reason: str) -> None:
+    def set_route_ready(self, source: str, destination: str, ready: bool) -> None:
         with self.lock:
-            self.routes[(source, destination)] = (status, reason)
+            self.routes[(source, destination)] = ready
 
     def set_faults(self, **kwargs: Any) -> Faults:
         with self.lock:
@@ -498,6 +498,9 @@ class World:
             job.end_time = at
             self._publish(1, job)
             return
+        for spec in job.tasks:  # the controller names tasks that came without an id
+            if not spec.task_id:
+                spec.task_id = f"{job.job_id}-{uuid.uuid4().hex[-12:]}"
         for d in job.parties():
             job.stage[d] = "JobCreateStageSucceeded"
         if job.approval_required:
@@ -551,8 +554,6 @@ class World:
         ]
         ready.sort(key=lambda t: -t.priority)  # stable: spec order among equal priorities
         for spec in ready[: max(job.max_parallelism - active, 0)]:
-            if not spec.task_id:
-                spec.task_id = f"{job.job_id}-{uuid.uuid4().hex[-12:]}"
             job.runs[spec.alias] = TaskRun(task_id=spec.task_id, alias=spec.alias, create_time=at)
             self._schedule(job, 1.0, "task_start", spec.alias, at=at)
         by_alias = {t.alias: t for t in job.tasks}
@@ -810,10 +811,10 @@ class World:
                 f'Field "job_id" is invalid, invalid value: "{job_id}": regex used for '
                 f'validation is "{JOB_ID_REGEX}" ',
             )
-        if not req["tasks"]:
-            raise APIError(ERR_VALIDATE, "tasks can not be empty")
         if not req["initiator"]:
             raise APIError(ERR_VALIDATE, "initiator can not be empty")
+        if not req["tasks"]:
+            raise APIError(ERR_VALIDATE, "tasks can not be empty")
         for i, t in enumerate(req["tasks"]):
             if not t["alias"]:
                 raise APIError(ERR_VALIDATE, f"task alias can not be empty on tasks[{i}]")
@@ -1034,7 +1035,7 @@ class World:
             if job.phase != "Running":
                 raise APIError(
                     ERR_SUSPEND_NOT_RUNNING,
-                    f"job: {job_id} current status is {job.api_state()} can not be suspend.",
+                    f"job: {job_id} current status is {job.phase} can not be suspend.",
                 )
             job.stage_label = "Suspend"
             at = self.now()
@@ -1053,7 +1054,7 @@ class World:
             if job.phase not in ("Failed", "Suspended"):
                 raise APIError(
                     ERR_RESTART_NOT_SUSPENDED_OR_FAILED,
-                    f"job: {job_id} current status is {job.api_state()} can not be restart.",
+                    f"job: {job_id} current status is {job.phase} can not be restart.",
                 )
             job.stage_label = "Restart"
             if job.validate_failed:
@@ -1141,20 +1142,19 @@ class World:
         with self.lock:
             if not ids:
                 raise APIError(ERR_VALIDATE, "domain ids can not be empty")
+            for index, i in enumerate(ids):
+                if not i:
+                    raise APIError(ERR_VALIDATE, f"domain id can not be empty on index {index}")
             out = []
             for i in ids:
-                if not i:
-                    raise APIError(ERR_VALIDATE, "domain id can not be empty")
                 d = self.query_domain(i)
                 out.append({k: d[k] for k in ("domain_id", "role", "cert", "node_statuses")})
             return out
 
     def query_domaindata(self, domain_id: str, domaindata_id: str) -> JSON:
         with self.lock:
-            if not domain_id:
-                raise APIError(ERR_VALIDATE, "domain id can not be empty")
-            if not domaindata_id:
-                raise APIError(ERR_VALIDATE, "domaindata id can not be empty")
+            if not domain_id or not domaindata_id:
+                raise APIError(ERR_VALIDATE, "domain id and domaindata id can not be empty")
             for dd in self.domaindata:
                 if dd["domain_id"] == domain_id and dd["domaindata_id"] == domaindata_id:
                     return copy.deepcopy(dd)
@@ -1165,10 +1165,11 @@ class World:
 
     def batch_query_domaindata(self, keys: Iterable[JSON]) -> list[JSON]:
         with self.lock:
+            keys = list(keys)
+            if any(not k["domain_id"] or not k["domaindata_id"] for k in keys):
+                raise APIError(ERR_VALIDATE, "domain id and domaindata id can not be empty")
             out = []
             for k in keys:
-                if not k["domain_id"] or not k["domaindata_id"]:
-                    raise APIError(ERR_VALIDATE, "domain id and domaindata id can not be empty")
                 try:
                     out.append(self.query_domaindata(k["domain_id"], k["domaindata_id"]))
                 except APIError as exc:
@@ -1189,16 +1190,20 @@ class World:
             ]
 
     def batch_route_status(self, keys: list[JSON]) -> list[JSON]:
+        """ClusterDomainRoute status: Succeeded when ready, else Failed; `reason` is never set."""
         with self.lock:
             if not keys:
-                raise APIError(ERR_VALIDATE, "route keys can not be empty")
+                raise APIError(ERR_VALIDATE, "DomainRoute keys can not be empty")
+            for k in keys:
+                if not k["source"]:
+                    raise APIError(ERR_VALIDATE, "source can not be empty")
+                if not k["destination"]:
+                    raise APIError(ERR_VALIDATE, "destination can not be empty")
             out = []
             for k in keys:
                 src, dst = k["source"], k["destination"]
-                if not src or not dst:
-                    raise APIError(ERR_VALIDATE, "source and destination can not be empty")
-                st = self.routes.get((src, dst))
-                if st is None:
+                ready = self.routes.get((src, dst))
+                if ready is None:
                     raise APIError(
                         ERR_ROUTE_NOT_EXISTS,
                         f'clusterdomainroutes.kuscia.secretflow "{src}-{dst}" not found',
@@ -1208,7 +1213,7 @@ class World:
                         "name": f"{src}-{dst}",
                         "destination": dst,
                         "source": src,
-                        "status": {"status": st[0], "reason": st[1]},
+                        "status": {"status": "Succeeded" if ready else "Failed", "reason": ""},
                     }
                 )
             return out
@@ -1216,7 +1221,11 @@ class World:
     # ------------------------------------------------------------ logs
 
     def task_log(self, task_id: str, replica_idx: int, container: str) -> tuple[list[str], bool]:
-        """(lines so far, finished) of the initiator party's container for `task_id`."""
+        """(lines so far, finished) of `task_id`'s container in the local party.
+
+        Like a lite/autonomy node, only the local domain's pod is read; the simulator takes the
+        job's initiator as the local domain.
+        """
         with self.lock:
             self._tick_locked()
             if self.log_mode == "master":
@@ -1224,11 +1233,14 @@ class World:
                     ERR_MASTER_NOT_SUPPORT, "kuscia master api not support this interface now"
                 )
             if not task_id:
-                raise APIError(ERR_VALIDATE, "task id can not be empty")
+                raise APIError(ERR_QUERY_LOG, "resource name may not be empty")
             for job in self.jobs.values():
                 for run in job.runs.values():
                     if run.task_id != task_id:
                         continue
+                    spec = next(t for t in job.tasks if t.alias == run.alias)
+                    if job.initiator not in {p["domain_id"] for p in spec.parties}:
+                        raise APIError(ERR_VALIDATE, "can't find the party in this task")
                     if replica_idx != 0:
                         raise APIError(ERR_VALIDATE, "replicate index invalid")
                     if container not in ("", "secretflow"):
