@@ -155,6 +155,14 @@ def create_job(*, user: Any, connection: Connection, spec: kt.JobSpec, key: str)
     return ActionResult(record=record, job=job)
 
 
+def previous_attempt(key: str) -> ActionResult | None:
+    """The earlier attempt made with this one-time key (a double submit or a retry), if any."""
+    record = AuditRecord.objects.by_key(key).first() if key else None
+    if record is None:
+        return None
+    return ActionResult(record=record, job=_job_of(record), duplicate=True)
+
+
 def _job_of(record: AuditRecord) -> Job | None:
     if record.connection_id is None:
         return None

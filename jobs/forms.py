@@ -486,11 +486,25 @@ def spec_from_job(job: Job, *, new_job_id: str) -> kt.JobSpec:
 
 
 def renamed_tasks(spec: kt.JobSpec, suffix: str) -> kt.JobSpec:
-    """Task ids are cluster-wide names: a re-run needs new ones (aliases stay)."""
+    """Task ids are cluster-wide names: a re-run needs new ones. Aliases follow (and the
+    dependencies that name them), so alias and task id stay equal as §7 advises."""
+    names = {t.alias: _with_suffix(t.task_id or t.alias, suffix) for t in spec.tasks}
     return replace(
         spec,
         tasks=tuple(
-            replace(t, task_id=_with_suffix(t.task_id or t.alias, suffix)) for t in spec.tasks
+            replace(
+                t,
+                alias=names.get(t.alias, t.alias) if t.alias == (t.task_id or t.alias) else t.alias,
+                task_id=names[t.alias],
+                dependencies=tuple(
+                    names[d]
+                    if d in names
+                    and any(x.alias == d and x.alias == (x.task_id or x.alias) for x in spec.tasks)
+                    else d
+                    for d in t.dependencies
+                ),
+            )
+            for t in spec.tasks
         ),
     )
 

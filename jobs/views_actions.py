@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -67,6 +67,9 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _create_get(request)
     data = request.POST.copy()
+    earlier = actions.previous_attempt(data.get("submit_token", ""))
+    if earlier is not None and request.POST.get("intent") != "preview":
+        return _after_create(request, forms.JobCreateForms(data), earlier, data)
     bundle = forms.JobCreateForms(data)
     if not bundle.is_valid():
         if request.htmx and request.POST.get("intent") == "preview":
@@ -89,6 +92,15 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         spec=spec,
         key=bundle.job.cleaned_data["submit_token"],
     )
+    return _after_create(request, bundle, result, data)
+
+
+def _after_create(
+    request: HttpRequest,
+    bundle: forms.JobCreateForms,
+    result: actions.ActionResult,
+    data: QueryDict,
+) -> HttpResponse:
     if result.ok and result.job is not None:
         return redirect(_detail_url(result.job.connection.name, result.job.job_id, result))
     if result.duplicate and result.record.outcome == result.record.Outcome.PENDING:
