@@ -196,6 +196,11 @@ class KusciaClient:
             trust_env=False,
         )
 
+    @classmethod
+    def from_settings(cls) -> KusciaClient:
+        """A client for the default connection (the KUSCIA_* settings)."""
+        return cls(ConnectionConfig.from_settings())
+
     # ------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> KusciaClient:
@@ -463,7 +468,13 @@ class KusciaClient:
     # ------------------------------------------------------------ logs
 
     def query_task_log(
-        self, task_id: str, *, replica_idx: int = 0, container: str = "", follow: bool = False
+        self,
+        task_id: str,
+        *,
+        replica_idx: int = 0,
+        container: str = "",
+        follow: bool = False,
+        follow_silence_timeout: float = 300.0,
     ) -> Iterator[str]:
         """The task's log text, chunk by chunk (each chunk holds up to 100 lines).
 
@@ -475,10 +486,10 @@ class KusciaClient:
         if container:
             body["container"] = container
         timeout = None
-        if follow:
+        if follow:  # a quiet task writes nothing for a while; still never wait forever
             timeout = httpx.Timeout(
                 connect=self.config.connect_timeout,
-                read=None,
+                read=max(self.config.read_timeout, follow_silence_timeout),
                 write=self.config.read_timeout,
                 pool=self.config.connect_timeout,
             )

@@ -13,6 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs.kuscia.client import KusciaClient
 from jobs.kuscia.config import ConnectionConfig
@@ -859,3 +861,37 @@ def test_every_error_is_a_kuscia_error():
         KusciaMalformed,
     ):
         assert issubclass(cls, KusciaError)
+
+
+# ------------------------------------------------------------------ property: any split works
+
+_json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.floats(allow_nan=False)
+)
+_json_obj = st.recursive(
+    st.dictionaries(st.text(max_size=5), _json_leaf, max_size=4),
+    lambda inner: st.dictionaries(
+        st.text(max_size=5), st.one_of(_json_leaf, inner, st.lists(inner, max_size=3)), max_size=4
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    objs=st.lists(_json_obj, min_size=1, max_size=6),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=12),
+    ascii_only=st.booleans(),
+    spaces=st.booleans(),
+)
+def test_object_decoder_any_split_any_objects(objs, cuts, ascii_only, spaces):
+    sep = b" \n" if spaces else b""
+    data = sep.join(json.dumps(o, ensure_ascii=ascii_only).encode() for o in objs)
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    dec = ObjectDecoder()
+    got = []
+    for piece in pieces:
+        got += dec.feed(piece)
+    dec.finish()
+    assert got == objs
