@@ -294,3 +294,38 @@ def test_management_command_runs_until_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_ensure_certs_keeps_a_copied_kuscia_dir(tmp_path):
+    real = tmp_path / "real"
+    ensure_certs(real)
+    (real / "ca.key").unlink()  # users copy ca.crt, the server pair and token, not ca.key
+    before = {p.name: p.read_bytes() for p in real.iterdir()}
+    ensure_certs(real)
+    assert {p.name: p.read_bytes() for p in real.iterdir()} == before
+    (real / "kusciaapi-server.key").unlink()
+    with pytest.raises(FileNotFoundError):
+        ensure_certs(real)  # cannot issue a server pair without the CA key; nothing clobbered
+    assert (real / "ca.crt").read_bytes() == before["ca.crt"]
+
+
+def test_shuffle_randomizes_map_ordered_lists(tmp_path):
+    sim = Simulator(cert_dir=tmp_path, clock=ManualClock(), speed=1.0, demo=False, shuffle=True)
+    req = example_job()
+    req["tasks"][0]["parties"].append({"domain_id": "carol"})
+    sim.world.create_job(req)
+    sim.world.advance(3)
+    job = sim.world.jobs["job-best-effort-linear"]
+    orders = set()
+    for _ in range(40):
+        st = sim.world.job_status(job)["status"]
+        psi = st["tasks"][0]
+        orders.add(
+            (
+                tuple(s["domain_id"] for s in st["stage_status_list"]),
+                tuple(p["domain_id"] for p in psi["parties"]),
+                tuple(e["port_name"] for e in psi["parties"][0]["endpoints"]),
+            )
+        )
+    assert len(orders) > 5
+    assert all(sorted(o[1]) == ["alice", "bob", "carol"] for o in orders)

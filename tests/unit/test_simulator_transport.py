@@ -189,3 +189,27 @@ def test_faults_are_reproducible_with_a_seed(kuscia_sim):
     kuscia_sim.world.set_faults(error_rate=0.3, drop_rate=0.2, seed=42)
     assert [kuscia_sim.world.faults.pick() for _ in range(50)] == first
     assert {"error", "drop", None} == set(first)
+
+
+def test_fault_stream_cut_drops_watch_without_final_chunk(kuscia_sim_factory):
+    sim = kuscia_sim_factory(heartbeat_interval=0.1, faults={"stream_cut_after": 0.5})
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", sim.port, timeout=5, context=ssl_ctx(sim.cert_dir)
+    )
+    conn.request(
+        "POST",
+        "/api/v1/job/watch",
+        b'{"timeout_seconds": 30}',
+        {"Token": sim.token, "Content-Type": "application/json"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200
+    with pytest.raises(http.client.IncompleteRead):
+        resp.read()  # the stream ends without the terminating 0-chunk
+    conn.close()
+
+
+def test_other_methods_are_404(kuscia_sim):
+    for method in ("PUT", "DELETE", "OPTIONS", "HEAD"):
+        status, _, _ = request(kuscia_sim, method, "/healthZ", None)
+        assert status == 404, method

@@ -120,26 +120,30 @@ def _leaf(
 def ensure_certs(cert_dir: Path | str) -> None:
     """Create the Kuscia certificate files in `cert_dir` unless they already exist.
 
-    Existing files are kept (a user may point the simulator at a directory they already use).
-    A missing server pair is re-issued from the existing CA; a missing CA re-creates everything.
+    Existing files are never replaced: a directory copied out of a real Kuscia (ca.crt, the
+    server pair and token, but no ca.key) is used as it is. A missing server pair is issued
+    from ca.crt + ca.key; without ca.key that is impossible and raises FileNotFoundError.
     """
     d = Path(cert_dir)
     d.mkdir(parents=True, exist_ok=True)
     ca_crt, ca_key_path = d / CA_CERT, d / CA_KEY
     srv_crt, srv_key = d / SERVER_CERT, d / SERVER_KEY
-    if not (ca_crt.exists() and ca_key_path.exists()):
-        ca_key, ca_cert = _new_ca("KusciaSimulatorCA")
-        _write(ca_key_path, _key_pem(ca_key), private=True)
-        _write(ca_crt, ca_cert.public_bytes(serialization.Encoding.PEM))
-        for stale in (srv_crt, srv_key):
-            if stale.exists():
-                stale.unlink()
-    else:
-        loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
-        ca_key = loaded
-        ca_cert = x509.load_pem_x509_certificate(ca_crt.read_bytes())
     if not (srv_crt.exists() and srv_key.exists()):
+        if not ca_crt.exists():
+            ca_key, ca_cert = _new_ca("KusciaSimulatorCA")
+            _write(ca_key_path, _key_pem(ca_key), private=True)
+            _write(ca_crt, ca_cert.public_bytes(serialization.Encoding.PEM))
+        elif ca_key_path.exists():
+            loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                raise ValueError(f"{ca_key_path}: only EC CA keys made by ensure_certs are used")
+            ca_key = loaded
+            ca_cert = x509.load_pem_x509_certificate(ca_crt.read_bytes())
+        else:
+            raise FileNotFoundError(
+                f"{d} has ca.crt but no ca.key: cannot issue {SERVER_CERT}; copy the server "
+                "pair too or use an empty directory"
+            )
         key, cert = _leaf(ca_key, ca_cert, "KusciaAPI")
         _write(srv_key, _key_pem(key), private=True)
         _write(srv_crt, cert.public_bytes(serialization.Encoding.PEM))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import queue
 import socket
 import ssl
 import tempfile
@@ -110,6 +111,10 @@ class _Stop(Exception):
     """The client went away or the simulator is stopping."""
 
 
+class _Cut(Exception):
+    """Fault injection: drop a watch stream without ending it."""
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are separate writes
@@ -178,6 +183,9 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
         self._dispatch()
 
     # -------------------------------------------------------------- routing
@@ -305,6 +313,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200)
             return
         deadline = time.monotonic() + (timeout or MAX_TIMEOUT_SECONDS)
+        cut_after = sim.world.faults.stream_cut_after
+        cut_at = time.monotonic() + cut_after if cut_after > 0 else None
         sub = sim.world.subscribe()
         try:
             self._start_stream()
@@ -316,9 +326,11 @@ class Handler(BaseHTTPRequestHandler):
                 if now >= deadline:
                     break
                 wait = min(deadline - now, last + sim.heartbeat_interval - now, 0.25)
+                if cut_at is not None and now >= cut_at:
+                    raise _Cut
                 try:
                     etype, status = sub.queue.get(timeout=max(wait, 0.0))
-                except Exception:  # queue.Empty
+                except queue.Empty:
                     if time.monotonic() - last >= sim.heartbeat_interval:
                         self._chunk({"type": 4})
                         last = time.monotonic()
@@ -326,6 +338,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._chunk(_event(etype, status))
                 last = time.monotonic()
             self._end_stream()
+        except _Cut:  # fault injection: the connection drops mid-stream, no final chunk
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
         except _Stop:
             self.close_connection = True
         finally:
@@ -440,6 +456,8 @@ class Simulator:
     when None). `speed` scales simulated time; `clock` may be a ManualClock for deterministic
     tests (then `world.advance(seconds)` moves time). `faults` are keyword arguments of
     `world.Faults`. `heartbeat_interval` is Kuscia's 10 s, configurable for tests.
+    `log_mode="master"` answers task logs with 11105 like a real master; `shuffle=True` returns
+    map-derived lists (stages, approvals, parties, endpoints) in random order like Kuscia.
     """
 
     def __init__(
@@ -455,6 +473,7 @@ class Simulator:
         heartbeat_interval: float = 10.0,
         log_mode: str = "lite",
         faults: dict[str, Any] | None = None,
+        shuffle: bool = False,
         verbose: bool = False,
     ) -> None:
         protocol = protocol.upper()
@@ -474,6 +493,7 @@ class Simulator:
             speed=speed,
             domain_cert_pem=base64.b64encode(ca_pem).decode("ascii"),
             log_mode=log_mode,
+            shuffle=shuffle,
         )
         if faults:
             self.world.set_faults(**faults)

@@ -206,6 +206,7 @@ class Faults:
     error_rate: float = 0.0  # fraction answered with HTTP 503
     drop_rate: float = 0.0  # fraction where the connection is closed without an answer
     malformed_rate: float = 0.0  # fraction answered 200 with a truncated JSON body
+    stream_cut_after: float = 0.0  # >0: watch streams are dropped (no final chunk) after s
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -317,6 +318,7 @@ class World:
         speed: float = 1.0,
         domain_cert_pem: str = "",
         log_mode: str = "lite",
+        shuffle: bool = False,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -331,6 +333,10 @@ class World:
         self.faults = Faults()
         self.log_mode = log_mode  # "lite": logs served; "master": 11105 like a real master
         self.domain_cert_pem = domain_cert_pem
+        # Kuscia builds stage/approve lists, parties and endpoints from Go maps: their order is
+        # random per answer. shuffle=True reproduces that; False keeps spec order for tests.
+        self.shuffle = shuffle
+        self._rng = random.Random()  # noqa: S311 - ordering noise, not security
         self.started_at = self.clock.now()
         self._heap: list[_Action] = []
         self._seq = itertools.count()
@@ -674,7 +680,7 @@ class World:
         return {"job_id": job.job_id, "status": self._status_detail(job)}
 
     def _status_detail(self, job: Job) -> JSON:
-        tasks = []
+        tasks: list[JSON] = []
         for spec in job.tasks:
             run = job.runs.get(spec.alias)
             if run is None:
@@ -727,6 +733,15 @@ class World:
                     if p.state == "Failed" and p.err_msg:
                         parts.append(f"Task[{spec.alias}]-Party[{p.domain_id}]: {p.err_msg}")
             err = "; ".join(parts)
+        stage = [{"domain_id": d, "state": st} for d, st in job.stage.items()]
+        approve = [{"domain_id": d, "state": st} for d, st in job.approve.items()]
+        if self.shuffle:
+            self._rng.shuffle(stage)
+            self._rng.shuffle(approve)
+            for t in tasks:
+                self._rng.shuffle(t["parties"])
+                for p in t["parties"]:
+                    self._rng.shuffle(p["endpoints"])
         return {
             "state": job.api_state(),
             "err_msg": err,
@@ -734,8 +749,8 @@ class World:
             "start_time": rfc3339(job.start_time),
             "end_time": rfc3339(job.end_time),
             "tasks": tasks,
-            "stage_status_list": [{"domain_id": d, "state": s} for d, s in job.stage.items()],
-            "approve_status_list": [{"domain_id": d, "state": s} for d, s in job.approve.items()],
+            "stage_status_list": stage,
+            "approve_status_list": approve,
         }
 
     def job_detail(self, job: Job) -> JSON:

@@ -2,7 +2,8 @@
 
     python manage.py kuscia_simulator --host 127.0.0.1 --port 8082 --cert-dir DIR \
         [--speed X] [--no-demo] [--protocol MTLS|TLS|NOTLS] [--heartbeat S] \
-        [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R] [--fault-seed N]
+        [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R]
+        [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
 """
 
 from __future__ import annotations
@@ -52,7 +53,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--malformed-rate", type=float, default=0.0, help="fraction of truncated bodies"
         )
+        parser.add_argument(
+            "--stream-cut-after",
+            type=float,
+            default=0.0,
+            help="drop every watch stream (no final chunk) after S seconds",
+        )
         parser.add_argument("--fault-seed", type=int, default=None)
+        parser.add_argument(
+            "--shuffle",
+            action="store_true",
+            help="random order of stage/approve lists, parties and endpoints (as Kuscia)",
+        )
         parser.add_argument("--verbose-http", action="store_true", help="log every request")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -61,6 +73,7 @@ class Command(BaseCommand):
             "error_rate": opts["error_rate"],
             "drop_rate": opts["drop_rate"],
             "malformed_rate": opts["malformed_rate"],
+            "stream_cut_after": opts["stream_cut_after"],
             "seed": opts["fault_seed"],
         }
         cert_dir = Path(opts["cert_dir"]).resolve()
@@ -74,6 +87,7 @@ class Command(BaseCommand):
             heartbeat_interval=opts["heartbeat"],
             log_mode=opts["log_mode"],
             faults=faults,
+            shuffle=opts["shuffle"],
             verbose=opts["verbose_http"],
         )
         done = threading.Event()
