@@ -194,6 +194,8 @@ class Job(models.Model):
     # why: "deleted-here", "not-found" (reconcile), "watch-deleted"
     gone_reason = models.CharField(max_length=32, blank=True)
     raw = models.JSONField(default=dict, blank=True)  # last raw Kuscia reply for this job
+    # Fingerprint of the last applied status (jobs.sync): an unchanged job costs no write.
+    status_hash = models.CharField(max_length=32, blank=True)
 
     objects = JobQuerySet.as_manager()
 

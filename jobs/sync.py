@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -149,6 +151,47 @@ def _party_spec(parties: Sequence[kt.Party]) -> list[dict[str, Any]]:
         }
         for p in parties
     ]
+
+
+def fingerprint(status: kt.JobStatusDetail) -> str:
+    """A digest of everything the write path stores from a status, independent of the orders
+    Kuscia takes from Go maps and of the JSON dialect (watch omits zero values)."""
+
+    def when(t: datetime | None) -> str:
+        return t.isoformat() if t else ""
+
+    norm = (
+        status.state,
+        status.err_msg,
+        when(status.create_time),
+        when(status.start_time),
+        when(status.end_time),
+        sorted(_stage_key(x) for x in status.stage_status_list),
+        sorted(_stage_key(x) for x in status.approve_status_list),
+        [
+            (
+                t.task_id,
+                t.alias,
+                t.state,
+                t.err_msg,
+                float(t.progress),
+                when(t.create_time),
+                when(t.start_time),
+                when(t.end_time),
+                sorted(
+                    (
+                        p.domain_id,
+                        p.state,
+                        p.err_msg,
+                        sorted((e.port_name, e.scope, e.endpoint) for e in p.endpoints),
+                    )
+                    for p in t.parties
+                ),
+            )
+            for t in status.tasks
+        ],
+    )
+    return hashlib.blake2b(repr(norm).encode(), digest_size=16).hexdigest()
 
 
 class _Batch:
@@ -388,6 +431,7 @@ def _diff_job(
             )
             _touch_task(view, batch, task, {"state"})
 
+    _set(job, "status_hash", fingerprint(status), changed)
     tasks = list(view.tasks.values())
     parties: set[str] = {s.domain_id for s in status.stage_status_list}
     for task in tasks:
@@ -589,10 +633,26 @@ def apply_job_statuses(
     observed_at: datetime | None = None,
     create_missing: bool = False,
 ) -> WriteStats:
-    """Store a chunk of JobStatus in one transaction (known jobs only unless create_missing)."""
+    """Store a chunk of JobStatus in one transaction (known jobs only unless create_missing).
+    Jobs whose stored fingerprint equals the observed status cost one shared read, no lock."""
+    ids = [s.job_id for s in statuses]
+    stored = {
+        job_id: (digest, gone_at)
+        for job_id, digest, gone_at in Job.objects.filter(
+            connection=connection, job_id__in=ids
+        ).values_list("job_id", "status_hash", "gone_at")
+    }
+    todo = [
+        s
+        for s in statuses
+        if (s.job_id in stored or create_missing)
+        and stored.get(s.job_id) != (fingerprint(s.status), None)
+    ]
+    if not todo:
+        return WriteStats()
     stats, _ = _apply(
         connection,
-        [_Obs(s.job_id, s.status, s.raw) for s in statuses],
+        [_Obs(s.job_id, s.status, s.raw) for s in todo],
         source=source,
         observed_at=observed_at,
         create_missing=create_missing,
@@ -782,8 +842,7 @@ def _record_success(
     }
     if summary.slow_included:
         fields["last_slow_poll"] = started
-    sync_state(connection)
-    SyncState.objects.filter(connection=connection).update(**fields)
+    SyncState.objects.filter(connection=connection).update(**fields)  # the row exists by now
 
 
 # ============================================================== reconcile
@@ -835,25 +894,48 @@ class ReconcileSummary:
         return text + (f"; error {self.error}" if self.error else "")
 
 
-def jobs_to_poll(connection: Connection, *, now: datetime, include_slow: bool) -> list[str]:
-    """Ids reconcile asks Kuscia about: every active job; with include_slow also restartable
-    (Failed/Suspended) jobs changed within KUSCIA_RESTARTABLE_SECONDS and jobs that finished
-    within KUSCIA_RECENT_SECONDS. Other terminal jobs are never polled."""
-    wanted = Q(state__in=kt.ACTIVE_JOB_STATES)
+@dataclass
+class PollPlan:
+    ids: list[str]  # to batchQuery, in primary-key order
+    specs_missing: list[str]  # known only from a status: QueryJob them (a few per cycle)
+    any_active: bool
+
+
+def poll_plan(connection: Connection, *, now: datetime, include_slow: bool) -> PollPlan:
+    """What one reconcile asks Kuscia (one query): every active job; with include_slow also
+    restartable (Failed/Suspended) jobs changed within KUSCIA_RESTARTABLE_SECONDS and jobs that
+    finished within KUSCIA_RECENT_SECONDS. Other terminal jobs are never polled."""
+    restartable = now - timedelta(seconds=settings.KUSCIA_RESTARTABLE_SECONDS)
+    recent = now - timedelta(seconds=settings.KUSCIA_RECENT_SECONDS)
+    finished = kt.TERMINAL_JOB_STATES - kt.RESTARTABLE_JOB_STATES
+    wanted = Q(state__in=kt.ACTIVE_JOB_STATES) | Q(spec_fetched=False)
     if include_slow:
-        restartable = now - timedelta(seconds=settings.KUSCIA_RESTARTABLE_SECONDS)
-        recent = now - timedelta(seconds=settings.KUSCIA_RECENT_SECONDS)
         wanted |= Q(state__in=kt.RESTARTABLE_JOB_STATES, last_changed__gte=restartable)
-        wanted |= Q(
-            state__in=kt.TERMINAL_JOB_STATES - kt.RESTARTABLE_JOB_STATES,
-            last_changed__gte=recent,
-        )
-    return list(
+        wanted |= Q(state__in=finished, last_changed__gte=recent)
+    plan = PollPlan(ids=[], specs_missing=[], any_active=False)
+    rows = (
         Job.objects.filter(connection=connection, gone_at__isnull=True)
         .filter(wanted)
         .order_by("pk")
-        .values_list("job_id", flat=True)
+        .values_list("job_id", "state", "spec_fetched", "last_changed")
     )
+    for job_id, state, spec_fetched, last_changed in rows:
+        active = state in kt.ACTIVE_JOB_STATES
+        plan.any_active |= active
+        if not spec_fetched and len(plan.specs_missing) < settings.KUSCIA_SPECS_PER_CYCLE:
+            plan.specs_missing.append(job_id)
+        if (
+            active
+            or (include_slow and state in kt.RESTARTABLE_JOB_STATES and last_changed >= restartable)
+            or (include_slow and state in finished and last_changed >= recent)
+        ):
+            plan.ids.append(job_id)
+    return plan
+
+
+def jobs_to_poll(connection: Connection, *, now: datetime, include_slow: bool) -> list[str]:
+    """The ids reconcile batch-queries (see poll_plan)."""
+    return poll_plan(connection, now=now, include_slow=include_slow).ids
 
 
 _QUOTED = re.compile(r'"([^"]+)"')
@@ -911,7 +993,8 @@ def reconcile_connection(
             started - state.last_slow_poll
         ).total_seconds() >= float(settings.KUSCIA_SLOW_POLL_SECONDS)
     summary.slow_included = include_slow
-    ids = jobs_to_poll(connection, now=started, include_slow=include_slow)
+    plan = poll_plan(connection, now=started, include_slow=include_slow)
+    ids = plan.ids
     summary.polled = len(ids)
     own = client is None
     try:
@@ -919,14 +1002,24 @@ def reconcile_connection(
             client = _client(connection)
         assert client is not None
         size = max(1, int(settings.KUSCIA_BATCH_SIZE))
-        for i in range(0, len(ids), size):
-            chunk = ids[i : i + size]
+        chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        fetcher = client
+
+        def fetch(chunk: list[str]) -> tuple[datetime, list[kt.JobStatus], list[str], float]:
             observed_at = timezone.now()
             f0 = time.perf_counter()
-            statuses, unknown = fetch_statuses(client, chunk, summary)
-            summary.fetch_seconds += time.perf_counter() - f0
-            summary.chunks += 1
-            with transaction.atomic():
+            statuses, unknown = fetch_statuses(fetcher, chunk, summary)
+            return observed_at, statuses, unknown, time.perf_counter() - f0
+
+        # Fetch chunk i+1 (network, parsing) while chunk i is compared and written.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuscia-fetch") as pool:
+            pending = pool.submit(fetch, chunks[0]) if chunks else None
+            for i in range(len(chunks)):
+                assert pending is not None
+                observed_at, statuses, unknown, took = pending.result()
+                pending = pool.submit(fetch, chunks[i + 1]) if i + 1 < len(chunks) else None
+                summary.fetch_seconds += took
+                summary.chunks += 1
                 summary.writes.add(
                     apply_job_statuses(
                         connection, statuses, source=Source.POLL, observed_at=observed_at
@@ -935,11 +1028,11 @@ def reconcile_connection(
                 gone = _mark_gone_ids(
                     connection, unknown, reason="not-found", observed_at=observed_at
                 )
-            summary.writes.gone += gone
-            summary.gone.extend(unknown)
-            if lease is not None:
-                lease.renew()
-        _fetch_missing_specs(connection, client, summary)
+                summary.writes.gone += gone
+                summary.gone.extend(unknown)
+                if lease is not None:
+                    lease.renew()
+        _fetch_missing_specs(connection, client, plan.specs_missing, summary)
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0
         if not isinstance(exc, KusciaError):
@@ -950,20 +1043,15 @@ def reconcile_connection(
         if own and client is not None:
             client.close()
     summary.seconds = time.perf_counter() - t0
-    idle = not Job.objects.filter(connection=connection).active().exists()
+    idle = not plan.any_active
     _record_success(connection, started, summary, idle=idle)
     return summary
 
 
 def _fetch_missing_specs(
-    connection: Connection, client: KusciaClient, summary: ReconcileSummary
+    connection: Connection, client: KusciaClient, pending: list[str], summary: ReconcileSummary
 ) -> None:
     """Jobs first seen through a status only (watch, batch) get their spec once via QueryJob."""
-    pending = list(
-        Job.objects.filter(connection=connection, spec_fetched=False, gone_at__isnull=True)
-        .order_by("pk")
-        .values_list("job_id", flat=True)[: settings.KUSCIA_SPECS_PER_CYCLE]
-    )
     for job_id in pending:
         observed_at = timezone.now()
         summary.requests += 1
@@ -1153,8 +1241,14 @@ def handle_watch_event(
             connection, [job_id], reason="watch-deleted", observed_at=observed_at
         )
         return
-    known = Job.objects.filter(connection=connection, job_id=job_id, spec_fetched=True).exists()
-    if not known:
+    row = (
+        Job.objects.filter(connection=connection, job_id=job_id)
+        .values_list("spec_fetched", "status_hash", "gone_at")
+        .first()
+    )
+    if row is not None and row[0] and row[2] is None and row[1] == fingerprint(event.job.status):
+        return  # nothing new (e.g. the ADDED burst after a reconnect)
+    if row is None or not row[0]:
         try:
             track_job(connection, job_id, source=Job.Source.DISCOVERED, client=client)
             summary.discovered += 1

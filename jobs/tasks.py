@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from jobs import sync
 
@@ -28,3 +29,9 @@ def watch_kuscia(connection_id: int | None = None) -> dict[str, Any]:
     if summary.relaunch_after is not None:
         watch_kuscia.apply_async((connection_id,), countdown=summary.relaunch_after)
     return {"connection": summary.connection, "events": summary.events, "error": summary.error}
+
+
+@worker_ready.connect
+def start_watchers(**_: Any) -> None:
+    """Start watching as soon as a worker is up (beat's check only comes an interval later)."""
+    watch_kuscia.apply_async()
