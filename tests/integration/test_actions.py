@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
@@ -217,3 +219,74 @@ def test_audit_page_filters(env):
     assert r.status_code == 200 and "aud-1" in body and "op" in body
     r = viewer.get(reverse("audit:list"), {"action": "delete"})
     assert "aud-1" not in r.content.decode()
+
+
+def test_approve_and_reject_awaiting_jobs(env):
+    _conn, op, _sim = env
+    job = _create(op, "appr-1", **{"sim-approval": "required"})
+    job = _wait_state(job, {kt.AWAITING_APPROVAL})
+    page = op.get(f"/jobs/sim/{job.job_id}/").content.decode()
+    assert 'data-action="approve"' in page and 'data-action="suspend"' not in page
+    _act(op, job, "approve", "t-approve", reason="looks right")
+    rec = AuditRecord.objects.get(idempotency_key="t-approve")
+    assert rec.outcome == "ok" and rec.request_summary["result"] == "APPROVE_RESULT_ACCEPT"
+    _wait_state(job, {kt.PENDING, kt.RUNNING, kt.SUCCEEDED})
+
+    other = _create(op, "appr-2", **{"sim-approval": "required"})
+    other = _wait_state(other, {kt.AWAITING_APPROVAL})
+    _act(op, other, "reject", "t-reject")
+    assert AuditRecord.objects.get(idempotency_key="t-reject").action == "reject"
+    other = _wait_state(other, {kt.APPROVAL_REJECT})
+
+
+def test_paste_json_fills_the_form_and_shows_problems(env):
+    _conn, op, sim = env
+    body = {
+        "jobId": "pasted-1",
+        "initiator": "alice",
+        "maxParallelism": 2,
+        "tasks": [
+            {
+                "alias": "a",
+                "taskId": "a-p1",
+                "appImage": "secretflow-image",
+                "parties": [{"domainId": "alice"}],
+                "dependencies": ["missing"],
+            },
+        ],
+    }
+    r = op.post(reverse("jobs-actions:paste"), {"request_json": json.dumps(body)})
+    page = r.content.decode()
+    assert r.status_code == 200
+    assert 'value="pasted-1"' in page and 'value="a-p1"' in page
+    assert "&#x27;missing&#x27; names no task alias" in page
+    assert sim.world.jobs == {}
+    r = op.post(reverse("jobs-actions:paste"), {"request_json": "{not json"})
+    assert "Not valid JSON" in r.content.decode()
+
+
+def test_run_again_copies_spec_with_new_ids(env):
+    _conn, op, _sim = env
+    _create(op, "again-1", **{"team": "risk"})
+    r = op.get(reverse("jobs-actions:create"), {"from": "sim/again-1"})
+    page = r.content.decode()
+    assert r.status_code == 200 and "a copy of again-1" in page
+    assert 'value="again-1"' not in page  # a new job id is suggested
+    assert 'value="risk"' in page and 'value="secretflow-image"' in page
+    # task ids were in use: renamed with the new job id's suffix, dependencies follow
+    assert re.search(r"value=\"job-psi-1-r[0-9a-f]{4}\"", page)
+
+
+def test_domaindata_options_and_picks(env):
+    _conn, op, sim = env
+    r = op.get(reverse("jobs-actions:domaindata"), {"connection": "sim", "domain": "alice"})
+    assert r.status_code == 200 and 'data-pick="alice-table"' in r.content.decode()
+    r = op.get(reverse("jobs-actions:domaindata"), {"connection": "sim", "domain": ""})
+    assert "type the party" in r.content.decode()
+    spec = renamed_tasks(example_spec("picks-1"), "pk1")
+    data = spec_to_data(spec, connection="sim", token="picks")
+    data["tasks-0-parties-0-input_data"] = "carol-table"
+    r = op.post(reverse("jobs-actions:create"), data)
+    assert r.status_code == 302
+    sent = json.loads(sim.world.jobs["picks-1"].tasks[0].task_input_config)
+    assert sent["sf_input_ids"] == ["carol-table", "bob-table"]
