@@ -111,9 +111,22 @@ def build_ssl_context(config: ConnectionConfig) -> ssl.SSLContext:
     ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED
     if config.protocol == "MTLS":
+        asked: list[bool] = []
+
+        def no_passphrase() -> bytes:
+            # Never let OpenSSL prompt on a terminal (it would hang a worker).
+            asked.append(True)
+            return b""
+
         try:
-            ctx.load_cert_chain(config.cert_file, config.key_file)
+            ctx.load_cert_chain(config.cert_file, config.key_file, password=no_passphrase)
         except ssl.SSLError as exc:
+            if asked:
+                raise KusciaConfigError(
+                    f"the client key {config.key_file} is protected by a passphrase",
+                    kind="cert_file",
+                    hint="Use the unencrypted kusciaapi-server.key copied from Kuscia's var/certs.",
+                ) from None
             raise KusciaConfigError(
                 f"cannot use {config.cert_file} with {config.key_file}: {exc.reason or exc}",
                 kind="cert_file",

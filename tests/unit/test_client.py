@@ -895,3 +895,18 @@ def test_object_decoder_any_split_any_objects(objs, cuts, ascii_only, spaces):
         got += dec.feed(piece)
     dec.finish()
     assert got == objs
+
+
+def test_encrypted_client_key_never_prompts(cert_dir):
+    key_path = cert_dir / "kusciaapi-server.key"
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    with pytest.raises(KusciaConfigError) as err:
+        mtls_client(cert_dir, never)
+    assert err.value.kind == "cert_file" and "passphrase" in err.value.message
