@@ -220,6 +220,20 @@ class JobCreateForms:
         self.spec = spec if ok else None
         return ok
 
+    def problem_count(self) -> int:
+        """How many errors the page shows (for the summary at the top)."""
+        if not self.bound or not hasattr(self.job, "cleaned_data"):
+            return 0
+        forms_: list[forms.Form] = [self.job]
+        for fs in (self.custom_fields, self.tasks):
+            forms_ += [f for f in fs.forms if not _deleted(f)]
+        for t in self.tasks.forms:
+            if not _deleted(t):
+                forms_ += [f for f in t.parties.forms if not _deleted(f)]  # type: ignore[attr-defined]
+        count = sum(len(e) for f in forms_ for e in f.errors.values())
+        count += len(self.task_errors) + len(self.tasks.non_form_errors())
+        return count + len(self.custom_fields.non_form_errors())
+
     @staticmethod
     def _formset_ok(formset: Any) -> bool:
         if not formset.management_form.is_valid():
