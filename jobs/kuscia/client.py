@@ -12,8 +12,11 @@ Files are read when the client is built, so a missing file fails before any conn
 from __future__ import annotations
 
 import json
+import logging
 import ssl
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +42,20 @@ from jobs.kuscia.types import (
     JobStatus,
     RouteStatus,
 )
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[str, float, str | None], None]
+
+
+def default_observer() -> Observer | None:
+    """jobs.metrics.observe_request when the metrics module is importable."""
+    try:
+        from jobs.metrics import observe_request
+    except ImportError:
+        return None
+    return observe_request
+
 
 WATCH_SILENCE_TIMEOUT = 30.0
 MAX_WATCH_TIMEOUT = 2**31 - 1
@@ -181,9 +198,14 @@ class KusciaClient:
         *,
         transport: httpx.BaseTransport | None = None,
         watch_silence_timeout: float = WATCH_SILENCE_TIMEOUT,
+        observer: Observer | None = None,
     ) -> None:
+        """transport: an httpx transport (tests use httpx.MockTransport).
+        observer: called as observer(route, seconds, error_kind_or_None) after every request;
+        by default jobs.metrics.observe_request (Prometheus metrics)."""
         validate_config(config)
         self.config = config
+        self._observer: Observer | None = observer or default_observer()
         self.watch_silence_timeout = watch_silence_timeout
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         self._token: bytes | None = None
@@ -297,6 +319,32 @@ class KusciaClient:
 
     def call(self, route: str, body: JSON) -> Any:
         """POST one unary route and return its `data` (None when absent)."""
+        with self._observing(route):
+            return self._call(route, body)
+
+    def _unary(self, route: str, body: JSON, parser: Callable[[Any], Any]) -> Any:
+        """POST, check the envelope and parse `data`, as one observed request."""
+        with self._observing(route):
+            return self._parse(route, parser, self._call(route, body))
+
+    @contextmanager
+    def _observing(self, route: str) -> Iterator[None]:
+        start = time.perf_counter()
+        kind: str | None = None
+        try:
+            yield
+        except KusciaError as exc:
+            kind = exc.kind
+            raise
+        finally:
+            observer = self._observer
+            if observer is not None:
+                try:
+                    observer(route, time.perf_counter() - start, kind)
+                except Exception:  # metrics must never break a request
+                    log.warning("request observer failed", exc_info=True)
+
+    def _call(self, route: str, body: JSON) -> Any:
         response = self._send(route, body)
         content = response.content
         if not content.strip():
@@ -319,7 +367,7 @@ class KusciaClient:
             raise
 
     def _job_id_reply(self, route: str, body: JSON) -> str:
-        data = self._parse(route, lambda d: wire.obj(d, "data"), self.call(route, body))
+        data = self._unary(route, body, lambda d: wire.obj(d, "data"))
         job_id = data.get("job_id")
         return job_id if isinstance(job_id, str) else ""
 
@@ -327,20 +375,21 @@ class KusciaClient:
 
     def health(self) -> bool:
         """POST /healthZ; True when Kuscia says ready."""
-        data = self._parse("/healthZ", lambda d: wire.obj(d, "data"), self.call("/healthZ", {}))
+        data = self._unary("/healthZ", {}, lambda d: wire.obj(d, "data"))
         return data.get("ready") is True
 
     def version(self) -> str:
         """GET /version (plain text; needs the TLS handshake but no token)."""
         route = "/version"
-        try:
-            response = self._http.get(
-                route, headers=self._headers(), extensions=dict(self._extensions)
-            )
-        except httpx.HTTPError as exc:
-            raise self._map_transport(exc, route) from None
-        self._check_http(response, route)
-        return response.text.strip()
+        with self._observing(route):
+            try:
+                response = self._http.get(
+                    route, headers=self._headers(), extensions=dict(self._extensions)
+                )
+            except httpx.HTTPError as exc:
+                raise self._map_transport(exc, route) from None
+            self._check_http(response, route)
+            return response.text.strip()
 
     # ------------------------------------------------------------ jobs
 
@@ -349,9 +398,7 @@ class KusciaClient:
 
     def query_job(self, job_id: str) -> JobDetail:
         route = "/api/v1/job/query"
-        detail: JobDetail = self._parse(
-            route, wire.parse_job_detail, self.call(route, {"job_id": job_id})
-        )
+        detail: JobDetail = self._unary(route, {"job_id": job_id}, wire.parse_job_detail)
         return detail
 
     def batch_query_job_status(self, job_ids: Sequence[str]) -> list[JobStatus]:
@@ -359,8 +406,8 @@ class KusciaClient:
         if not job_ids:
             return []
         route = "/api/v1/job/status/batchQuery"
-        jobs: list[JobStatus] = self._parse(
-            route, wire.parse_batch_job_status, self.call(route, {"job_ids": list(job_ids)})
+        jobs: list[JobStatus] = self._unary(
+            route, {"job_ids": list(job_ids)}, wire.parse_batch_job_status
         )
         return jobs
 
@@ -404,12 +451,13 @@ class KusciaClient:
         )
 
         def open_watch() -> httpx.Response:
-            return self._send(
-                WatchStream.route,
-                {"timeout_seconds": timeout_seconds},
-                stream=True,
-                timeout=timeout,
-            )
+            with self._observing(WatchStream.route):
+                return self._send(
+                    WatchStream.route,
+                    {"timeout_seconds": timeout_seconds},
+                    stream=True,
+                    timeout=timeout,
+                )
 
         return WatchStream(
             open_watch,
@@ -423,9 +471,7 @@ class KusciaClient:
 
     def query_domain(self, domain_id: str) -> Domain:
         route = "/api/v1/domain/query"
-        domain: Domain = self._parse(
-            route, wire.parse_domain, self.call(route, {"domain_id": domain_id})
-        )
+        domain: Domain = self._unary(route, {"domain_id": domain_id}, wire.parse_domain)
         return domain
 
     def batch_query_domains(self, domain_ids: Sequence[str]) -> list[Domain]:
@@ -433,8 +479,8 @@ class KusciaClient:
         if not domain_ids:
             return []
         route = "/api/v1/domain/batchQuery"
-        domains: list[Domain] = self._parse(
-            route, wire.parse_domains, self.call(route, {"domain_ids": list(domain_ids)})
+        domains: list[Domain] = self._unary(
+            route, {"domain_ids": list(domain_ids)}, wire.parse_domains
         )
         return domains
 
@@ -449,33 +495,27 @@ class KusciaClient:
                 "domaindata_vendor": domaindata_vendor,
             }
         }
-        items: list[DomainData] = self._parse(
-            route, wire.parse_domaindata_list, self.call(route, body)
-        )
+        items: list[DomainData] = self._unary(route, body, wire.parse_domaindata_list)
         return items
 
     def query_domaindata(self, domain_id: str, domaindata_id: str) -> DomainData:
         route = "/api/v1/domaindata/query"
         body = {"data": {"domain_id": domain_id, "domaindata_id": domaindata_id}}
-        item: DomainData = self._parse(route, wire.parse_domaindata, self.call(route, body))
+        item: DomainData = self._unary(route, body, wire.parse_domaindata)
         return item
 
     def batch_query_domaindata(self, pairs: Sequence[tuple[str, str]]) -> list[DomainData]:
         """(domain_id, domaindata_id) pairs; Kuscia silently skips unknown ones."""
         route = "/api/v1/domaindata/batchQuery"
         body = {"data": [{"domain_id": d, "domaindata_id": i} for d, i in pairs]}
-        items: list[DomainData] = self._parse(
-            route, wire.parse_domaindata_list, self.call(route, body)
-        )
+        items: list[DomainData] = self._unary(route, body, wire.parse_domaindata_list)
         return items
 
     def batch_query_route_status(self, pairs: Sequence[tuple[str, str]]) -> list[RouteStatus]:
         """(source, destination) pairs -> route status (Succeeded/Failed with a reason)."""
         route = "/api/v1/route/status/batchQuery"
         body = {"route_keys": [{"source": s, "destination": d} for s, d in pairs]}
-        routes: list[RouteStatus] = self._parse(
-            route, wire.parse_route_statuses, self.call(route, body)
-        )
+        routes: list[RouteStatus] = self._unary(route, body, wire.parse_route_statuses)
         return routes
 
     # ------------------------------------------------------------ logs
@@ -506,7 +546,8 @@ class KusciaClient:
                 write=self.config.read_timeout,
                 pool=self.config.connect_timeout,
             )
-        response = self._send(route, body, stream=True, timeout=timeout)
+        with self._observing(route):
+            response = self._send(route, body, stream=True, timeout=timeout)
         decoder = ObjectDecoder()
         try:
             for chunk in response.iter_bytes():

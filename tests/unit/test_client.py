@@ -910,3 +910,40 @@ def test_encrypted_client_key_never_prompts(cert_dir):
     with pytest.raises(KusciaConfigError) as err:
         mtls_client(cert_dir, never)
     assert err.value.kind == "cert_file" and "passphrase" in err.value.message
+
+
+def test_every_request_is_observed_with_route_duration_and_error_kind(cert_dir):
+    seen = []
+    rec = Recorder(
+        {
+            "/healthZ": reply({"ready": True}),
+            "/api/v1/job/query": reply(None, err_status(11202, NOT_FOUND)),
+            "/api/v1/job/watch": httpx.Response(200, content=b'{"type":4}'),
+        }
+    )
+    config = ConnectionConfig.from_cert_dir("https://127.0.0.1:13082", cert_dir)
+    observer = lambda route, seconds, kind: seen.append((route, kind, seconds >= 0))  # noqa: E731
+    with KusciaClient(config, transport=httpx.MockTransport(rec), observer=observer) as kc:
+        kc.health()
+        with pytest.raises(KusciaNotFound):
+            kc.query_job("job-x")
+        with pytest.raises(KusciaHTTPError):
+            kc.query_domain("alice")
+        list(kc.watch_jobs())
+    assert seen == [
+        ("/healthZ", None, True),
+        ("/api/v1/job/query", "not_found", True),
+        ("/api/v1/domain/query", "wrong_path", True),
+        ("/api/v1/job/watch", None, True),
+    ]
+
+
+def test_default_observer_feeds_the_prometheus_metrics(cert_dir):
+    from jobs.metrics import KUSCIA_REQUESTS
+
+    counter = KUSCIA_REQUESTS.labels(route="/healthZ", outcome="unauthorized")
+    before = counter._value.get()
+    rec = Recorder({"/healthZ": httpx.Response(401)})
+    with mtls_client(cert_dir, rec) as kc, pytest.raises(KusciaHTTPError):
+        kc.health()
+    assert counter._value.get() == before + 1
