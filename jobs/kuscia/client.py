@@ -285,11 +285,17 @@ class KusciaClient:
                 route=route,
                 hint=HINT_404,
             )
+        hint = None
+        if status == 400:
+            hint = "Kuscia could not read the request body (a client bug): see Kuscia's log."
+        elif status in (502, 503, 504):
+            hint = "A proxy or gateway in front of Kuscia could not reach it: check Kuscia is up."
         raise KusciaHTTPError(
             f"Kuscia answered HTTP {status}"
             + (f": {response.text[:200]}" if response.text else ""),
             status_code=status,
             route=route,
+            hint=hint,
         )
 
     def _send(

@@ -302,6 +302,14 @@ def transport_error(
                     if protocol == "MTLS"
                     else HINT_CLIENT_REFUSED_TLS,
                 )
+            if reason == "TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
+                return KusciaTransportError(
+                    f"The server only speaks HTTP/2 (gRPC?) on this port: {text}",
+                    kind="wrong_path",
+                    route=route,
+                    hint="This looks like KusciaAPI's gRPC port (8083 / Docker 13083): use the "
+                    "HTTP port (8082 / Docker 13082).",
+                )
             if reason in {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"} or (
                 "record layer failure" in text.lower()
             ):
@@ -383,8 +391,8 @@ def transport_error(
             f"Kuscia closed the connection without answering: {exc}",
             kind="connection",
             route=route,
-            hint="The server (or a proxy in front of it) hung up: retry, and if it keeps "
-            "happening check Kuscia's log and the client certificate.",
+            hint="The server hung up without answering: check that the port is KusciaAPI's HTTP "
+            "port (8082 / Docker 13082, not gRPC 8083), then retry and check Kuscia's log.",
         )
     return KusciaTransportError(
         f"Connection to {url} failed: {exc}",

@@ -662,6 +662,7 @@ def _ssl_error(reason: str) -> ssl.SSLError:
         (_ssl_error("TLSV1_ALERT_UNKNOWN_CA"), "MTLS", "connect", "tls_client_refused"),
         (_ssl_error("SSLV3_ALERT_CERTIFICATE_EXPIRED"), "MTLS", "connect", "cert_expired"),
         (_ssl_error("WRONG_VERSION_NUMBER"), "MTLS", "connect", "tls_protocol"),
+        (_ssl_error("TLSV1_ALERT_NO_APPLICATION_PROTOCOL"), "MTLS", "connect", "wrong_path"),
         (_ssl_error("SOMETHING_ELSE"), "MTLS", "connect", "tls_error"),
         (
             ConnectionResetError(104, "Connection reset by peer"),
