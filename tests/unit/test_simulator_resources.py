@@ -175,7 +175,8 @@ def test_batch_query_domaindata_skips_unknown(sim_http):
 
 
 def test_route_status_batch_query(sim_http, kuscia_sim):
-    kuscia_sim.world.set_route_ready("bob", "carol", False)
+    kuscia_sim.world.set_route_status("bob", "carol", "Failed", "connect timeout")
+    kuscia_sim.world.set_route_ready("carol", "alice", False)
     reply = sim_http.post(
         "/api/v1/route/status/batchQuery",
         {
@@ -197,9 +198,14 @@ def test_route_status_batch_query(sim_http, kuscia_sim):
             "name": "bob-carol",
             "destination": "carol",
             "source": "bob",
-            "status": {"status": "Failed", "reason": ""},
+            "status": {"status": "Failed", "reason": "connect timeout"},
         },
     ]
+    reply = sim_http.post(
+        "/api/v1/route/status/batchQuery",
+        {"routeKeys": [{"source": "carol", "destination": "alice"}]},
+    )
+    assert reply["data"]["routes"][0]["status"] == {"status": "Failed", "reason": ""}
     reply = sim_http.post(
         "/api/v1/route/status/batchQuery",
         {"route_keys": [{"source": "alice", "destination": "mallory"}]},

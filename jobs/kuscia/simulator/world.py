@@ -329,7 +329,7 @@ class World:
         self.domains: dict[str, JSON] = {}
         self.domaindata: list[JSON] = seed_domaindata()
         self.app_images = {"secretflow-image"}
-        self.routes: dict[tuple[str, str], bool] = {}  # (source, destination) -> ready
+        self.routes: dict[tuple[str, str], tuple[str, str]] = {}  # -> (status, reason)
         self.faults = Faults()
         self.log_mode = log_mode  # "lite": logs served; "master": 11105 like a real master
         self.domain_cert_pem = domain_cert_pem
@@ -371,12 +371,18 @@ class World:
             }
             for other in list(self.domains):
                 if other != domain_id:
-                    self.routes.setdefault((domain_id, other), True)
-                    self.routes.setdefault((other, domain_id), True)
+                    self.routes.setdefault((domain_id, other), ("Succeeded", ""))
+                    self.routes.setdefault((other, domain_id), ("Succeeded", ""))
+
+    def set_route_status(
+        self, source: str, destination: str, status: str, reason: str = ""
+    ) -> None:
+        """Route `source`->`destination` reports `status` ("Succeeded"/"Failed") and `reason`."""
+        with self.lock:
+            self.routes[(source, destination)] = (status, reason)
 
     def set_route_ready(self, source: str, destination: str, ready: bool) -> None:
-        with self.lock:
-            self.routes[(source, destination)] = ready
+        self.set_route_status(source, destination, "Succeeded" if ready else "Failed")
 
     def set_faults(self, **kwargs: Any) -> Faults:
         with self.lock:
@@ -1205,7 +1211,7 @@ class World:
             ]
 
     def batch_route_status(self, keys: list[JSON]) -> list[JSON]:
-        """ClusterDomainRoute status: Succeeded when ready, else Failed; `reason` is never set."""
+        """Route status per key: whole batch fails (11404) on one unknown route."""
         with self.lock:
             if not keys:
                 raise APIError(ERR_VALIDATE, "DomainRoute keys can not be empty")
@@ -1217,8 +1223,8 @@ class World:
             out = []
             for k in keys:
                 src, dst = k["source"], k["destination"]
-                ready = self.routes.get((src, dst))
-                if ready is None:
+                st = self.routes.get((src, dst))
+                if st is None:
                     raise APIError(
                         ERR_ROUTE_NOT_EXISTS,
                         f'clusterdomainroutes.kuscia.secretflow "{src}-{dst}" not found',
@@ -1228,7 +1234,7 @@ class World:
                         "name": f"{src}-{dst}",
                         "destination": dst,
                         "source": src,
-                        "status": {"status": "Succeeded" if ready else "Failed", "reason": ""},
+                        "status": {"status": st[0], "reason": st[1]},
                     }
                 )
             return out
