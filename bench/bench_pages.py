@@ -1,7 +1,7 @@
 """Benchmark the monitoring pages on PostgreSQL with many jobs.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kc_pages_bench \
-        .venv/bin/python bench/bench_pages.py [--jobs 100000] [--runs 40] [--keep]
+        .venv/bin/python bench/bench_pages.py [--jobs 100000] [--runs 40] [--reload] [--load-only]
 
 Loads N jobs (2-20 tasks, 2-3 parties, party states per task, endpoints for the two detail
 jobs, transitions for those too) with bulk_create, then prints the median and p95 server time
@@ -206,6 +206,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--reload", action="store_true")
+    ap.add_argument("--load-only", action="store_true", help="load the data and stop")
     args = ap.parse_args()
     if db.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at PostgreSQL (a database of your own).")
@@ -218,6 +219,8 @@ def main() -> None:
         f"jobs={Job.objects.count()} tasks={Task.objects.count()} "
         f"party_states={PartyStatus.objects.count()}"
     )
+    if args.load_only:
+        return
     from django.contrib.auth.models import User
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})

@@ -124,9 +124,11 @@ def _get_job(connection: str, job_id: str) -> Job:
     return job
 
 
-def _job_context(job: Job, selected: str) -> dict[str, Any]:
-    """Everything the job page shows; a fixed number of queries for any number of tasks."""
-    tasks = [TaskView(t, list(t.party_statuses.all())) for t in Task.objects.for_job_page(job)]
+def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any]:
+    """Everything the job page shows; a fixed number of queries for any number of tasks.
+    full=False: what the live fragment needs (no endpoints, parties only where shown)."""
+    rows = Task.objects.for_job_page(job, full=full, selected=selected)
+    tasks = [TaskView(t, t.party_list) for t in rows]  # type: ignore[attr-defined]
     layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
     boxes = {n.alias: n for n in layout.nodes}
     for tv in tasks:
@@ -184,7 +186,7 @@ def _endpoints(tasks: list[TaskView]) -> list[dict[str, Any]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for tv in tasks:
         for p in tv.parties:
-            for e in p.endpoints.all():
+            for e in p.endpoint_list:  # type: ignore[attr-defined]
                 out.setdefault(p.domain_id, []).append({"task": tv.task, "e": e})
     return [{"party": k, "items": v} for k, v in sorted(out.items())]
 
@@ -241,9 +243,11 @@ def _gantt(
 @vary_on_headers("HX-Request")
 def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
     job = _get_job(connection, job_id)
-    context = _job_context(job, request.GET.get("task", ""))
+    selected = request.GET.get("task", "")
     if request.htmx:
+        context = _job_context(job, selected, full=False)
         return _respond(request, "jobs/detail.html#status", context, done=context["done"])
+    context = _job_context(job, selected)
     transitions = list(Transition.objects.for_job(job))
     context["transitions"] = transitions
     context["gantt"] = _gantt(context["tasks"], transitions, context["now"])
@@ -256,9 +260,16 @@ def task_detail(
     request: HtmxHttpRequest, connection: str, job_id: str, task_id: str
 ) -> HttpResponse:
     job = _get_job(connection, job_id)
-    context = _job_context(job, task_id)
-    if context["selected"] is None:
+    task = Task.objects.one_for_page(job, task_id)
+    if task is None:
         raise Http404("This job has no such task.")
+    context: dict[str, Any] = {
+        "job": job,
+        "selected": TaskView(task, task.party_list),  # type: ignore[attr-defined]
+        "now": timezone.now(),
+        "poll_seconds": POLL_SECONDS,
+        "done": job.is_terminal,
+    }
     if request.htmx:
         return _respond(request, "jobs/task.html#status", context, done=context["done"])
     context["transitions"] = list(Transition.objects.for_task(job, task_id))

@@ -276,3 +276,14 @@ def test_job_with_no_tasks_yet_explains_itself(client_in, pages_connection):
     job = make_job(pages_connection, "job-empty", state=kt.PENDING, tasks=0)
     html = client_in.get(detail_url(job)).content.decode()
     assert "No tasks known yet" in html and "No endpoints reported" in html
+
+
+def test_dag_svg_escapes_aliases_and_ids(client_in, pages_connection):
+    job = make_job(pages_connection, "job-esc", tasks=[('<b onmouseover="x()">a</b>', [])])
+    html = client_in.get(detail_url(job)).content.decode()
+    svg = html.split('<svg class="dag"')[1].split("</svg>")[0]
+    assert "<b " not in svg and "&lt;b onmouseover=&quot;x()&quot;&gt;a&lt;/b&gt;" in svg
+    assert (
+        'href="/jobs/local/job-esc/?task=job-esc-%3Cb+onmouseover%3D%22x%28%29%22%3Ea%3C%2Fb%3E#task-panel"'
+        in svg
+    )

@@ -35,7 +35,7 @@ EXPECTED = {
     "list": 7,  # session, user, groups, sync indicator, facets, count, page
     "list_fragment": 5,  # session, user, groups, count, page
     "detail": 9,  # + job, tasks, parties, endpoints, transitions
-    "detail_fragment": 7,  # session, user, groups, job, tasks, parties, endpoints
+    "detail_fragment": 6,  # session, user, groups, job, tasks, parties (failed + selected)
     "task": 9,
     "task_fragment": 7,
 }
