@@ -9,7 +9,9 @@ error and can reconnect when the server ends the stream at `timeout_seconds`.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -113,6 +115,15 @@ class ObjectDecoder:
             )
 
 
+def _interrupt(response: httpx.Response) -> None:
+    """Wake a thread blocked reading this response: closing a socket does not, shutdown does."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 OpenFn = Callable[[], httpx.Response]
 MapFn = Callable[[BaseException, str], KusciaError]
 
@@ -156,9 +167,12 @@ class WatchStream:
         self.close()
 
     def close(self) -> None:
+        """Stop the stream; safe to call from another thread while one is iterating."""
         self._closed = True
-        if self._response is not None:
-            self._response.close()
+        response = self._response
+        if response is not None:
+            _interrupt(response)
+            response.close()
             self._response = None
 
     @property
@@ -202,8 +216,11 @@ class WatchStream:
                         continue
                     self.events += 1
                     yield event
-            decoder.finish()
+            if not self._closed:
+                decoder.finish()
         except KusciaMalformed as exc:
+            if self._closed:
+                return
             exc.route = self.route
             raise
         except httpx.TimeoutException:

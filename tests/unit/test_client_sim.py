@@ -382,3 +382,17 @@ def test_iterating_a_finished_watch_again_resumes(kuscia_sim_factory):
         second = [e.job.job_id for e in ws if e.type is EventType.ADDED]
         ws.close()
     assert first == second == ["job-resume"] and ws.connections == 2
+
+
+def test_close_from_another_thread_wakes_a_blocked_watch(kuscia_sim_factory):
+    import threading
+
+    sim = kuscia_sim_factory(heartbeat_interval=20)
+    with KusciaClient(config_for(sim)) as kc:
+        ws = kc.watch_jobs(timeout_seconds=60)
+        timer = threading.Timer(0.3, ws.close)
+        timer.start()
+        started = time.monotonic()
+        assert list(ws) == []  # ends quietly, without waiting for the next heartbeat
+        timer.join()
+    assert time.monotonic() - started < 5
