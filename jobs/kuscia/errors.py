@@ -73,7 +73,7 @@ class KusciaHTTPError(KusciaError):
     kind = "http_error"
     default_hint = "Kuscia answered with an unexpected HTTP status; check the URL and Kuscia's log."
 
-    def __init__(self, message: str, *, status_code: int, **kw: Any) -> None:
+    def __init__(self, message: str, *, status_code: int = 0, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.status_code = status_code
 

@@ -948,3 +948,20 @@ def test_default_observer_feeds_the_prometheus_metrics(cert_dir):
     with mtls_client(cert_dir, rec) as kc, pytest.raises(KusciaHTTPError):
         kc.health()
     assert counter._value.get() == before + 1
+
+
+def test_errors_survive_pickling_for_celery():
+    import pickle
+
+    errors = [
+        api_error("/api/v1/job/query", 11202, NOT_FOUND),
+        KusciaHTTPError("401", kind="unauthorized", status_code=401, route="/healthZ", hint="h"),
+        transport_error(
+            ConnectionRefusedError(111, "refused"), route="/x", protocol="MTLS", url="u"
+        ),
+        KusciaMalformed("cut", route="/y"),
+        KusciaConfigError("missing", kind="cert_file"),
+    ]
+    for e in errors:
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is type(e) and back.to_dict() == e.to_dict()
