@@ -339,7 +339,7 @@ def delete_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResu
                 kuscia_code=exc.code,
                 kuscia_message=exc.message,
                 note="Kuscia no longer had this job; it is marked deleted here.",
-                state_after=job.state,
+                state_after="deleted",
             )
             return ActionResult(record=record, job=job)
         _fail(record, exc)
@@ -347,7 +347,7 @@ def delete_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResu
     sync.mark_gone(job, reason="deleted-here")
     job.refresh_from_db()
     _finish(
-        record, outcome=Outcome.OK, kuscia_code=0, kuscia_message="success", state_after=job.state
+        record, outcome=Outcome.OK, kuscia_code=0, kuscia_message="success", state_after="deleted"
     )
     return ActionResult(record=record, job=job)
 

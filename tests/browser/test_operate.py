@@ -134,6 +134,14 @@ def test_stop_restart_delete_running_job(world, operator_page, live_server):
     actions = list(AuditRecord.objects.filter(job_id=job_id).values_list("action", flat=True))
     assert sorted(actions) == ["create", "delete", "restart", "stop"]
 
+    page.goto(live_server.url + f"/audit/?job={job_id}")
+    rows = page.locator("table.audit tbody tr")
+    assert rows.count() == 4
+    assert "browser test" in rows.nth(2).inner_text()  # the stop's reason, newest first
+    shot(page, "audit-wide")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "audit-narrow")
+
 
 def test_viewer_sees_no_buttons_and_forged_post_is_403(world, browser_page, live_server, login_as):
     _conn, sim, _ = world
