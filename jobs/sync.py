@@ -1218,6 +1218,8 @@ class WatchSummary:
 
 
 def watch_candidates() -> list[int]:
+    if settings.KUSCIA_DEFAULT_CONNECTION:
+        Connection.objects.ensure_default()
     return list(Connection.objects.filter(enabled=True).order_by("pk").values_list("pk", flat=True))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs import sync
 from jobs.models import Connection
@@ -26,8 +26,7 @@ class Command(BaseCommand):
         if options["connection"]:
             connection = Connection.objects.filter(name=options["connection"]).first()
             if connection is None:
-                self.stderr.write(f"no connection named {options['connection']!r}")
-                raise SystemExit(2)
+                raise CommandError(f"no connection named {options['connection']!r}")
             summaries = [sync.poll_connection(connection, force=force)]
         else:
             summaries = sync.run_poll_cycle(force=force)
