@@ -181,3 +181,32 @@ def test_viewer_sees_no_buttons_and_forged_post_is_403(world, browser_page, live
     assert sim.world.jobs["watched-1"].api_state() == kt.RUNNING
     assert not AuditRecord.objects.exists()
     shot(page, "job-viewer")
+
+
+def test_add_task_party_and_pick_input_data_in_the_page(world, operator_page, live_server):
+    _conn, sim, _ = world
+    page = operator_page
+    _open_template(page, live_server)
+    page.get_by_role("button", name="+ Add a task").click()
+    page.locator("#id_tasks-2-alias").wait_for()
+    assert page.locator("#id_tasks-TOTAL_FORMS").input_value() == "3"
+    page.locator("#id_tasks-2-alias").fill("extra")
+    # the new task's dependency list offers the other aliases (kept in step by operate.js)
+    psi = page.locator("#id_tasks-0-alias").input_value()
+    page.locator("#id_tasks-2-dependencies").select_option(psi)
+    page.locator("#id_tasks-2-parties-0-domain_id").fill("alice")
+    page.locator("#id_tasks-2-parties-1-DELETE").check()
+    page.locator("[data-domaindata='tasks-2-parties-0']").click()
+    page.locator("#tasks-2-parties-0-dd-status [data-pick='alice-table']").click()
+    assert page.locator("#id_tasks-2-parties-0-input_data").input_value() == "alice-table"
+    page.get_by_role("button", name="+ Add a party").nth(2).click()
+    page.locator("#id_tasks-2-parties-2-domain_id").wait_for()
+    page.locator("#id_tasks-2-parties-2-domain_id").fill("bob")
+    page.get_by_role("button", name="Preview request").click()
+    preview = page.locator("#preview-json")
+    preview.wait_for()
+    text = preview.inner_text()
+    assert '"alias": "extra"' in text and f'"dependencies": [\n        "{psi}"' in text
+    assert "alice-table" in text and '"domain_id": "bob"' in text
+    shot(page, "create-added-task-preview")
+    assert sim.world.jobs == {}
