@@ -777,3 +777,15 @@ def test_endpoint_names_with_role_and_long_or_numeric_ids(manual):
     assert len(host) <= 63 and host.startswith("svc-") and host.endswith("-fed")
     assert re.search(r"-[0-9a-f]{16}-fed$", host)
     assert names("l")["global"].endswith(".alice.svc:8081")
+
+
+def test_long_tasks_report_progress_at_least_every_30_seconds(manual):
+    sim, http = manual
+    http.post("/api/v1/job/create", job("job-long", seconds="1000"))
+    sim.world.advance(2.5)  # job-psi starts
+    sim.world.advance(29.9)
+    assert tasks_of(http, "job-long")["job-psi"]["progress"] == 0
+    sim.world.advance(0.2)
+    assert tasks_of(http, "job-long")["job-psi"]["progress"] == 0.03
+    sim.world.advance(75)
+    assert tasks_of(http, "job-long")["job-psi"]["progress"] == 0.09

@@ -113,7 +113,7 @@ def test_modified_progress_and_deleted_events(manual):
         for e in objs
         if e.get("type") == 1 and e["object"]["status"]["tasks"][0].get("progress")
     ]
-    assert progresses[:2] == [0.2, 0.4]
+    assert progresses[:4] == [0.1, 0.2, 0.3, 0.4]  # a 10 s task reports every second
     running = next(e for e in objs if e["object"]["status"]["tasks"][0].get("parties"))
     endpoint = running["object"]["status"]["tasks"][0]["parties"][0]["endpoints"][0]
     assert set(endpoint) == {"port_name", "scope", "endpoint"}

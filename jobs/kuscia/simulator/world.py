@@ -69,6 +69,7 @@ CUSTOM_FIELD_LABEL_PREFIX = "kuscia.job.custom-fields/"
 # SecretFlow's AppImage ports (scripts/templates/app_image.secretflow.yaml): name, scope.
 APP_PORTS = (("spu", "Cluster"), ("fed", "Cluster"), ("global", "Domain"), ("inference", "Cluster"))
 GLOBAL_PORT = 8081
+FAIL_AT = 0.6  # a failing task fails after this fraction of its run time
 KUSCIA_VERSION = "v1.1.0b0"
 
 FAILURE_REASONS: dict[str, str] = {
@@ -482,7 +483,7 @@ class World:
         elif a.kind == "task_progress":
             run = job.runs.get(a.alias)
             if run and run.phase == "Running":
-                run.progress = round(a.step / 5, 2)
+                run.progress = a.step / 100
                 run.log_lines.extend(self._log_chunk(job, run, a.step, at))
                 self._publish(1, job)
         elif a.kind == "task_end":
@@ -605,13 +606,17 @@ class World:
         self._publish(1, job)
         seconds = self._task_seconds(job, spec)
         plan = self._fail_plan(job, alias)
-        if plan is not None:
-            self._schedule(job, seconds * 0.5, "task_progress", alias, 2, at=at)
-            self._schedule(job, seconds * 0.6, "task_end", alias, at=at)
-            return
-        for k in range(1, 5):
-            self._schedule(job, seconds * k / 5, "task_progress", alias, k, at=at)
-        self._schedule(job, seconds, "task_end", alias, at=at)
+        end = seconds * (FAIL_AT if plan is not None else 1.0)
+        # The engine reports progress every ~tenth of the run (1-30 s apart); each report is a
+        # MODIFIED event. Failing tasks stop reporting at FAIL_AT.
+        interval = min(max(seconds / 10, 1.0), 30.0)
+        k = 1
+        while k * interval < end - 1e-9:
+            pct = round(100 * k * interval / seconds)
+            if 0 < pct < 100:
+                self._schedule(job, k * interval, "task_progress", alias, pct, at=at)
+            k += 1
+        self._schedule(job, end, "task_end", alias, at=at)
 
     def _fail_plan(self, job: Job, alias: str) -> FailPlan | None:
         for plan in job.fail_plans:
@@ -631,7 +636,7 @@ class World:
             run.progress = 1.0
             for p in run.parties:
                 p.state = "Succeeded"
-            run.log_lines.extend(self._log_chunk(job, run, 5, at))
+            run.log_lines.extend(self._log_chunk(job, run, 100, at))
         else:
             culprit = plan.party or spec.parties[-1]["domain_id"]
             peers = [p["domain_id"] for p in spec.parties if p["domain_id"] != culprit]
@@ -656,6 +661,7 @@ class World:
     def _log_chunk(
         self, job: Job, run: TaskRun, step: int, at: float, message: str = ""
     ) -> list[str]:
+        """Log lines of the local party: step 0 start, 1-99 progress %, 100 done, -1 failed."""
         ts = rfc3339(at).replace("T", " ").rstrip("Z")
         me = job.initiator
         if step == 0:
@@ -664,7 +670,7 @@ class World:
                 f"{ts} INFO [{me}] cluster.py:118 - ray fed cluster initialized, party={me}",
                 f"{ts} INFO [{me}] link.py:210 - brpc link established with all parties",
             ]
-        if step == 5:
+        if step == 100:
             return [
                 f"{ts} INFO [{me}] component.py:301 - {run.alias} finished, outputs written",
                 f"{ts} INFO [{me}] entry.py:99 - task {run.task_id} succeeded",
@@ -674,10 +680,7 @@ class World:
                 f"{ts} ERROR [{me}] entry.py:120 - task {run.task_id} failed",
                 f"{ts} ERROR [{me}] entry.py:121 - {message}",
             ]
-        return [
-            f"{ts} INFO [{me}] component.py:{200 + step} - {run.alias} progress {step * 20}% "
-            f"(batch {step} of 5)"
-        ]
+        return [f"{ts} INFO [{me}] component.py:212 - {run.alias} progress {step}%"]
 
     # ------------------------------------------------------------ rendering (unary dialect)
 
