@@ -188,6 +188,7 @@ def task_row(request: HttpRequest) -> HttpResponse:
     if not PREFIX_TASK.match(index):
         return HttpResponseBadRequest("index")
     form = forms.TaskForm(prefix=f"tasks-{index}")
+    forms.TaskFormSet(prefix="tasks").add_fields(form, int(index))  # the "remove" box
     form.parties = forms.blank_party_formset(f"tasks-{index}-parties")  # type: ignore[attr-defined]
     return render(request, f"{TEMPLATE}#task", {"tform": form, "new": True})
 
@@ -199,6 +200,7 @@ def party_row(request: HttpRequest) -> HttpResponse:
     if not forms.PREFIX_RE.match(prefix) or not PREFIX_TASK.match(index):
         return HttpResponseBadRequest("prefix")
     pform = forms.PartyForm(prefix=f"{prefix}-{index}")
+    forms.PartyFormSet(prefix=prefix).add_fields(pform, int(index))
     return render(request, f"{TEMPLATE}#party", {"pform": pform})
 
 
@@ -208,9 +210,9 @@ def field_row(request: HttpRequest) -> HttpResponse:
     index = request.GET.get("index", "")
     if not PREFIX_TASK.match(index):
         return HttpResponseBadRequest("index")
-    return render(
-        request, f"{TEMPLATE}#cfield", {"cform": forms.CustomFieldForm(prefix=f"cf-{index}")}
-    )
+    cform = forms.CustomFieldForm(prefix=f"cf-{index}")
+    forms.CustomFieldFormSet(prefix="cf").add_fields(cform, int(index))
+    return render(request, f"{TEMPLATE}#cfield", {"cform": cform})
 
 
 @operator_required

@@ -202,6 +202,9 @@ def test_add_task_party_and_pick_input_data_in_the_page(world, operator_page, li
     page.get_by_role("button", name="+ Add a party").nth(2).click()
     page.locator("#id_tasks-2-parties-2-domain_id").wait_for()
     page.locator("#id_tasks-2-parties-2-domain_id").fill("bob")
+    # rows added in the page can be removed too: a fourth party, removed again
+    page.get_by_role("button", name="+ Add a party").nth(2).click()
+    page.locator("#id_tasks-2-parties-3-DELETE").check()
     page.get_by_role("button", name="Preview request").click()
     preview = page.locator("#preview-json")
     preview.wait_for()
