@@ -22,6 +22,7 @@ from jobs import dag
 from jobs.kuscia import types as kt
 from jobs.models import Connection, Job, PartyStatus, Task, Transition
 from jobs.querysets import PAGE_SIZES, SORTS, JobFilter
+from jobs.templatetags.kc import human_seconds, sync_health
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -60,6 +61,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "failures": list(jobs.recent_failures()),
         "stuck": list(jobs.stuck(now)),
         "activity": jobs.party_activity(now - dt.timedelta(hours=24)),
+        "sync": sync_health(Connection.objects.with_sync()),
         "poll_seconds": 10,
     }
     template = "jobs/overview.html#live" if request.htmx else "jobs/overview.html"
@@ -224,8 +226,6 @@ def _gantt(
     lo = min(s for _, s, _ in spans)
     hi = max(e for _, _, e in spans)
     total = max((hi - lo).total_seconds(), 1.0)
-    from jobs.templatetags.kc import human_seconds
-
     bars = [
         GanttBar(
             task,

@@ -137,3 +137,28 @@ def test_html_in_kuscia_err_msg_is_text_and_never_runs(signed_in, live_server):
         assert page.evaluate("typeof window.__pwned") == "undefined"
         assert page.locator("b", has_text="bold").count() == 0
     assert evil in page.locator(".failure").inner_text()
+
+
+def test_polling_pauses_in_a_hidden_tab_and_resumes_when_visible(signed_in, live_server):
+    page = signed_in
+    make_job(make_connection("local"), "job-bg", state=kt.RUNNING)
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.headers.get("hx-request") else None)
+    page.goto(live_server.url + "/jobs/local/job-bg/")
+    page.wait_for_timeout(3500)
+    assert polls, "a running job's page polls"
+    # what the browser reports for a background tab
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    page.wait_for_timeout(300)
+    seen = len(polls)
+    page.wait_for_timeout(4000)
+    assert len(polls) == seen, "no requests while hidden"
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    page.wait_for_timeout(800)
+    assert len(polls) > seen, "refreshes at once when visible again"

@@ -31,7 +31,9 @@ def populate(n_jobs: int, n_tasks: int, parties: tuple[str, ...]):
 
 # session + user + groups (role) are the fixed cost of a signed-in request
 EXPECTED = {
-    "overview": 9,  # session, user, groups, sync, counts, running, failures, stuck, activity
+    # session, user, groups, sync indicator, counts, running, failures, stuck, activity, sync card
+    "overview": 10,
+    "overview_fragment": 9,
     "list": 7,  # session, user, groups, sync indicator, facets, count, page
     "list_fragment": 5,  # session, user, groups, count, page
     "detail": 9,  # + job, tasks, parties, endpoints, transitions
@@ -53,6 +55,7 @@ def test_query_counts_do_not_grow_with_data(
     task = reverse("jobs:task", args=["local", job.job_id, f"{job.job_id}-t1"])
     cases = {
         "overview": (reverse("jobs:overview"), {}),
+        "overview_fragment": (reverse("jobs:overview"), HX),
         "list": (reverse("jobs:list") + "?state=Running&state=Failed&party=a", {}),
         "list_fragment": (reverse("jobs:list") + "?party=a", HX),
         "detail": (detail + f"?task={job.job_id}-t1", {}),
