@@ -87,7 +87,7 @@ def test_invalid_post_shows_errors_and_sends_nothing(operator_client, conn):
     r = operator_client.post(reverse("jobs-actions:create"), data)
     assert r.status_code == 200
     assert "lowercase letters" in r.content.decode()
-    assert "id=\"form-problems\"" in r.content.decode()
+    assert 'id="form-problems"' in r.content.decode()
     assert not AuditRecord.objects.exists()
 
 
