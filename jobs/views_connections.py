@@ -90,6 +90,15 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
             "is not in it (e.g. kusciaapi).",
         }
 
+    sections = (
+        ("Kuscia API", ("name", "url", "protocol", "mode", "local_domain")),
+        (
+            "Certificate and token files (paths only)",
+            ("cert_dir", "ca_file", "cert_file", "key_file", "token_file"),
+        ),
+        ("TLS and status", ("tls_server_name", "enabled")),
+    )
+
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         self.pasted: set[str] = set()
         if data is not None:
@@ -102,6 +111,13 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
                     self.pasted.add(name)
                     data[name] = ""
         super().__init__(data, *args, **kwargs)
+        protocol = self.fields["protocol"]
+        assert isinstance(protocol, forms.ChoiceField)
+        protocol.choices = [
+            ("MTLS", "MTLS: client certificate + token"),
+            ("TLS", "TLS: token only"),
+            ("NOTLS", "NOTLS: plain HTTP, no token"),
+        ]
 
     def clean_url(self) -> str:
         from urllib.parse import urlsplit
