@@ -789,3 +789,31 @@ def test_long_tasks_report_progress_at_least_every_30_seconds(manual):
     assert tasks_of(http, "job-long")["job-psi"]["progress"] == 0.03
     sim.world.advance(75)
     assert tasks_of(http, "job-long")["job-psi"]["progress"] == 0.09
+
+
+def test_party_in_unknown_domain_fails_the_create_stage(manual):
+    sim, http = manual
+    req = job("job-nodomain")
+    req["tasks"][1]["parties"].append({"domain_id": "dave"})
+    assert http.post("/api/v1/job/create", req)["status"]["code"] == 0
+    sim.world.advance(1)
+    st = status_of(http, "job-nodomain")
+    assert st["state"] == "Failed" and st["err_msg"] == ""
+    assert {(s["domain_id"], s["state"]) for s in st["stage_status_list"]} == {
+        ("alice", "JobCreateStageSucceeded"),
+        ("bob", "JobCreateStageSucceeded"),
+        ("dave", "JobCreateStageFailed"),
+    }
+
+
+def test_stop_while_awaiting_approval(manual):
+    sim, http = manual
+    http.post("/api/v1/job/create", job("job-wait", **{"sim-approval": "required"}))
+    sim.world.advance(1)
+    assert status_of(http, "job-wait")["state"] == "AwaitingApproval"
+    http.post("/api/v1/job/stop", {"job_id": "job-wait"})
+    st = status_of(http, "job-wait")
+    assert st["state"] == "Failed" and st["err_msg"] == "Party:  execute the cmd: Stop."
+    reply = http.post("/api/v1/job/approve", {"job_id": "job-wait", "result": 1})
+    assert reply["status"]["code"] == 0
+    assert status_of(http, "job-wait")["state"] == "Failed"  # approval has no effect any more

@@ -118,6 +118,7 @@ class _Cut(Exception):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are separate writes
+    timeout = 300  # Kuscia's idle timeout: an idle keep-alive connection is closed after 300 s
     server: _Server
 
     # -------------------------------------------------------------- plumbing
@@ -416,6 +417,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(self, addr: tuple[str, int], sim: Simulator) -> None:
         self.sim = sim
