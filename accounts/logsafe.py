@@ -18,7 +18,8 @@ from pathlib import Path
 REDACTED = "[redacted]"
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(-----END [A-Z0-9 ]+-----|$)", re.DOTALL)
 _TOKEN_KV = re.compile(
-    r"(?i)\b(token|authorization|password|secret)(\"?\s*[:=]\s*\"?)(bearer\s+)?[^\s\"',;}]+"
+    r"(?i)\b(token|authorization|password|secret)([\"']?\s*[:=]\s*b?[\"']?)(bearer\s+)?"
+    r"[^\s\"',;}]+"
 )
 
 
