@@ -396,3 +396,18 @@ def test_close_from_another_thread_wakes_a_blocked_watch(kuscia_sim_factory):
         assert list(ws) == []  # ends quietly, without waiting for the next heartbeat
         timer.join()
     assert time.monotonic() - started < 5
+
+
+def test_watch_cut_mid_stream_is_a_connection_error(kuscia_sim_factory):
+    sim = kuscia_sim_factory(heartbeat_interval=0.1)
+    with KusciaClient(config_for(sim)) as kc:
+        kc.create_job(spec("job-cut"))
+        sim.world.set_faults(stream_cut_after=0.5)
+        ws = kc.watch_jobs(timeout_seconds=30, reconnect=True)  # a cut is not a clean end
+        got = []
+        with pytest.raises(KusciaError) as err, ws:
+            for ev in ws:
+                got.append(ev.job.job_id)
+    assert got[:1] == ["job-cut"]
+    assert err.value.kind == "connection" and err.value.route == "/api/v1/job/watch"
+    assert ws.connections == 1
