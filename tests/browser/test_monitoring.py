@@ -162,3 +162,15 @@ def test_polling_pauses_in_a_hidden_tab_and_resumes_when_visible(signed_in, live
     )
     page.wait_for_timeout(800)
     assert len(polls) > seen, "refreshes at once when visible again"
+
+
+def test_copy_button_copies_an_endpoint(signed_in, live_server):
+    page = signed_in
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    make_job(make_connection("local"), "job-cp", state=kt.RUNNING, tasks=1)
+    page.goto(live_server.url + "/jobs/local/job-cp/tasks/job-cp-t0/")
+    button = page.locator('button.copy[data-copy="job-cp-t0-0-fed.alice.svc"]')
+    button.focus()
+    page.keyboard.press("Enter")  # keyboard reachable
+    page.locator('button.copy.copied[data-copy="job-cp-t0-0-fed.alice.svc"]').wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == "job-cp-t0-0-fed.alice.svc"

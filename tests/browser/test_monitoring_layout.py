@@ -111,3 +111,24 @@ def test_pages_fit_narrow_and_wide_screens(browser_page, live_server, login_as):
         live_server.url + "/jobs/kuscia-master/job-failed-long/tasks/job-failed-long-eval/",
         "task-failed",
     )
+
+
+def test_dark_mode_follows_the_system(browser_page, live_server, login_as):
+    page = browser_page
+    login_as(page, live_server, make_user("dora", "viewer"))
+    conn = make_connection("kuscia-master")
+    make_job(
+        conn,
+        "job-dark",
+        state=kt.FAILED,
+        tasks=[("psi", []), ("train", ["psi"])],
+        party_err=LONG_ERR,
+    )
+    page.emulate_media(color_scheme="dark")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(live_server.url + "/jobs/kuscia-master/job-dark/?task=job-dark-train")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(17, 20, 24)"
+    shoot(page, "detail-failed-dark-1440")
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"

@@ -257,6 +257,7 @@ def test_task_page_on_master_says_logs_are_not_available(client_in, pages_connec
     url = reverse("jobs:task", args=["local", job.job_id, "job-t-t1"])
     html = client_in.get(url).content.decode()
     assert "exit 137" in html and "Kuscia master" in html and "task-log" not in html
+    assert 'data-copy="job-t-t1-0-global.bob.svc:26836"' in html
     log = client_in.get(reverse("jobs:task_log", args=["local", job.job_id, "job-t-t1"]))
     assert log.status_code == 200 and "not_supported" in log.content.decode()
     assert client_in.get(url, **HX).status_code == 286
