@@ -42,6 +42,15 @@ def test_query_domain_has_every_field(sim_http, kuscia_sim):
     assert base64.b64decode(data["cert"]) == ca
 
 
+def test_node_status_control(sim_http, kuscia_sim):
+    kuscia_sim.world.set_node_status("bob", "NotReady")
+    reply = sim_http.post("/api/v1/domain/batchQuery", {"domain_ids": ["alice", "bob"]})
+    assert [d["node_statuses"][0]["status"] for d in reply["data"]["domains"]] == [
+        "Ready",
+        "NotReady",
+    ]
+
+
 def test_query_master_returns_the_root_ca(sim_http, kuscia_sim):
     data = sim_http.post("/api/v1/domain/query", {"domain_id": "master"})["data"]
     assert data["domain_id"] == "master"

@@ -71,8 +71,8 @@ def manual(kuscia_sim_factory):
 
 def test_initial_burst_is_added_without_type_and_stream_ends_at_timeout(manual):
     sim, http = manual
-    http.post("/api/v1/job/create", job("job-one"))
     http.post("/api/v1/job/create", job("job-two"))
+    http.post("/api/v1/job/create", job("job-one"))  # the burst comes in name order
     started = time.monotonic()
     s = Stream(sim, "/api/v1/job/watch", {"timeout_seconds": 1})
     assert s.resp.status == 200

@@ -382,6 +382,17 @@ class World:
         with self.lock:
             self.routes[(source, destination)] = (status, reason)
 
+    def set_node_status(self, domain_id: str, status: str) -> None:
+        """The domain's node reports `status` ("Ready"/"NotReady") from now on."""
+        with self.lock:
+            now = rfc3339(self.now())
+            for node in self.domains[domain_id]["node_statuses"]:
+                if node["status"] != status:
+                    node["last_transition_time"] = now
+                node["status"] = status
+                if status == "Ready":
+                    node["last_heartbeat_time"] = now
+
     def set_route_ready(self, source: str, destination: str, ready: bool) -> None:
         self.set_route_status(source, destination, "Succeeded" if ready else "Failed")
 
@@ -447,7 +458,8 @@ class World:
             sub.queue.put((etype, status))
 
     def _ordered_jobs(self) -> list[Job]:
-        return sorted(self.jobs.values(), key=lambda j: (j.create_time, j.job_id))
+        """The order of a Kubernetes list (the watch's initial burst): by object name."""
+        return sorted(self.jobs.values(), key=lambda j: j.job_id)
 
     # ------------------------------------------------------------ ticking
 
