@@ -323,3 +323,13 @@ def test_success_and_error_envelopes(sim_http):
     reply = sim_http.post("/api/v1/job/query", {"job_id": "job-x"})
     assert list(reply) == ["status", "data"] and reply["data"] is None
     assert reply["status"]["details"] == []
+
+
+def test_handler_panic_is_11101_without_details(sim_http, kuscia_sim, monkeypatch):
+    def boom(domain_id):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(kuscia_sim.world, "query_domain", boom)
+    assert sim_http.post("/api/v1/domain/query", {"domain_id": "alice"}) == {
+        "status": {"code": 11101, "message": "doBizProcess panic, err: boom"}
+    }

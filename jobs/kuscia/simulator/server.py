@@ -271,6 +271,11 @@ class Handler(BaseHTTPRequestHandler):
                 {"status": {"code": exc.code, "message": exc.message, "details": []}, "data": None}
             )
             return
+        except Exception as exc:  # like Kuscia's decorator: a panic becomes 11101, HTTP 200
+            self._json(
+                {"status": {"code": ERR_UNEXPECTED, "message": f"doBizProcess panic, err: {exc}"}}
+            )
+            return
         out = codec.dumps({"status": SUCCESS, "data": data})
         if malformed:
             out = out[: max(len(out) // 2, 1)]
