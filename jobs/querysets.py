@@ -116,6 +116,10 @@ class ConnectionQuerySet(models.QuerySet["Connection"]):
         return self.enabled().select_related("sync").order_by("name")
 
 
+# Columns a row in a list does not show; `raw` (the last Kuscia reply) can be many KB per job.
+HEAVY = ("raw", "custom_fields", "stage_status", "approve_status")
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     def active(self) -> JobQuerySet:
         """Jobs whose state can still change on its own and that Kuscia still knows."""
@@ -140,6 +144,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         return (
             self.filter(state=kt.RUNNING, gone_at__isnull=True)
             .select_related("connection")
+            .defer(*HEAVY)
             .order_by("-last_changed")[:limit]
         )
 
@@ -147,6 +152,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         return (
             self.filter(state__in=(kt.FAILED, kt.APPROVAL_REJECT))
             .select_related("connection")
+            .defer(*HEAVY)
             .order_by(models.F("end_time").desc(nulls_last=True), "-last_changed")[:limit]
         )
 
@@ -159,6 +165,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         return (
             self.filter(waiting | frozen, gone_at__isnull=True)
             .select_related("connection")
+            .defer(*HEAVY)
             .order_by("last_changed")[:limit]
         )
 
@@ -211,16 +218,22 @@ class JobQuerySet(models.QuerySet["Job"]):
         # -last_changed indexes instead of sorting every matching row
         column = SORTS[f.sort.lstrip("-")]
         desc = f.sort.startswith("-")
-        return qs.select_related("connection").order_by(
-            f"-{column}" if desc else column, "-id" if desc else "id"
+        return (
+            qs.select_related("connection")
+            .defer(*HEAVY)
+            .order_by(f"-{column}" if desc else column, "-id" if desc else "id")
         )
 
-    def list_facets(self) -> dict[str, list[str]]:
-        """Choices for the list filters: connection names and initiators. One query."""
-        rows = self.order_by().values_list("connection__name", "initiator").distinct()[:500]
-        conns = sorted({c for c, _ in rows})
-        inits = sorted({i for _, i in rows if i})
-        return {"connections": conns, "initiators": inits}
+    def list_facets(self, recent: int = 2000) -> dict[str, list[str]]:
+        """Choices for the list filters: every connection name, and the initiators of the
+        `recent` most recently created jobs (bounded work on a large table). Two queries."""
+        from jobs.models import Connection
+
+        rows = self.order_by("-create_time").values_list("initiator", flat=True)[:recent]
+        return {
+            "connections": list(Connection.objects.order_by("name").values_list("name", flat=True)),
+            "initiators": sorted({i for i in rows if i}),
+        }
 
     # ------------------------------------------------------------------ detail
 

@@ -34,7 +34,7 @@ EXPECTED = {
     # session, user, groups, sync indicator, counts, running, failures, stuck, activity, sync card
     "overview": 10,
     "overview_fragment": 9,
-    "list": 7,  # session, user, groups, sync indicator, facets, count, page
+    "list": 8,  # session, user, groups, sync indicator, 2 facets, count, page
     "list_fragment": 5,  # session, user, groups, count, page
     "detail": 9,  # + job, tasks, parties, endpoints, transitions
     "detail_fragment": 6,  # session, user, groups, job, tasks, parties (failed + selected)
