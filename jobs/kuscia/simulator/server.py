@@ -465,6 +465,7 @@ class Simulator:
     `world.Faults`. `heartbeat_interval` is Kuscia's 10 s, configurable for tests.
     `log_mode="master"` answers task logs with 11105 like a real master; `shuffle=True` returns
     map-derived lists (stages, approvals, parties, endpoints) in random order like Kuscia.
+    `mode="autonomy"` makes it the P2P node of `local_domain` (see world.World).
     """
 
     def __init__(
@@ -481,6 +482,8 @@ class Simulator:
         log_mode: str = "lite",
         faults: dict[str, Any] | None = None,
         shuffle: bool = False,
+        mode: str = "master",
+        local_domain: str = "alice",
         verbose: bool = False,
     ) -> None:
         protocol = protocol.upper()
@@ -501,11 +504,15 @@ class Simulator:
             domain_cert_pem=base64.b64encode(ca_pem).decode("ascii"),
             log_mode=log_mode,
             shuffle=shuffle,
+            mode=mode,
+            local_domain=local_domain,
         )
         if faults:
             self.world.set_faults(**faults)
         if demo:
             for job in demo_jobs():
+                if mode == "autonomy" and job["initiator"] != local_domain:
+                    continue  # a P2P node only creates jobs its own domain initiates
                 self.world.create_job(job)
         self.ssl_context = self._make_ssl_context()
         self.stopping = threading.Event()

@@ -320,9 +320,19 @@ class World:
         domain_cert_pem: str = "",
         log_mode: str = "lite",
         shuffle: bool = False,
+        mode: str = "master",
+        local_domain: str = "alice",
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
+        if mode not in ("master", "autonomy"):
+            raise ValueError("mode must be 'master' or 'autonomy'")
+        # master: a centralized master (every party local, no approval, trigger "").
+        # autonomy: one P2P node of `local_domain` (kuscia-api.md §11.2): initiator must be the
+        # local domain, jobs pass AwaitingApproval, task parties list only the local domain,
+        # any failed task fails the job, only local domain data, other domains are partners.
+        self.mode = mode
+        self.local_domain = local_domain if mode == "autonomy" else ""
         self.clock: Clock = clock or RealClock()
         self.speed = speed
         self.lock = threading.RLock()
@@ -357,12 +367,16 @@ class World:
     def add_domain(self, domain_id: str) -> None:
         with self.lock:
             t = rfc3339(self.started_at)
+            partner = self.mode == "autonomy" and domain_id != self.local_domain
             self.domains[domain_id] = {
                 "domain_id": domain_id,
-                "role": "",
-                "node_statuses": [
+                "role": "partner" if partner else "",
+                "node_statuses": []
+                if partner
+                else [
                     {
-                        "name": f"kuscia-lite-{domain_id}",
+                        "name": f"kuscia-{'autonomy' if self.mode == 'autonomy' else 'lite'}-"
+                        f"{domain_id}",
                         "status": "Ready",
                         "version": KUSCIA_VERSION,
                         "last_heartbeat_time": t,
@@ -490,6 +504,13 @@ class World:
                 job.stage[d] = "JobStartStageSucceeded"
             self._publish(1, job)
             self._reconcile(job, at)
+        elif a.kind == "auto_approve":
+            if job.phase == "AwaitingApproval":
+                for d in job.parties():
+                    job.approve[d] = "JobAccepted"
+                job.phase = "Pending"
+                self._publish(1, job)
+                self._schedule(job, 1.0, "start", at=at)
         elif a.kind == "task_start":
             self._task_start(job, a.alias, at)
         elif a.kind == "task_progress":
@@ -528,10 +549,15 @@ class World:
                 spec.task_id = f"{job.job_id}-{uuid.uuid4().hex[-12:]}"
         for d in job.parties():
             job.stage[d] = "JobCreateStageSucceeded"
-        if job.approval_required:
+        partners = [d for d in job.parties() if d != job.initiator]
+        if job.approval_required or (self.mode == "autonomy" and partners):
+            # inter-connection jobs always pass AwaitingApproval; the initiator's own parties
+            # are accepted at once, partners (enableWorkloadApprove: false) a moment later
             job.phase = "AwaitingApproval"
             job.approve[job.initiator] = "JobAccepted"
             self._publish(1, job)
+            if not job.approval_required:
+                self._schedule(job, 1.0, "auto_approve", at=at)
             return
         for d in job.parties():
             job.approve[d] = "JobAccepted"
@@ -583,15 +609,16 @@ class World:
             self._schedule(job, 1.0, "task_start", spec.alias, at=at)
         by_alias = {t.alias: t for t in job.tasks}
         finished = [r for r in job.runs.values() if r.phase in ("Succeeded", "Failed")]
-        critical_failed = any(
-            r.phase == "Failed" and not by_alias[r.alias].tolerable for r in job.runs.values()
+        critical_failed = any(  # P2P: any failed task fails the job, tolerable or not
+            r.phase == "Failed" and (self.mode == "autonomy" or not by_alias[r.alias].tolerable)
+            for r in job.runs.values()
         )
         running = any(r.phase in ("Pending", "Running") for r in job.runs.values())
         all_done = len(finished) == len(job.tasks)
         new_phase = job.phase
         if all_done and not critical_failed:
             new_phase = "Succeeded"
-        elif critical_failed and not running and not ready:
+        elif critical_failed and (self.mode == "autonomy" or (not running and not ready)):
             new_phase = "Failed"
         if new_phase != job.phase:
             job.phase = new_phase
@@ -675,7 +702,7 @@ class World:
     ) -> list[str]:
         """Log lines of the local party: step 0 start, 1-99 progress %, 100 done, -1 failed."""
         ts = rfc3339(at).replace("T", " ").rstrip("Z")
-        me = job.initiator
+        me = self._log_party(job)
         if step == 0:
             return [
                 f"{ts} INFO [{me}] entry.py:64 - start task {run.task_id} of job {job.job_id}",
@@ -737,7 +764,7 @@ class World:
                                 for n, s, e in p.endpoints
                             ],
                         }
-                        for p in run.parties
+                        for p in self._visible(run.parties)
                     ],
                     "alias": run.alias,
                     "progress": _number(run.progress),
@@ -750,7 +777,7 @@ class World:
                 run = job.runs.get(spec.alias)
                 if run is None or run.phase != "Failed":
                     continue
-                for p in run.parties:
+                for p in self._visible(run.parties):
                     if p.state == "Failed" and p.err_msg:
                         parts.append(f"Task[{spec.alias}]-Party[{p.domain_id}]: {p.err_msg}")
             err = "; ".join(parts)
@@ -773,6 +800,12 @@ class World:
             "stage_status_list": stage,
             "approve_status_list": approve,
         }
+
+    def _visible(self, parties: list[PartyRun]) -> list[PartyRun]:
+        """P2P nodes only see their own pods; a master sees every party."""
+        if not self.local_domain:
+            return parties
+        return [p for p in parties if p.domain_id == self.local_domain]
 
     def job_detail(self, job: Job) -> JSON:
         return {
@@ -849,6 +882,12 @@ class World:
             )
         if not req["initiator"]:
             raise APIError(ERR_VALIDATE, "initiator can not be empty")
+        if self.local_domain and req["initiator"] != self.local_domain:
+            raise APIError(
+                ERR_VALIDATE,
+                f"request.initiator is {req['initiator']}, but initiator must be "
+                f"{self.local_domain} in P2P",
+            )
         if not req["tasks"]:
             raise APIError(ERR_VALIDATE, "tasks can not be empty")
         for i, t in enumerate(req["tasks"]):
@@ -1041,7 +1080,7 @@ class World:
             job.gen += 1
             self._stop_tasks(job, at)
             job.phase = "Failed"
-            job.message = "Party:  execute the cmd: Stop."
+            job.message = f"Party: {self.local_domain} execute the cmd: Stop."
             job.end_time = at
             for d in job.parties():
                 job.stage[d] = "JobStopStageSucceeded"
@@ -1058,7 +1097,7 @@ class World:
             job.gen += 1
             self._stop_tasks(job, at)
             job.phase = "Cancelled"
-            job.message = "Party:  execute the cmd: Cancel."
+            job.message = f"Party: {self.local_domain} execute the cmd: Cancel."
             job.end_time = at
             for d in job.parties():
                 job.stage[d] = "JobCancelStageSucceeded"
@@ -1100,7 +1139,7 @@ class World:
             job.attempt += 1
             job.phase = "Running"
             job.end_time = None
-            job.message = "This job is restarted by "
+            job.message = f"This job is restarted by {self.local_domain}"
             for alias in [a for a, r in job.runs.items() if r.phase != "Succeeded"]:
                 del job.runs[alias]
             for d in job.parties():
@@ -1191,7 +1230,7 @@ class World:
         with self.lock:
             if not domain_id or not domaindata_id:
                 raise APIError(ERR_VALIDATE, "domain id and domaindata id can not be empty")
-            for dd in self.domaindata:
+            for dd in self._local_data():
                 if dd["domain_id"] == domain_id and dd["domaindata_id"] == domaindata_id:
                     return copy.deepcopy(dd)
             raise APIError(
@@ -1213,13 +1252,19 @@ class World:
                         raise
             return out
 
+    def _local_data(self) -> list[JSON]:
+        """Domain data lives on its own domain's node: a P2P node holds only its own."""
+        if not self.local_domain:
+            return self.domaindata
+        return [dd for dd in self.domaindata if dd["domain_id"] == self.local_domain]
+
     def list_domaindata(self, domain_id: str, dtype: str = "", vendor: str = "") -> list[JSON]:
         with self.lock:
             if not domain_id:
                 raise APIError(ERR_VALIDATE, "domain id can not be empty")
             return [
                 copy.deepcopy(dd)
-                for dd in self.domaindata
+                for dd in self._local_data()
                 if dd["domain_id"] == domain_id
                 and (not dtype or dd["type"] == dtype)
                 and (not vendor or dd["vendor"] == vendor)
@@ -1256,6 +1301,9 @@ class World:
 
     # ------------------------------------------------------------ logs
 
+    def _log_party(self, job: Job) -> str:
+        return self.local_domain or job.initiator
+
     def task_log(self, task_id: str, replica_idx: int, container: str) -> tuple[list[str], bool]:
         """(lines so far, finished) of `task_id`'s container in the local party.
 
@@ -1275,7 +1323,7 @@ class World:
                     if run.task_id != task_id:
                         continue
                     spec = next(t for t in job.tasks if t.alias == run.alias)
-                    if job.initiator not in {p["domain_id"] for p in spec.parties}:
+                    if self._log_party(job) not in {p["domain_id"] for p in spec.parties}:
                         raise APIError(ERR_VALIDATE, "can't find the party in this task")
                     if replica_idx != 0:
                         raise APIError(ERR_VALIDATE, "replicate index invalid")

@@ -4,6 +4,7 @@
         [--speed X] [--no-demo] [--protocol MTLS|TLS|NOTLS] [--heartbeat S] \
         [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R]
         [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
+        [--mode master|autonomy] [--local-domain alice]
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class Command(BaseCommand):
             choices=("lite", "master"),
             help="lite: serve task logs; master: answer 11105 like a real master",
         )
+        parser.add_argument(
+            "--mode",
+            default="master",
+            choices=("master", "autonomy"),
+            help="master: centralized; autonomy: the P2P node of --local-domain",
+        )
+        parser.add_argument("--local-domain", default="alice", help="domain of an autonomy node")
         parser.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
         parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of 503s")
         parser.add_argument(
@@ -88,6 +96,8 @@ class Command(BaseCommand):
             log_mode=opts["log_mode"],
             faults=faults,
             shuffle=opts["shuffle"],
+            mode=opts["mode"],
+            local_domain=opts["local_domain"],
             verbose=opts["verbose_http"],
         )
         done = threading.Event()
