@@ -277,7 +277,8 @@ def test_generated_submissions(setup):
     def run(spec, data):
         form = spec_to_data(spec, connection="sim", token=f"tok-{next(counter)}")
         applicable = [m for m, ok in MUTATIONS if ok(spec)]
-        mutate = data.draw(st.one_of(st.none(), st.sampled_from(applicable)))
+        # a mix: valid submissions and ones that break exactly one rule
+        mutate = data.draw(st.sampled_from(applicable)) if data.draw(st.integers(0, 2)) else None
         if mutate is not None:
             mutate(form, spec, data.draw)
         audits, sim_jobs = AuditRecord.objects.count(), len(sim.world.jobs)
