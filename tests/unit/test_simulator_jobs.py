@@ -730,8 +730,15 @@ def test_delete_then_query_is_11202_and_batch_fails(manual):
     reply = http.post("/api/v1/job/status/batchQuery", {"job_ids": ["job-keep", "job-del"]})
     assert reply["status"]["code"] == 11203 and reply["data"] is None
     assert code_msg(http.post("/api/v1/job/delete", {"job_id": "job-del"}))[0] == 11204
-    # the id can be used again
+    # the id can be used again, and the old job's pending steps (its job-psi would have ended
+    # at 12.5) do not touch the new one (job-psi runs 8.0-18.0, job-split 19.0-29.0)
+    sim.world.advance(0.5)
     assert http.post("/api/v1/job/create", job("job-del"))["status"]["code"] == 0
+    sim.world.advance(7.5)  # t = 13
+    psi = status_of(http, "job-del")["tasks"][0]
+    assert psi["state"] == "Running" and psi["start_time"] == "2026-01-01T08:00:08Z"
+    sim.world.run_until_idle()
+    assert status_of(http, "job-del")["end_time"] == "2026-01-01T08:00:29Z"
 
 
 def test_world_create_job_is_the_same_path_as_http(manual):

@@ -179,7 +179,7 @@ class Job:
     stage: dict[str, str] = field(default_factory=dict)
     approve: dict[str, str] = field(default_factory=dict)
     runs: dict[str, TaskRun] = field(default_factory=dict)  # by alias, only created tasks
-    gen: int = 0  # bumped to invalidate scheduled actions (stop, restart, ...)
+    gen: int = 0  # a fresh world-wide number invalidates scheduled actions (stop, delete, ...)
     attempt: int = 1
     validate_failed: bool = False
     approval_required: bool = False
@@ -1006,6 +1006,7 @@ class World:
             custom_fields=cf,
             create_time=self.now(),
             approval_required=cf.get("sim-approval") == "required",
+            gen=next(self._seq),
         )
         if cf.get("sim-task-seconds"):
             try:
@@ -1077,7 +1078,7 @@ class World:
             if not effective and not (job.phase == "Failed" and job.end_time is None):
                 return
             at = self.now()
-            job.gen += 1
+            job.gen = next(self._seq)
             self._stop_tasks(job, at)
             job.phase = "Failed"
             job.message = f"Party: {self.local_domain} execute the cmd: Stop."
@@ -1094,7 +1095,7 @@ class World:
             if job.phase in ("Succeeded", "ApprovalReject", "Cancelled"):
                 return
             at = self.now()
-            job.gen += 1
+            job.gen = next(self._seq)
             self._stop_tasks(job, at)
             job.phase = "Cancelled"
             job.message = f"Party: {self.local_domain} execute the cmd: Cancel."
@@ -1114,7 +1115,7 @@ class World:
                 )
             job.stage_label = "Suspend"
             at = self.now()
-            job.gen += 1
+            job.gen = next(self._seq)
             self._stop_tasks(job, at)
             job.phase = "Suspended"
             job.message = ""
@@ -1135,7 +1136,7 @@ class World:
             if job.validate_failed:
                 return
             at = self.now()
-            job.gen += 1
+            job.gen = next(self._seq)
             job.attempt += 1
             job.phase = "Running"
             job.end_time = None
@@ -1176,7 +1177,7 @@ class World:
         with self.lock:
             self._tick_locked()
             job = self._get(job_id, ERR_DELETE_JOB)
-            job.gen += 1
+            job.gen = next(self._seq)
             del self.jobs[job_id]
             self._publish(2, job)
 
