@@ -242,24 +242,44 @@ class JobQuerySet(models.QuerySet["Job"]):
 
 
 class TaskQuerySet(models.QuerySet["Task"]):
-    def for_job_page(self, job: Job, *, full: bool = True, selected: str = "") -> list[Task]:
+    def for_job_page(
+        self, job: Job, *, full: bool = True, selected: str = "", endpoint_limit: int = 48
+    ) -> JobRows:
         """A job's tasks in spec order, each with `party_list` (PartyStatus by domain) and each
         party with `endpoint_list`: three plain queries grouped in Python (Django's
         prefetch_related costs more than the queries themselves for a 128-task job).
 
-        With full=False (the live fragment) only the parties of failed tasks and of the
-        selected task are read, and no endpoints: two queries."""
+        Endpoints are attached only when there are at most `endpoint_limit` of them
+        (`endpoints_complete`); a larger job's page loads them per party on demand
+        (`endpoints_of_party`). With full=False (the live fragment) only the parties of failed
+        tasks and of the selected task are read, and no endpoints: two queries."""
         from jobs.models import Endpoint, PartyStatus
 
         tasks = list(self.filter(job=job).order_by("position", "id"))
-        return _attach_parties(
-            tasks,
-            PartyStatus.objects.filter(task__job=job)
-            if full
-            else PartyStatus.objects.filter(
+        if not full:
+            parties = PartyStatus.objects.filter(
                 Q(task__state=kt.FAILED) | Q(task__task_id=selected), task__job=job
-            ),
-            Endpoint.objects.filter(party__task__job=job) if full else None,
+            )
+            return JobRows(_attach_parties(tasks, parties, []), endpoints_complete=False)
+        endpoints = list(
+            Endpoint.objects.filter(party__task__job=job).order_by("party_id", "port_name")[
+                : endpoint_limit + 1
+            ]
+        )
+        complete = len(endpoints) <= endpoint_limit
+        rows = _attach_parties(
+            tasks, PartyStatus.objects.filter(task__job=job), endpoints if complete else []
+        )
+        return JobRows(rows, endpoints_complete=complete)
+
+    def endpoints_of_party(self, job: Job, domain_id: str) -> list[Any]:
+        """One party's endpoints over all of a job's tasks, in spec order. One query."""
+        from jobs.models import Endpoint
+
+        return list(
+            Endpoint.objects.filter(party__task__job=job, party__domain_id=domain_id)
+            .select_related("party__task")
+            .order_by("party__task__position", "port_name")
         )
 
     def one_for_page(self, job: Job, task_id: str) -> Task | None:
@@ -269,25 +289,27 @@ class TaskQuerySet(models.QuerySet["Task"]):
         tasks = list(self.filter(job=job, task_id=task_id))
         if not tasks:
             return None
-        return _attach_parties(
-            tasks,
-            PartyStatus.objects.filter(task=tasks[0]),
-            Endpoint.objects.filter(party__task=tasks[0]),
-        )[0]
+        endpoints = Endpoint.objects.filter(party__task=tasks[0]).order_by("party_id", "port_name")
+        return _attach_parties(tasks, PartyStatus.objects.filter(task=tasks[0]), endpoints)[0]
 
 
-def _attach_parties(tasks: list[Task], parties_qs: Any, endpoints_qs: Any) -> list[Task]:
+@dataclass
+class JobRows:
+    tasks: list[Any]
+    endpoints_complete: bool
+
+
+def _attach_parties(tasks: list[Task], parties_qs: Any, endpoints: Any) -> list[Task]:
     parties: dict[int, list[Any]] = {t.pk: [] for t in tasks}
     by_id: dict[int, Any] = {}
     for p in parties_qs.order_by("task_id", "domain_id"):
         p.endpoint_list = []
         parties.setdefault(p.task_id, []).append(p)
         by_id[p.pk] = p
-    if endpoints_qs is not None:
-        for e in endpoints_qs.order_by("party_id", "port_name"):
-            owner = by_id.get(e.party_id)
-            if owner is not None:
-                owner.endpoint_list.append(e)
+    for e in endpoints:
+        owner = by_id.get(e.party_id)
+        if owner is not None:
+            owner.endpoint_list.append(e)
     for t in tasks:
         t.party_list = parties.get(t.pk, [])  # type: ignore[attr-defined]
     return tasks

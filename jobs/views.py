@@ -130,7 +130,7 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
     """Everything the job page shows; a fixed number of queries for any number of tasks.
     full=False: what the live fragment needs (no endpoints, parties only where shown)."""
     rows = Task.objects.for_job_page(job, full=full, selected=selected)
-    tasks = [TaskView(t, t.party_list) for t in rows]  # type: ignore[attr-defined]
+    tasks = [TaskView(t, t.party_list) for t in rows.tasks]
     layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
     boxes = {n.alias: n for n in layout.nodes}
     for tv in tasks:
@@ -149,6 +149,7 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "failure": _failure(job, tasks),
         "selected": selected_task,
         "endpoints": _endpoints(tasks),
+        "endpoints_complete": rows.endpoints_complete,
         "now": timezone.now(),
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
@@ -244,6 +245,15 @@ def _gantt(
 def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
     job = _get_job(connection, job_id)
     selected = request.GET.get("task", "")
+    target = request.htmx.target or "" if request.htmx else ""
+    if target.startswith("ep-"):  # one party's endpoints, loaded on demand on large jobs
+        party = request.GET.get("party", "")
+        items = [
+            {"task": e.party.task, "e": e} for e in Task.objects.endpoints_of_party(job, party)
+        ]
+        return render(
+            request, "jobs/detail.html#endpoints", {"group": {"party": party, "items": items}}
+        )
     if request.htmx:
         context = _job_context(job, selected, full=False)
         return _respond(request, "jobs/detail.html#status", context, done=context["done"])

@@ -174,3 +174,15 @@ def test_copy_button_copies_an_endpoint(signed_in, live_server):
     page.keyboard.press("Enter")  # keyboard reachable
     page.locator('button.copy.copied[data-copy="job-cp-t0-0-fed.alice.svc"]').wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == "job-cp-t0-0-fed.alice.svc"
+
+
+def test_large_job_endpoints_load_when_a_party_is_opened(signed_in, live_server):
+    page = signed_in
+    make_job(
+        make_connection("local"), "job-big", state=kt.SUCCEEDED, tasks=13, parties=("alice", "bob")
+    )
+    page.goto(live_server.url + "/jobs/local/job-big/")
+    assert page.locator("button.copy").count() == 0
+    page.locator("details.epgroup summary", has_text="bob").click()
+    page.locator('button.copy[data-copy="job-big-t0-0-fed.bob.svc"]').wait_for()
+    assert page.locator("details.epgroup button.copy").count() == 26

@@ -288,3 +288,19 @@ def test_dag_svg_escapes_aliases_and_ids(client_in, pages_connection):
         'href="/jobs/local/job-esc/?task=job-esc-%3Cb+onmouseover%3D%22x%28%29%22%3Ea%3C%2Fb%3E#task-panel"'
         in svg
     )
+
+
+def test_large_job_loads_endpoints_per_party_on_demand(
+    client_in, pages_connection, django_assert_num_queries
+):
+    job = make_job(
+        pages_connection, "job-big", state=kt.SUCCEEDED, tasks=13, parties=("alice", "bob")
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "open a party to load its list" in html
+    assert 'hx-get="/jobs/local/job-big/?party=alice"' in html and "data-copy=" not in html
+    with django_assert_num_queries(5):  # session, user, groups, job, endpoints
+        part = client_in.get(detail_url(job) + "?party=alice", HTTP_HX_TARGET="ep-1", **HX)
+    body = part.content.decode()
+    assert body.count("<tr>") == 1 + 26 and "<html" not in body
+    assert 'data-copy="job-big-t12-0-global.alice.svc:26836"' in body

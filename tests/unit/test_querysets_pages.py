@@ -72,13 +72,24 @@ def test_job_page_rows_group_parties_and_endpoints(django_assert_num_queries):
     conn = make_connection()
     job = make_job(conn, "j", state=kt.FAILED, tasks=3, parties=("alice", "bob", "carol"))
     with django_assert_num_queries(3):
-        tasks = Task.objects.for_job_page(job)
+        rows = Task.objects.for_job_page(job)
+        tasks = rows.tasks
         parties = [p for t in tasks for p in t.party_list]
         endpoints = [e for p in parties for e in p.endpoint_list]
     assert [t.alias for t in tasks] == ["t0", "t1", "t2"]
-    assert len(parties) == 9 and len(endpoints) == 18
+    assert len(parties) == 9 and len(endpoints) == 18 and rows.endpoints_complete
     with django_assert_num_queries(2):
-        light = Task.objects.for_job_page(job, full=False)
+        light = Task.objects.for_job_page(job, full=False).tasks
     # only the failed task's parties, and no endpoints
     assert [len(t.party_list) for t in light] == [0, 0, 3]
     assert all(p.endpoint_list == [] for t in light for p in t.party_list)
+
+
+def test_many_endpoints_are_left_for_loading_per_party():
+    conn = make_connection()
+    job = make_job(conn, "big", state=kt.SUCCEEDED, tasks=13, parties=("alice", "bob"))
+    rows = Task.objects.for_job_page(job)  # 13 tasks x 2 parties x 2 ports = 52 > 48
+    assert not rows.endpoints_complete
+    assert all(p.endpoint_list == [] for t in rows.tasks for p in t.party_list)
+    alice = Task.objects.endpoints_of_party(job, "alice")
+    assert len(alice) == 26 and alice[0].party.task.alias == "t0"
