@@ -5,13 +5,15 @@ partial that a self-refreshing fragment asks for."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -240,6 +242,34 @@ def _gantt(
     return {"bars": bars, "height": len(bars) * 22 + 8, "span": human_seconds(total), "start": lo}
 
 
+ETAG_SECONDS = 30
+
+
+def _status_etag(job: Job, selected: str) -> str:
+    key = "|".join(
+        str(v)
+        for v in (
+            job.pk,
+            job.state,
+            job.status_hash,
+            job.last_changed.timestamp(),
+            job.progress,
+            job.gone_at,
+            selected,
+            int(time.time() // ETAG_SECONDS),
+        )
+    )
+    return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+
+
+def _not_modified(etag: str) -> HttpResponse:
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "HX-Request"
+    return response
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
@@ -255,8 +285,17 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
             request, "jobs/detail.html#endpoints", {"group": {"party": party, "items": items}}
         )
     if request.htmx:
+        # Polls of an unchanged job get 304 from the job row alone (the browser revalidates
+        # with If-None-Match and hands htmx its cached copy); relative times in the fragment
+        # are refreshed at least every ETAG_SECONDS.
+        etag = _status_etag(job, selected)
+        if not job.is_terminal and request.headers.get("If-None-Match") == etag:
+            return _not_modified(etag)
         context = _job_context(job, selected, full=False)
-        return _respond(request, "jobs/detail.html#status", context, done=context["done"])
+        response = _respond(request, "jobs/detail.html#status", context, done=context["done"])
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, no-cache"
+        return response
     context = _job_context(job, selected)
     transitions = list(Transition.objects.for_job(job))
     context["transitions"] = transitions

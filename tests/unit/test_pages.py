@@ -304,3 +304,18 @@ def test_large_job_loads_endpoints_per_party_on_demand(
     body = part.content.decode()
     assert body.count("<tr>") == 1 + 26 and "<html" not in body
     assert 'data-copy="job-big-t12-0-global.alice.svc:26836"' in body
+
+
+def test_unchanged_job_polls_are_answered_304(
+    client_in, pages_connection, django_assert_num_queries
+):
+    job = make_job(pages_connection, "job-etag", state=kt.RUNNING)
+    first = client_in.get(detail_url(job), **HX)
+    assert first.status_code == 200 and first["ETag"].startswith('"')
+    assert "no-cache" in first["Cache-Control"]
+    with django_assert_num_queries(3):  # session, user, job (nothing rendered)
+        again = client_in.get(detail_url(job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
+    assert again.status_code == 304 and again.content == b""
+    Job.objects.filter(pk=job.pk).update(state=kt.SUCCEEDED)
+    changed = client_in.get(detail_url(job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
+    assert changed.status_code == 286 and b"Succeeded" in changed.content
