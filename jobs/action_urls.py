@@ -16,4 +16,5 @@ urlpatterns = [
     path("new/domaindata/", v.domaindata_options, name="domaindata"),
     path("track/", v.track, name="track"),
     path("<slug:connection>/<str:job_id>/act/<slug:action>/", v.act, name="act"),
+    path("<slug:connection>/<str:job_id>/act/", v.buttons, name="buttons"),
 ]

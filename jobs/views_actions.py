@@ -252,6 +252,19 @@ ACT = {
 
 
 @operator_required
+@require_GET
+def buttons(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
+    """htmx: the action buttons again once the job's state has moved on (204 while it has
+    not, so an open confirmation form is left alone)."""
+    job = actions.job_for_action(connection_name=connection, job_id=job_id)
+    if job is None:
+        raise Http404("No such job.")
+    if request.GET.get("state") == job.state and job.gone_at is None:
+        return HttpResponse(status=204)
+    return render(request, "jobs/_job_actions.html", {"job": job})
+
+
+@operator_required
 @require_POST
 def act(request: HttpRequest, connection: str, job_id: str, action: str) -> HttpResponse:
     job = actions.job_for_action(connection_name=connection, job_id=job_id)

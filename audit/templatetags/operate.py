@@ -38,6 +38,14 @@ def job_actions(job: Any) -> list[dict[str, str]]:
     ]
 
 
+@register.simple_tag
+def buttons_may_change(job: Any) -> bool:
+    """Whether the offered buttons can change without an action here (the job still moves)."""
+    from jobs.kuscia import types as kt
+
+    return job is not None and job.gone_at is None and job.state in kt.ACTIVE_JOB_STATES
+
+
 @register.simple_tag(takes_context=True)
 def action_result(context: template.Context, job: Any) -> AuditRecord | None:
     """The audit row named by ?done=<id> after an action redirect, if it is about this job."""

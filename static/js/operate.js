@@ -1,6 +1,9 @@
 // Create-job form and job actions: no inline script, everything lives here (CSP).
 (function () {
   "use strict";
+  // The action-buttons fragment includes this file and htmx may swap it in again: set up once.
+  if (window.kcOperateReady) return;
+  window.kcOperateReady = true;
 
   function totalInput(prefix) {
     return document.getElementById("id_" + prefix + "-TOTAL_FORMS");

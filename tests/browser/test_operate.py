@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from audit.models import AuditRecord
 from jobs.kuscia import types as kt
@@ -71,7 +72,7 @@ def test_create_template_job_runs_to_succeeded(world, operator_page, live_server
     shot(page, "create-preview")
     page.get_by_role("button", name="Create job").click()
     page.wait_for_url(re.compile(rf"/jobs/sim/{job_id}/"))
-    assert "Create: Done." in page.locator("#action-result").inner_text()
+    expect(page.locator("#action-result")).to_contain_text("Create: Done.")
     _wait_state(page, kt.SUCCEEDED)
     shot(page, "job-succeeded")
     assert Job.objects.get(job_id=job_id).state == kt.SUCCEEDED
@@ -106,26 +107,28 @@ def test_stop_restart_delete_running_job(world, operator_page, live_server):
     page.get_by_role("button", name="Create job").click()
     page.wait_for_url(re.compile(rf"/jobs/sim/{job_id}/"))
     _wait_state(page, kt.RUNNING)
+    # the buttons follow the state without a reload: Suspend is offered once it runs
+    page.locator("summary[data-action=suspend]").wait_for()
     shot(page, "job-running-actions")
 
     page.locator("summary[data-action=stop]").click()
     form = page.locator("details.action-stop form")
     form.locator("input[name=reason]").fill("browser test")
     form.get_by_role("button").click()
-    result = page.locator("#action-result")
-    assert "Stop: Done." in result.inner_text() and "Kuscia code 0" in result.inner_text()
+    expect(page.locator("#action-result")).to_contain_text("Stop: Done.")
+    expect(page.locator("#action-result")).to_contain_text("Kuscia code 0")
     _wait_state(page, kt.FAILED)
 
     page.locator("summary[data-action=restart]").click()
     page.locator("details.action-restart form").get_by_role("button").click()
-    assert "Restart: Done." in page.locator("#action-result").inner_text()
+    expect(page.locator("#action-result")).to_contain_text("Restart: Done.")
     _wait_state(page, kt.RUNNING)
 
     page.locator("summary[data-action=delete]").click()
     form = page.locator("details.action-delete form")
     form.locator("input[name=confirm_job_id]").fill(job_id)
     form.get_by_role("button").click()
-    assert "Delete: Done." in page.locator("#action-result").inner_text()
+    expect(page.locator("#action-result")).to_contain_text("Delete: Done.")
     assert "gone from Kuscia" in page.locator("#job-status").inner_text()
     shot(page, "job-deleted")
     assert job_id not in sim.world.jobs

@@ -72,6 +72,11 @@ def test_stop_restart_suspend_delete_forget(env):
     job = _wait_state(job, {kt.RUNNING})
     assert AuditRecord.objects.get(action="create", job_id="act-a1").outcome == "ok"
 
+    buttons = reverse("jobs-actions:buttons", kwargs={"connection": "sim", "job_id": "act-a1"})
+    assert op.get(buttons, {"state": kt.RUNNING}).status_code == 204  # nothing moved
+    moved = op.get(buttons, {"state": kt.PENDING})
+    assert moved.status_code == 200 and 'data-action="suspend"' in moved.content.decode()
+
     r = _act(op, job, "suspend", "t-suspend", reason="pause it")
     assert r.status_code == 302 and "done=" in r["Location"]
     rec = AuditRecord.objects.get(idempotency_key="t-suspend")
@@ -150,6 +155,8 @@ def test_viewer_sees_no_buttons_and_gets_403(env):
     for action in ("stop", "delete", "suspend"):
         assert _act(viewer, job, action, f"v-{action}", confirm_job_id="act-d1").status_code == 403
     assert viewer.get(reverse("jobs-actions:create")).status_code == 403
+    buttons = reverse("jobs-actions:buttons", kwargs={"connection": "sim", "job_id": "act-d1"})
+    assert viewer.get(buttons, {"state": "Pending"}).status_code == 403
     assert viewer.post(reverse("jobs-actions:track"), {"job_id": "act-d1"}).status_code == 403
     assert not AuditRecord.objects.filter(username="viewer").exists()
     assert "act-d1" in sim.world.jobs
