@@ -56,6 +56,7 @@ class Supervisor:
         self.env = env
         self.children: list[Child] = []
         self.stop_requested = False
+        self.stop_signal = ""
 
     def start(self, name: str, argv: list[str], escalate: signal.Signals | None = None) -> Child:
         log(f"starting {name}: {' '.join(argv)}")
@@ -66,6 +67,7 @@ class Supervisor:
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stop_requested = True
+        self.stop_signal = signal.Signals(signum).name
 
     def dead_child(self) -> Child | None:
         for child in self.children:
@@ -276,6 +278,8 @@ def main() -> int:
             if not sup.stop_requested:
                 log("the web server did not start")
                 return 1
+            log(f"{sup.stop_signal} received while starting; stopping")
+            return 0
         else:
             shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
             print(
@@ -293,7 +297,7 @@ def main() -> int:
                 log(f"{dead.name} exited with status {dead.process.returncode}; stopping the rest")
                 return 1
             time.sleep(0.3)
-        log("Ctrl-C received; stopping")
+        log(f"{'Ctrl-C' if sup.stop_signal == 'SIGINT' else sup.stop_signal} received; stopping")
         return 0
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
