@@ -101,3 +101,28 @@ def test_preview_shows_request_and_curl_without_token(operator_client, conn):
     assert "--cert" in body and "kusciaapi-server.crt" in body and "$(cat" in body
     assert "&quot;job_id&quot;: &quot;job-x&quot;" in body
     assert not AuditRecord.objects.exists()
+
+
+def test_curl_command_uses_paths_and_never_the_token(tmp_path):
+    from jobs.forms import curl_command
+    from jobs.kuscia.config import ConnectionConfig
+
+    (tmp_path / "token").write_text("s3cret-token")
+    mtls = ConnectionConfig.from_cert_dir("https://kuscia:8082", tmp_path)
+    cmd = curl_command(mtls, "/api/v1/job/delete", {"job_id": "it's"})
+    assert cmd.startswith("curl -X POST https://kuscia:8082/api/v1/job/delete")
+    assert f'--header "Token: $(cat {tmp_path}/token)"' in cmd
+    assert f"--cert {tmp_path}/kusciaapi-server.crt" in cmd
+    assert f"--key {tmp_path}/kusciaapi-server.key" in cmd
+    assert f"--cacert {tmp_path}/ca.crt" in cmd
+    assert "s3cret-token" not in cmd
+    assert "'\"'\"'" in cmd  # the single quote in the body is shell-escaped
+    notls = ConnectionConfig(url="http://127.0.0.1:8082", protocol="NOTLS")
+    plain = curl_command(notls, "/api/v1/job/query", {"job_id": "a"})
+    assert "--cert" not in plain and "Token" not in plain
+    pinned = ConnectionConfig.from_cert_dir(
+        "https://127.0.0.1:18082", tmp_path, tls_server_name="kusciaapi"
+    )
+    cmd = curl_command(pinned, "/api/v1/job/query", {})
+    assert "https://kusciaapi:18082/api/v1/job/query" in cmd
+    assert "--connect-to kusciaapi:18082:127.0.0.1:18082" in cmd
