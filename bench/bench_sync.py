@@ -115,7 +115,7 @@ def _sim_process(conn: Any, cert_dir: str) -> None:
         if cmd == "create":
             for job_id in rest[0]:
                 job = example_job(job_id)
-                job["custom_fields"] = {"sim-task-seconds": "100000000"}
+                job["custom_fields"] = {"sim-task-seconds": "3600"}
                 sim.world.create_job(job)
             conn.send(len(rest[0]))
         elif cmd == "advance":
@@ -235,7 +235,10 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
         watcher = threading.Thread(target=consume, daemon=True)
         b0 = time.perf_counter()
         watcher.start()
+        deadline = time.monotonic() + 600
         while summary.events < n:
+            if not watcher.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"watch burst incomplete: {summary.events}/{n} events")
             time.sleep(0.05)
         result["burst_s"] = time.perf_counter() - b0
         pool = list(ids)
@@ -246,6 +249,8 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
             t0 = time.perf_counter()
             sim.call("stop", job_id)
             while not Job.objects.filter(job_id=job_id, state="Failed").exists():
+                if time.perf_counter() - t0 > 60:
+                    raise RuntimeError(f"{job_id}: no update within 60 s (watch)")
                 time.sleep(0.002)
             lat_watch.append(time.perf_counter() - t0)
         stream.close()
@@ -277,6 +282,8 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
             t0 = time.perf_counter()
             sim.call("stop", job_id)
             while not Job.objects.filter(job_id=job_id, state="Failed").exists():
+                if time.perf_counter() - t0 > 120:
+                    raise RuntimeError(f"{job_id}: no update within 120 s (polling)")
                 time.sleep(0.005)
             lat_poll.append(time.perf_counter() - t0)
         stop.set()

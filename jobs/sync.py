@@ -1011,12 +1011,15 @@ def reconcile_connection(
             statuses, unknown = fetch_statuses(fetcher, chunk, summary)
             return observed_at, statuses, unknown, time.perf_counter() - f0
 
-        # Fetch chunk i+1 (network, parsing) while chunk i is compared and written.
+        # Fetch chunk i+1 (network, parsing) while chunk i is compared and written; a single
+        # chunk is fetched in this thread.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuscia-fetch") as pool:
-            pending = pool.submit(fetch, chunks[0]) if chunks else None
+            pending = pool.submit(fetch, chunks[0]) if len(chunks) > 1 else None
             for i in range(len(chunks)):
-                assert pending is not None
-                observed_at, statuses, unknown, took = pending.result()
+                if pending is None:
+                    observed_at, statuses, unknown, took = fetch(chunks[i])
+                else:
+                    observed_at, statuses, unknown, took = pending.result()
                 pending = pool.submit(fetch, chunks[i + 1]) if i + 1 < len(chunks) else None
                 summary.fetch_seconds += took
                 summary.chunks += 1
