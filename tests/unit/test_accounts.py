@@ -165,3 +165,23 @@ def test_create_demo_user_reuses_its_password_file(tmp_path):
     demo = User.objects.get(username="demo")
     assert role_of(demo) == "operator" and demo.check_password(password)
     assert pw.read_text().strip() == password
+
+
+def test_admin_role_manages_users_and_connections_in_django_admin(client: Client, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("admin password here")
+    call_command(
+        "create_user", "ada", "--role", "admin", "--password-file", str(pw), stdout=StringIO()
+    )
+    client.force_login(User.objects.get(username="ada"))
+    for path in (
+        "/admin/",
+        "/admin/auth/user/",
+        "/admin/jobs/connection/",
+        "/admin/jobs/connection/add/",
+        "/admin/auth/user/add/",
+    ):
+        assert client.get(path).status_code == 200, path
+    viewer = User.objects.create_user("vic", password="x")
+    client.force_login(viewer)
+    assert client.get("/admin/auth/user/").status_code == 302
