@@ -285,3 +285,30 @@ def test_task_log_on_a_master_is_11105(kuscia_sim_factory):
     assert objs == [
         {"status": {"code": 11105, "message": "kuscia master api not support this interface now"}}
     ]
+
+
+def test_pod_node_query(manual):
+    sim, http = manual
+    http.post("/api/v1/job/create", job("job-node"))
+    sim.world.advance(1.6)  # job-psi created, pods not running yet
+    reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "bob"})
+    assert reply == {
+        "status": {
+            "code": 13201,
+            "message": "task job-psi status pending, please try later",
+            "details": [],
+        },
+        "node_name": "",
+        "node_ip": "",
+    }
+    sim.world.advance(1)
+    reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "bob"})
+    assert reply["status"]["code"] == 0
+    assert reply["node_name"] == "kuscia-lite-bob" and reply["node_ip"].count(".") == 3
+    assert set(reply) == {"status", "node_name", "node_ip"}
+    reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "carol"})
+    assert reply["status"]["message"] == (
+        "task job-psi hasn't created pod carol/job-psi-0 yet, please try later"
+    )
+    reply = http.post("/api/v1/log/node/query", {"task_id": "nope", "domain": "bob"})
+    assert reply["status"]["message"] == 'kusciatasks.kuscia.secretflow "nope" not found'

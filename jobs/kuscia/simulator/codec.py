@@ -96,6 +96,12 @@ BATCH_ROUTE_STATUS: Schema = {
     "route_keys": ("repeated", ("msg", ROUTE_KEY)),
 }
 HEALTH: Schema = {"header": ("msg", REQUEST_HEADER)}
+QUERY_POD_NODE: Schema = {
+    "header": ("msg", REQUEST_HEADER),
+    "task_id": "string",
+    "domain": "string",
+    "replica_idx": "int32",
+}
 WATCH_JOB: Schema = {"header": ("msg", REQUEST_HEADER), "timeout_seconds": "int64"}
 QUERY_LOG: Schema = {
     "header": ("msg", REQUEST_HEADER),

@@ -72,6 +72,11 @@ def _domaindata_list(world: World, req: JSON) -> JSON:
     return {"domaindata_list": items}
 
 
+def _pod_node(world: World, req: JSON) -> JSON:
+    name, ip = world.query_pod_node(req["task_id"], req["domain"], req["replica_idx"])
+    return {"node_name": name, "node_ip": ip}
+
+
 UNARY_ROUTES: dict[str, tuple[codec.Schema, Unary]] = {
     "/api/v1/job/create": (codec.CREATE_JOB, _create),
     "/api/v1/job/query": (codec.JOB_ID, lambda w, r: w.query_job(r["job_id"])),
@@ -101,7 +106,10 @@ UNARY_ROUTES: dict[str, tuple[codec.Schema, Unary]] = {
         lambda w, r: {"routes": w.batch_route_status(r["route_keys"])},
     ),
     "/healthZ": (codec.HEALTH, lambda w, r: {"ready": True}),
+    "/api/v1/log/node/query": (codec.QUERY_POD_NODE, _pod_node),
 }
+# QueryPodNodeResponse has no `data`: its fields sit next to `status`.
+FLAT_ROUTES = frozenset(["/api/v1/log/node/query"])
 STREAM_ROUTES = ("/api/v1/job/watch", "/api/v1/log/task/query")
 POST_PATHS = frozenset([*UNARY_ROUTES, *STREAM_ROUTES])
 GET_PATHS = frozenset(["/version", "/probe"])
@@ -267,16 +275,21 @@ class Handler(BaseHTTPRequestHandler):
         try:
             data = handler(world, req)
         except APIError as exc:
-            self._json(
-                {"status": {"code": exc.code, "message": exc.message, "details": []}, "data": None}
-            )
+            status = {"code": exc.code, "message": exc.message, "details": []}
+            if path in FLAT_ROUTES:
+                self._json({"status": status, "node_name": "", "node_ip": ""})
+            else:
+                self._json({"status": status, "data": None})
             return
         except Exception as exc:  # like Kuscia's decorator: a panic becomes 11101, HTTP 200
             self._json(
                 {"status": {"code": ERR_UNEXPECTED, "message": f"doBizProcess panic, err: {exc}"}}
             )
             return
-        out = codec.dumps({"status": SUCCESS, "data": data})
+        if path in FLAT_ROUTES:
+            out = codec.dumps({"status": SUCCESS, **data})
+        else:
+            out = codec.dumps({"status": SUCCESS, "data": data})
         if malformed:
             out = out[: max(len(out) // 2, 1)]
         self._send(200, out, "application/json; charset=utf-8")

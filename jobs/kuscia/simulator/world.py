@@ -57,6 +57,7 @@ ERR_DOMAIN_NOT_EXISTS = 11305
 ERR_ROUTE_NOT_EXISTS = 11404
 ERR_DOMAINDATA_NOT_EXISTS = 11506
 ERR_QUERY_LOG = 13200
+ERR_QUERY_POD_NODE = 13201
 
 JOB_ID_REGEX = "^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$"
 _JOB_ID_RE = re.compile(JOB_ID_REGEX)
@@ -1301,6 +1302,35 @@ class World:
             return out
 
     # ------------------------------------------------------------ logs
+
+    def query_pod_node(self, task_id: str, domain: str, replica_idx: int) -> tuple[str, str]:
+        """(node_name, node_ip) of the pod `<domain>/<task_id>-<replica_idx>`; errors 13201."""
+        with self.lock:
+            self._tick_locked()
+            for job in self.jobs.values():
+                for run in job.runs.values():
+                    if run.task_id != task_id:
+                        continue
+                    if run.phase == "Pending":
+                        raise APIError(
+                            ERR_QUERY_POD_NODE, f"task {task_id} status pending, please try later"
+                        )
+                    pod = f"{domain}/{task_id}-{replica_idx}"
+                    if replica_idx != 0 or domain not in {p.domain_id for p in run.parties}:
+                        raise APIError(
+                            ERR_QUERY_POD_NODE,
+                            f"task {task_id} hasn't created pod {pod} yet, please try later",
+                        )
+                    node = self.domains[domain]["node_statuses"]
+                    name = node[0]["name"] if node else f"kuscia-autonomy-{domain}"
+                    index = sorted(self.domains).index(domain)
+                    return name, f"172.18.0.{10 + index}"
+            raise APIError(
+                ERR_QUERY_POD_NODE,
+                f'kusciatasks.kuscia.secretflow "{task_id}" not found'
+                if task_id
+                else "resource name may not be empty",
+            )
 
     def _log_party(self, job: Job) -> str:
         return self.local_domain or job.initiator
