@@ -302,3 +302,34 @@ def test_silent_server_times_out_on_the_handshake(tmp_path):
         listener.close()
         for s in accepted:
             s.close()
+
+
+class HangingWatch:
+    """A watch that neither sends events nor ends (a proxy holding the stream)."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def __iter__(self):
+        self.closed.wait(30)
+        from jobs.kuscia.errors import KusciaTransportError
+
+        raise KusciaTransportError("stream closed", kind="connection")
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_watch_that_never_ends_is_cut_off_with_a_warning(kuscia_sim, monkeypatch):
+    from jobs.kuscia.client import KusciaClient
+
+    monkeypatch.setattr(check, "WATCH_DEADLINE", 0.5)
+
+    class HeldWatchClient(KusciaClient):
+        def watch_jobs(self, timeout_seconds=60, **kw):
+            return HangingWatch()
+
+    steps = run_check(config_for(kuscia_sim), client_factory=HeldWatchClient)
+    watch = statuses(steps)[check.WATCH]
+    assert watch == "warn", steps
+    assert first_failure(steps) is None
