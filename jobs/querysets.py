@@ -136,7 +136,7 @@ class JobQuerySet(models.QuerySet["Job"]):
     def state_counts(self) -> dict[str, int]:
         """{state: number of jobs} over every state (0 when none). One query."""
         counts = dict.fromkeys(kt.JOB_STATES, 0)
-        for row in self.order_by().values("state").annotate(n=Count("id")):
+        for row in self.order_by().values("state").annotate(n=Count("*")):  # index-only scan
             counts[row["state"]] = row["n"]
         return counts
 
@@ -153,7 +153,7 @@ class JobQuerySet(models.QuerySet["Job"]):
             self.filter(state__in=(kt.FAILED, kt.APPROVAL_REJECT))
             .select_related("connection")
             .defer(*HEAVY)
-            .order_by(models.F("end_time").desc(nulls_last=True), "-last_changed")[:limit]
+            .order_by("-last_changed")[:limit]  # indexed; for a failed job ~ when it failed
         )
 
     def stuck(self, now: dt.datetime, limit: int = 10) -> JobQuerySet:
