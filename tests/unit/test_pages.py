@@ -319,3 +319,10 @@ def test_unchanged_job_polls_are_answered_304(
     Job.objects.filter(pk=job.pk).update(state=kt.SUCCEEDED)
     changed = client_in.get(detail_url(job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
     assert changed.status_code == 286 and b"Succeeded" in changed.content
+
+
+def test_operator_empty_list_links_to_create(client, pages_operator):
+    client.force_login(pages_operator)
+    html = client.get(reverse("jobs:list")).content.decode()
+    assert '<a href="/jobs/new/">Create one</a>' in html
+    assert '<a class="button" href="/jobs/new/">Create job</a>' in html
