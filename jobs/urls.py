@@ -7,6 +7,7 @@ app_name = "jobs"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("jobs/", views.job_list, name="list"),
+    path("sync-status/", views.sync_status, name="sync_status"),
     path("jobs/<slug:connection>/<str:job_id>/", views.job_detail, name="detail"),
     path(
         "jobs/<slug:connection>/<str:job_id>/tasks/<str:task_id>/", views.task_detail, name="task"

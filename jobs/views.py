@@ -24,7 +24,7 @@ from jobs import dag
 from jobs.kuscia import types as kt
 from jobs.models import Connection, Job, PartyStatus, Task, Transition
 from jobs.querysets import PAGE_SIZES, SORTS, JobFilter
-from jobs.templatetags.kc import human_seconds, sync_health
+from jobs.templatetags.kc import human_seconds, sync_health, sync_indicator_context
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -358,3 +358,10 @@ def task_log(request: HtmxHttpRequest, connection: str, job_id: str, task_id: st
 def _lines(chunks: Iterator[str]) -> Iterator[str]:
     for chunk in chunks:
         yield from chunk.splitlines()
+
+
+@require_GET
+def sync_status(request: HtmxHttpRequest) -> HttpResponse:
+    """The layout's sync indicator alone, polled by every page so "N s ago" and a new
+    failure show up without a reload."""
+    return render(request, "jobs/_sync_indicator.html", sync_indicator_context(request))

@@ -152,12 +152,10 @@ def _has_sync(connection: Any) -> bool:
     return True
 
 
-@register.inclusion_tag("jobs/_sync_indicator.html", takes_context=True)
-def sync_indicator(context: template.Context) -> dict[str, Any]:
-    """The sync indicator in the layout: one query for every enabled connection."""
+def sync_indicator_context(request: Any) -> dict[str, Any]:
+    """Context of the sync indicator: one query for every enabled connection."""
     from jobs.models import Connection
 
-    request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"health": [], "show": False}
@@ -168,6 +166,12 @@ def sync_indicator(context: template.Context) -> dict[str, Any]:
         "problems": [h for h in health if h["failing"] or h["stale"]],
         "request": request,
     }
+
+
+@register.inclusion_tag("jobs/_sync_indicator.html", takes_context=True)
+def sync_indicator(context: template.Context) -> dict[str, Any]:
+    """The sync indicator in the layout (it refreshes itself through jobs:sync_status)."""
+    return sync_indicator_context(context.get("request"))
 
 
 @register.filter

@@ -326,3 +326,23 @@ def test_operator_empty_list_links_to_create(client, pages_operator):
     html = client.get(reverse("jobs:list")).content.decode()
     assert '<a href="/jobs/new/">Create one</a>' in html
     assert '<a class="button" href="/jobs/new/">Create job</a>' in html
+
+
+def test_sync_indicator_refreshes_itself(client_in, pages_connection, django_assert_num_queries):
+    from django.utils import timezone
+
+    from jobs.models import SyncState
+
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    assert 'hx-get="/sync-status/" hx-trigger="every 15s, kc-visible"' in html
+    SyncState.objects.filter(connection=pages_connection).update(
+        last_error_kind="unauthorized",
+        last_error_message="token rejected",
+        last_error_hint="Check the token file.",
+        last_error_at=timezone.now(),
+    )
+    with django_assert_num_queries(4):  # session, user, groups (role), connections + sync state
+        fragment = client_in.get(reverse("jobs:sync_status"), **HX)
+    body = fragment.content.decode()
+    assert body.startswith('<div id="sync-indicator"') and "token rejected" in body
+    assert "Check the token file." in body
