@@ -100,10 +100,14 @@ class Supervisor:
             proc = child.process
             if proc is None:
                 continue
+            # An escalated child already had its chance: a few more seconds, not the full grace.
+            limit = (
+                min(deadline, time.monotonic() + ESCALATE_SECONDS) if child.escalate else deadline
+            )
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.1, limit - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log(f"{child.name} did not stop in {STOP_GRACE_SECONDS:.0f}s; killing it")
+                log(f"{child.name} did not stop; killing it")
             # Kill leftovers in the group too (e.g. prefork pool children, runserver reloader).
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
