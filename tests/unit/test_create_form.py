@@ -126,3 +126,10 @@ def test_curl_command_uses_paths_and_never_the_token(tmp_path):
     cmd = curl_command(pinned, "/api/v1/job/query", {})
     assert "https://kusciaapi:18082/api/v1/job/query" in cmd
     assert "--connect-to kusciaapi:18082:127.0.0.1:18082" in cmd
+
+
+def test_post_without_token_is_refused_with_a_message(operator_client, conn):
+    data = spec_to_data(example_spec("job-x"), connection="main", token="")
+    r = operator_client.post(reverse("jobs-actions:create"), data)
+    assert r.status_code == 200 and "lost its one-time token" in r.content.decode()
+    assert not AuditRecord.objects.exists()
