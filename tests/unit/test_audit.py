@@ -1,0 +1,80 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audit.models import AuditRecord
+from jobs import actions
+from jobs.kuscia import types as kt
+from jobs.models import Connection, Job
+
+
+@pytest.fixture
+def setup(db, tmp_path, client):
+    conn = Connection.objects.create(
+        name="broken", url="https://127.0.0.1:1", cert_dir=str(tmp_path / "missing")
+    )
+    job = Job.objects.create(connection=conn, job_id="j1", state=kt.RUNNING, source="added")
+    op = User.objects.create_user("op", password="pw")
+    op.groups.add(Group.objects.get(name="operator"))
+    client.force_login(op)
+    return conn, job, op, client
+
+
+def test_unusable_connection_is_an_audited_error_not_a_crash(setup):
+    _conn, job, op, _ = setup
+    result = actions.stop_job(user=op, job=job, key="k1", reason="why")
+    rec = result.record
+    assert not result.ok and rec.outcome == "error"
+    assert rec.error_kind and rec.kuscia_message and rec.hint
+    assert (rec.username, rec.connection_name, rec.job_id, rec.reason) == (
+        "op",
+        "broken",
+        "j1",
+        "why",
+    )
+    again = actions.stop_job(user=op, job=job, key="k1", reason="why")
+    assert again.duplicate and again.record.pk == rec.pk
+    assert AuditRecord.objects.count() == 1
+
+
+def test_forget_needs_a_deleted_job(setup):
+    _conn, job, op, _ = setup
+    result = actions.forget_job(user=op, job=job, key="f1")
+    assert result.record.outcome == "error" and Job.objects.filter(pk=job.pk).exists()
+
+
+def test_offered_actions_follow_the_state(setup):
+    conn, _job, _op, _ = setup
+    offered = {
+        state: actions.offered_actions(Job(connection=conn, job_id="x", state=state))
+        for state in kt.JOB_STATES
+    }
+    assert offered[kt.RUNNING] == ["stop", "cancel", "suspend", "delete"]
+    assert offered[kt.FAILED] == ["cancel", "restart", "delete"]
+    assert offered[kt.SUSPENDED] == ["stop", "cancel", "restart", "delete"]
+    assert offered[kt.AWAITING_APPROVAL] == ["stop", "cancel", "approve", "reject", "delete"]
+    assert offered[kt.SUCCEEDED] == ["delete"]
+
+
+def test_audit_page_filters_and_query_count(setup):
+    conn, _job, _op, client = setup
+    for i in range(60):
+        AuditRecord.objects.create(
+            username="op" if i % 2 else "ann",
+            connection=conn,
+            connection_name="broken",
+            job_id=f"job-{i}",
+            action="stop" if i % 3 else "delete",
+            outcome="ok",
+        )
+    with CaptureQueriesContext(db) as queries:
+        r = client.get(reverse("audit:list"))
+    assert r.status_code == 200 and r.content.decode().count("<tr data-action") == 50
+    assert len(queries) <= 8
+    r = client.get(reverse("audit:list"), {"user": "ann", "action": "delete"})
+    body = r.content.decode()
+    assert body.count("<tr data-action") == 10  # i even and divisible by 3: 0, 6, ... 54
+    r = client.get(reverse("audit:list"), {"job": "job-5", "page": "1"})
+    assert r.content.decode().count("<tr data-action") == 11  # job-5, job-50..59
