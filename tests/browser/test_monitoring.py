@@ -186,3 +186,23 @@ def test_large_job_endpoints_load_when_a_party_is_opened(signed_in, live_server)
     page.locator("details.epgroup summary", has_text="bob").click()
     page.locator('button.copy[data-copy="job-big-t0-0-fed.bob.svc"]').wait_for()
     assert page.locator("details.epgroup button.copy").count() == 26
+
+
+def test_dag_nodes_are_reachable_and_selectable_by_keyboard(signed_in, live_server):
+    page = signed_in
+    make_job(
+        make_connection("local"),
+        "job-kb",
+        state=kt.RUNNING,
+        tasks=[("psi", []), ("train", ["psi"])],
+    )
+    page.goto(live_server.url + "/jobs/local/job-kb/")
+    for _ in range(60):  # Tab through the page until the "train" node has focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('data-task')") == "job-kb-train":
+            break
+    else:
+        raise AssertionError("the DAG node never received keyboard focus")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"\?task=job-kb-train#task-panel$"))
+    assert "train" in page.locator("#task-panel h2").inner_text()
