@@ -632,16 +632,20 @@ def apply_job_statuses(
     source: str,
     observed_at: datetime | None = None,
     create_missing: bool = False,
+    known: dict[str, str] | None = None,
 ) -> WriteStats:
     """Store a chunk of JobStatus in one transaction (known jobs only unless create_missing).
-    Jobs whose stored fingerprint equals the observed status cost one shared read, no lock."""
-    ids = [s.job_id for s in statuses]
-    stored = {
-        job_id: (digest, gone_at)
-        for job_id, digest, gone_at in Job.objects.filter(
-            connection=connection, job_id__in=ids
-        ).values_list("job_id", "status_hash", "gone_at")
-    }
+    Jobs whose stored fingerprint equals the observed status cost one shared read (none when
+    `known`, job_id -> status_hash of jobs not gone, read by the caller, is given), no lock."""
+    if known is None:
+        stored = {
+            job_id: (digest, gone_at)
+            for job_id, digest, gone_at in Job.objects.filter(
+                connection=connection, job_id__in=[s.job_id for s in statuses]
+            ).values_list("job_id", "status_hash", "gone_at")
+        }
+    else:
+        stored = {job_id: (digest, None) for job_id, digest in known.items()}
     todo = [
         s
         for s in statuses
@@ -899,6 +903,7 @@ class PollPlan:
     ids: list[str]  # to batchQuery, in primary-key order
     specs_missing: list[str]  # known only from a status: QueryJob them (a few per cycle)
     any_active: bool
+    hashes: dict[str, str] = field(default_factory=dict)  # job_id -> status_hash when read
 
 
 def poll_plan(connection: Connection, *, now: datetime, include_slow: bool) -> PollPlan:
@@ -917,9 +922,10 @@ def poll_plan(connection: Connection, *, now: datetime, include_slow: bool) -> P
         Job.objects.filter(connection=connection, gone_at__isnull=True)
         .filter(wanted)
         .order_by("pk")
-        .values_list("job_id", "state", "spec_fetched", "last_changed")
+        .values_list("job_id", "state", "spec_fetched", "last_changed", "status_hash")
     )
-    for job_id, state, spec_fetched, last_changed in rows:
+    for job_id, state, spec_fetched, last_changed, digest in rows:
+        plan.hashes[job_id] = digest
         active = state in kt.ACTIVE_JOB_STATES
         plan.any_active |= active
         if not spec_fetched and len(plan.specs_missing) < settings.KUSCIA_SPECS_PER_CYCLE:
@@ -1025,7 +1031,11 @@ def reconcile_connection(
                 summary.chunks += 1
                 summary.writes.add(
                     apply_job_statuses(
-                        connection, statuses, source=Source.POLL, observed_at=observed_at
+                        connection,
+                        statuses,
+                        source=Source.POLL,
+                        observed_at=observed_at,
+                        known={s.job_id: plan.hashes.get(s.job_id, "") for s in statuses},
                     )
                 )
                 gone = _mark_gone_ids(
