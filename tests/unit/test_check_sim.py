@@ -333,3 +333,24 @@ def test_watch_that_never_ends_is_cut_off_with_a_warning(kuscia_sim, monkeypatch
     watch = statuses(steps)[check.WATCH]
     assert watch == "warn", steps
     assert first_failure(steps) is None
+
+
+def test_tls_mode_without_client_certificate(kuscia_sim_factory):
+    sim = kuscia_sim_factory(protocol="TLS")
+    config = ConnectionConfig(
+        url=sim.url,
+        protocol="TLS",
+        ca_file=str(sim.cert_dir / "ca.crt"),
+        token_file=str(sim.cert_dir / "token"),
+    )
+    steps = run_check(config)
+    got = statuses(steps)
+    assert got[check.CLIENT_CERT] == "skipped" and got[check.TOKEN] == "ok"
+    assert first_failure(steps) is None
+
+
+def test_mtls_config_against_a_tls_server_warns_about_the_protocol(kuscia_sim_factory):
+    sim = kuscia_sim_factory(protocol="TLS")
+    steps = run_check(config_for(sim, cert_file="", key_file=""))
+    client = next(s for s in steps if s.name == check.CLIENT_CERT)
+    assert client.status == "warn" and "runs TLS, not MTLS" in client.detail
