@@ -35,6 +35,7 @@ class HtmxHttpRequest(HttpRequest):
 STOP_POLLING = 286
 LOG_MAX_LINES = 2000
 POLL_SECONDS = 3
+HISTORY_SHOWN = 100
 
 
 def _respond(
@@ -298,7 +299,11 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
         return response
     context = _job_context(job, selected)
     transitions = list(Transition.objects.for_job(job))
-    context["transitions"] = transitions
+    # the newest HISTORY_SHOWN changes unless the user asked for all (?history=all)
+    show_all = request.GET.get("history") == "all" or len(transitions) <= HISTORY_SHOWN
+    context["transitions"] = transitions if show_all else transitions[-HISTORY_SHOWN:]
+    context["history_total"] = len(transitions)
+    context["history_cut"] = not show_all
     context["gantt"] = _gantt(context["tasks"], transitions, context["now"])
     return render(request, "jobs/detail.html", context)
 

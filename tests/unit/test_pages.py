@@ -346,3 +346,26 @@ def test_sync_indicator_refreshes_itself(client_in, pages_connection, django_ass
     body = fragment.content.decode()
     assert body.startswith('<div id="sync-indicator"') and "token rejected" in body
     assert "Check the token file." in body
+
+
+def test_long_history_shows_the_newest_hundred_with_a_link_to_all(client_in, pages_connection):
+    job = make_job(pages_connection, "job-h", state=kt.RUNNING, tasks=1, transitions=False)
+    Transition.objects.bulk_create(
+        Transition(
+            job=job,
+            kind="party",
+            task_id="job-h-t0",
+            domain_id="alice",
+            old_state="Pending",
+            new_state="Running",
+            message=f"m{i:03d}",
+            source="poll",
+        )
+        for i in range(130)
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "130 recorded changes, the newest 100 shown" in html
+    assert ">m129<" in html and ">m029<" not in html
+    assert 'href="?history=all#hist-h"' in html
+    full = client_in.get(detail_url(job) + "?history=all").content.decode()
+    assert ">m000<" in full and "newest 100 shown" not in full
