@@ -166,7 +166,7 @@ def previous_attempt(key: str) -> ActionResult | None:
 def _job_of(record: AuditRecord) -> Job | None:
     if record.connection_id is None:
         return None
-    return Job.objects.filter(connection_id=record.connection_id, job_id=record.job_id).first()
+    return Job.objects.of_record(record.connection_id, record.job_id).first()
 
 
 # ---------------------------------------------------------------- acting on one job
@@ -405,8 +405,4 @@ def track_job(*, user: Any, connection: Connection, job_id: str, key: str) -> Ac
 
 
 def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
-    return (
-        Job.objects.select_related("connection")
-        .filter(connection__name=connection_name, job_id=job_id)
-        .first()
-    )
+    return Job.objects.for_action(connection_name, job_id).first()

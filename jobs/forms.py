@@ -345,18 +345,11 @@ def _label(path: str) -> str:
 
 def existing_job_ids(connection: Connection) -> set[str]:
     """Job ids Kuscia still has on `connection`, as far as the console knows."""
-    return set(
-        Job.objects.filter(connection=connection, gone_at__isnull=True).values_list(
-            "job_id", flat=True
-        )
-    )
+    return Job.objects.live_ids(connection)
 
 
 def existing_task_ids(connection: Connection) -> dict[str, str]:
-    rows = Task.objects.filter(job__connection=connection, job__gone_at__isnull=True).values_list(
-        "task_id", "job__job_id"
-    )
-    return dict(rows)
+    return Task.objects.live_ids(connection)
 
 
 def known_domains(connection: Connection | None) -> list[str]:
@@ -364,10 +357,7 @@ def known_domains(connection: Connection | None) -> list[str]:
     if connection is None:
         return []
     seen: set[str] = {connection.local_domain} if connection.local_domain else set()
-    for parties in Job.objects.filter(connection=connection).values_list("parties", flat=True)[
-        :500
-    ]:
-        seen.update(p for p in parties or () if isinstance(p, str))
+    seen.update(Job.objects.recent_parties(connection))
     return sorted(seen)
 
 

@@ -115,6 +115,19 @@ class ConnectionQuerySet(models.QuerySet["Connection"]):
         """Enabled connections with their sync health, for the indicator on every page."""
         return self.enabled().select_related("sync").order_by("name")
 
+    def named(self, name: str) -> ConnectionQuerySet:
+        """The enabled connection called `name` (empty when none): `.first()` it."""
+        return self.enabled().filter(name=name)
+
+    def default_first(self) -> ConnectionQuerySet:
+        """Enabled connections, the default one first (then oldest): `.first()` is the
+        connection a form starts with. One query."""
+        return self.enabled().order_by("-is_default", "pk")
+
+    def names(self) -> list[str]:
+        """Every connection name, sorted (the list page's connection filter)."""
+        return list(self.order_by("name").values_list("name", flat=True))
+
 
 # Columns a row in a list does not show; `raw` (the last Kuscia reply) can be many KB per job.
 HEAVY = ("raw", "custom_fields", "stage_status", "approve_status")
@@ -231,7 +244,7 @@ class JobQuerySet(models.QuerySet["Job"]):
 
         rows = self.order_by("-create_time").values_list("initiator", flat=True)[:recent]
         return {
-            "connections": list(Connection.objects.order_by("name").values_list("name", flat=True)),
+            "connections": Connection.objects.names(),
             "initiators": sorted({i for i in rows if i}),
         }
 
@@ -240,8 +253,40 @@ class JobQuerySet(models.QuerySet["Job"]):
     def for_detail(self, connection: str, job_id: str) -> JobQuerySet:
         return self.select_related("connection").filter(connection__name=connection, job_id=job_id)
 
+    # ------------------------------------------------------------------ actions / create form
+
+    def for_action(self, connection: str, job_id: str) -> JobQuerySet:
+        """The job an action button names (by connection name and Kuscia job id)."""
+        return self.for_detail(connection, job_id)
+
+    def of_record(self, connection_id: int, job_id: str) -> JobQuerySet:
+        """The job an audit record is about (by connection pk and Kuscia job id)."""
+        return self.filter(connection_id=connection_id, job_id=job_id)
+
+    def live_ids(self, connection: Connection) -> set[str]:
+        """Job ids Kuscia still has on `connection`, as far as the console knows. One query."""
+        return set(
+            self.filter(connection=connection, gone_at__isnull=True).values_list(
+                "job_id", flat=True
+            )
+        )
+
+    def recent_parties(self, connection: Connection, limit: int = 500) -> set[str]:
+        """Party domain ids of (at most `limit`) jobs on `connection`. One query."""
+        seen: set[str] = set()
+        for parties in self.filter(connection=connection).values_list("parties", flat=True)[:limit]:
+            seen.update(p for p in parties or () if isinstance(p, str))
+        return seen
+
 
 class TaskQuerySet(models.QuerySet["Task"]):
+    def live_ids(self, connection: Connection) -> dict[str, str]:
+        """{task id: job id} over the jobs Kuscia still has on `connection`. One query."""
+        rows = self.filter(job__connection=connection, job__gone_at__isnull=True).values_list(
+            "task_id", "job__job_id"
+        )
+        return dict(rows)
+
     def for_job_page(
         self, job: Job, *, full: bool = True, selected: str = "", endpoint_limit: int = 48
     ) -> JobRows:

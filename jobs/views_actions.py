@@ -33,8 +33,7 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _default_connection() -> Connection | None:
-    conn = Connection.objects.enabled().filter(is_default=True).first()
-    return conn or Connection.objects.enabled().first()
+    return Connection.objects.default_first().first()
 
 
 def _page(request: HttpRequest, bundle: forms.JobCreateForms, **extra: Any) -> HttpResponse:
@@ -112,7 +111,7 @@ def _after_create(
 def _create_get(request: HttpRequest) -> HttpResponse:
     connection = None
     if request.GET.get("connection"):
-        connection = Connection.objects.enabled().filter(name=request.GET["connection"]).first()
+        connection = Connection.objects.named(request.GET["connection"]).first()
     connection = connection or _default_connection()
     if connection is None:
         return _page(request, forms.JobCreateForms(), no_connection=True)
@@ -155,7 +154,7 @@ def paste(request: HttpRequest) -> HttpResponse:
     """Start from a pasted CreateJob body: fill the form and show its problems at once."""
     paste_form = forms.PasteForm(request.POST)
     connection = (
-        Connection.objects.enabled().filter(name=request.POST.get("connection", "")).first()
+        Connection.objects.named(request.POST.get("connection", "")).first()
         or _default_connection()
     )
     if connection is None:
@@ -219,7 +218,7 @@ def field_row(request: HttpRequest) -> HttpResponse:
 @require_GET
 def domaindata_options(request: HttpRequest) -> HttpResponse:
     """htmx: the domain data a party's domain has on the connection (a live ListDomainData)."""
-    connection = Connection.objects.enabled().filter(name=request.GET.get("connection", "")).first()
+    connection = Connection.objects.named(request.GET.get("connection", "")).first()
     domain = request.GET.get("domain", "").strip()
     context: dict[str, Any] = {"domain": domain, "items": [], "error": None}
     if connection is None or not domain:
@@ -304,7 +303,7 @@ def track(request: HttpRequest) -> HttpResponse:
     form = forms.TrackForm(request.POST)
     connection = None
     if request.POST.get("connection"):
-        connection = Connection.objects.enabled().filter(name=request.POST["connection"]).first()
+        connection = Connection.objects.named(request.POST["connection"]).first()
     connection = connection or _default_connection()
     if not form.is_valid() or connection is None:
         return render(
