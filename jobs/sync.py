@@ -712,8 +712,20 @@ def record_created(
     )
 
 
+DELETED_HERE = "deleted-here"
+# A console delete races the watch's DELETED event (and reconcile's not-found) for the same
+# deletion: within this many seconds of the job being marked gone, "deleted-here" replaces them.
+GONE_RACE_SECONDS = 120.0
+
+
 def mark_gone(job: Job, *, reason: str, observed_at: datetime | None = None) -> Job:
-    """Kuscia no longer knows this job: keep the row and its history, note when and why."""
+    """Kuscia no longer knows this job: keep the row and its history, note when and why.
+
+    The first observation sets gone_at and the reason, with one exception: a delete done in this
+    console ("deleted-here") is the more specific fact, so it replaces the reason the watch or
+    reconcile recorded moments earlier for the same deletion (gone_at, the first time the job
+    was seen gone, stays). A job already gone for longer than GONE_RACE_SECONDS keeps its
+    reason: it was deleted elsewhere before the console tried."""
     now = observed_at or timezone.now()
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
@@ -722,6 +734,13 @@ def mark_gone(job: Job, *, reason: str, observed_at: datetime | None = None) -> 
             locked.gone_reason = reason[:32]
             locked.last_synced = now
             locked.save(update_fields=["gone_at", "gone_reason", "last_synced"])
+        elif (
+            reason == DELETED_HERE
+            and locked.gone_reason != DELETED_HERE
+            and locked.gone_at >= now - timedelta(seconds=GONE_RACE_SECONDS)
+        ):
+            locked.gone_reason = DELETED_HERE
+            locked.save(update_fields=["gone_reason"])
     job.refresh_from_db()
     return job
 
@@ -1220,7 +1239,7 @@ class WatchSummary:
     discovered: int = 0
     gone: int = 0
     error: str = ""
-    skipped: str = ""  # "locked", "disabled"
+    skipped: str = ""  # "locked", "disabled", "shutdown" (the worker is stopping)
 
     @property
     def relaunch_after(self) -> float | None:
@@ -1228,6 +1247,35 @@ class WatchSummary:
         if self.skipped:
             return None
         return 5.0 if self.error else 0.0
+
+
+# Open watch streams of this process, so a worker shutting down can end them at once (a watch
+# otherwise holds a warm shutdown for up to KUSCIA_WATCH_SECONDS).
+_streams: set[Any] = set()
+_streams_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def stop_watching() -> int:
+    """This process is shutting down: close every open watch stream (thread-safe; wakes a
+    blocked read) and start no new one. The watch tasks then return, release their leases and
+    do not relaunch. Returns the number of streams closed."""
+    _stopping.set()
+    closed = 0
+    for attempt in range(2):  # again shortly after, for a stream caught while (re)connecting
+        with _streams_lock:
+            open_now = list(_streams)
+        for stream in open_now:
+            with contextlib.suppress(Exception):
+                stream.close()
+                closed += attempt == 0
+        if attempt == 0:
+            time.sleep(0.5)
+    return closed
+
+
+def watch_stopping() -> bool:
+    return _stopping.is_set()
 
 
 def watch_candidates() -> list[int]:
@@ -1293,6 +1341,9 @@ def watch_connection(
     if connection is None:
         return WatchSummary(connection=str(connection_id), skipped="disabled")
     summary = WatchSummary(connection=connection.name)
+    if _stopping.is_set():
+        summary.skipped = "shutdown"
+        return summary
     ttl = float(settings.KUSCIA_WATCH_LEASE_SECONDS)
     lease = make_lease(f"watch:{connection.pk}", ttl)
     if not lease.acquire():
@@ -1307,6 +1358,10 @@ def watch_connection(
             client = _client(connection)
         assert client is not None
         stream = client.watch_jobs(timeout_seconds=timeout_seconds or settings.KUSCIA_WATCH_SECONDS)
+        with _streams_lock:
+            _streams.add(stream)
+        if _stopping.is_set():
+            stream.close()
         try:
             _set_watch(connection, watch_connected_since=timezone.now(), watch_last_error="")
             for event in stream:
@@ -1318,10 +1373,13 @@ def watch_connection(
                     summary.error = "lease lost"
                     break
         finally:
+            with _streams_lock:
+                _streams.discard(stream)
             stream.close()
     except KusciaError as exc:
-        summary.error = f"{exc.kind}: {exc.message}"
-        _set_watch(connection, watch_last_error=summary.error[:2000])
+        if not _stopping.is_set():
+            summary.error = f"{exc.kind}: {exc.message}"
+            _set_watch(connection, watch_last_error=summary.error[:2000])
     except Exception as exc:
         log.exception("watch of %s failed", connection.name)
         summary.error = f"internal: {type(exc).__name__}: {exc}"
@@ -1332,6 +1390,9 @@ def watch_connection(
         lease.release()
         if own and client is not None:
             client.close()
+    if _stopping.is_set():
+        summary.skipped = "shutdown"
+        summary.error = ""
     return summary
 
 

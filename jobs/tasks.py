@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 
 from jobs import sync
 
@@ -35,3 +39,43 @@ def watch_kuscia(connection_id: int | None = None) -> dict[str, Any]:
 def start_watchers(**_: Any) -> None:
     """Start watching as soon as a worker is up (beat's check only comes an interval later)."""
     watch_kuscia.apply_async()
+
+
+# Fast warm shutdown. A watch blocks in a read for up to KUSCIA_WATCH_SECONDS, and a warm
+# shutdown (Ctrl-C, SIGTERM) waits for running tasks. When the worker starts shutting down it
+# closes the watch streams of its own process (solo/threads pools) and sends STOP_WATCH_SIGNAL to
+# its prefork pool processes, which close theirs: the watch task returns, releases its lease and
+# does not relaunch. (SIGUSR1 is billiard's soft time limit, SIGTERM its terminate: SIGUSR2
+# is free.)
+STOP_WATCH_SIGNAL = signal.SIGUSR2
+_pool: list[Any] = []  # the worker's pool, kept by worker_ready
+
+
+def _stop_watching_soon(*_: Any) -> None:
+    # From a signal handler: do the closing in a thread (never block or take locks here).
+    threading.Thread(target=sync.stop_watching, name="stop-watching", daemon=True).start()
+
+
+@worker_process_init.connect
+def _child_handles_stop_signal(**_: Any) -> None:
+    signal.signal(STOP_WATCH_SIGNAL, _stop_watching_soon)
+
+
+@worker_ready.connect
+def _keep_pool(sender: Any = None, **_: Any) -> None:
+    _pool[:] = [getattr(sender, "pool", None)]
+
+
+def pool_pids() -> list[int]:
+    """Process ids of the prefork pool processes (none for the solo and threads pools)."""
+    inner = getattr(_pool[0], "_pool", None) if _pool else None
+    procs = getattr(inner, "_pool", None) or []
+    return [p.pid for p in procs if getattr(p, "pid", None) and p.pid != os.getpid()]
+
+
+@worker_shutting_down.connect
+def stop_watching_on_shutdown(**_: Any) -> None:
+    _stop_watching_soon()
+    for pid in pool_pids():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, STOP_WATCH_SIGNAL)

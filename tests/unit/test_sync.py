@@ -281,6 +281,32 @@ def test_mark_gone_keeps_history_and_a_newer_observation_revives(conn: Connectio
     assert not Job.objects.exists() and not Transition.objects.exists()
 
 
+def test_console_delete_wins_over_the_watch_deleted_event_it_raced(conn: Connection) -> None:
+    st = status("j1", kt.RUNNING, (task("psi", kt.RUNNING),))
+    job = sync.apply_job_status(conn, st, source="watch")
+    watch_saw = timezone.now()
+    # The DELETED event of our own delete arrives before the delete action records it...
+    sync.mark_gone(job, reason="watch-deleted", observed_at=watch_saw)
+    sync.mark_gone(job, reason="not-found", observed_at=watch_saw + timedelta(seconds=1))
+    assert Job.objects.get().gone_reason == "watch-deleted"  # first automatic reason kept
+    sync.mark_gone(job, reason="deleted-here", observed_at=watch_saw + timedelta(seconds=3))
+    job.refresh_from_db()
+    assert job.gone_reason == "deleted-here" and job.gone_at == watch_saw  # first time kept
+    # ...and once it is "deleted-here", later automatic observations do not replace it.
+    sync.mark_gone(job, reason="watch-deleted", observed_at=watch_saw + timedelta(seconds=4))
+    assert Job.objects.get().gone_reason == "deleted-here"
+
+
+def test_console_delete_of_a_job_gone_long_ago_keeps_the_old_reason(conn: Connection) -> None:
+    st = status("j1", kt.RUNNING, (task("psi", kt.RUNNING),))
+    job = sync.apply_job_status(conn, st, source="watch")
+    long_ago = timezone.now() - timedelta(hours=2)
+    sync.mark_gone(job, reason="watch-deleted", observed_at=long_ago)
+    sync.mark_gone(job, reason="deleted-here")  # Kuscia answered not found: deleted elsewhere
+    job.refresh_from_db()
+    assert job.gone_reason == "watch-deleted" and job.gone_at == long_ago
+
+
 # ------------------------------------------------------------------ a fake Kuscia (MockTransport)
 
 
