@@ -232,12 +232,20 @@ def main() -> None:
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
     hx = {"HTTP_HX_REQUEST": "true"}
     deep = Job.objects.count() // 25 // 2
+    from urllib.parse import quote
+
+    from jobs.querysets import Cursor, JobFilter
+
+    # the pager's "next" link at the same depth (the row before that page, as a cursor)
+    mark = Job.objects.filtered(JobFilter())[(deep - 1) * 25 - 1]
+    cursor = quote(Cursor.of(mark, "-created").encode(), safe="")
     cases = [
         ("trivial view (floor)", "/bench-trivial/", {}),
         ("overview", "/", {}),
         ("overview fragment", "/", hx),
         ("list, first page", "/jobs/", {}),
-        (f"list, deep page {deep}", f"/jobs/?page={deep}", {}),
+        (f"list, deep page {deep} (offset)", f"/jobs/?page={deep}", {}),
+        (f"list, deep page {deep} (cursor)", f"/jobs/?after={cursor}", {}),
         (
             "list, filtered",
             "/jobs/?state=Failed&state=Running&party=carol&initiator=alice&sort=-changed",

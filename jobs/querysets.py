@@ -28,6 +28,7 @@ SORTS = {
     "progress": "progress",
 }
 PAGE_SIZES = (25, 50, 100, 200)
+COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 
 
@@ -237,6 +238,40 @@ class JobQuerySet(models.QuerySet["Job"]):
             .order_by(f"-{column}" if desc else column, "-id" if desc else "id")
         )
 
+    def bounded_count(self, cap: int = COUNT_CAP) -> int:
+        """How many rows match, counting at most cap + 1 (so "cap+" can be shown). One query."""
+        return self.order_by().values("pk")[: cap + 1].count()
+
+    def keyset_page(
+        self, f: JobFilter, *, after: Cursor | None = None, before: Cursor | None = None
+    ) -> KeysetPage:
+        """One page of the job list after (or before) a row, by the sort column and id:
+        an index walk from the cursor whatever the depth, instead of OFFSET. One query."""
+        column = SORTS[f.sort.lstrip("-")]
+        desc = f.sort.startswith("-")
+        nulls_high = connections[self.db].vendor == "postgresql"  # where NULLs sort
+        qs = self.filtered(f)
+        size = f.per_page
+        if before is not None:
+            back = qs.filter(_beyond(column, before, greater=desc, nulls_high=nulls_high))
+            order = (column, "id") if desc else (f"-{column}", "-id")
+            rows = list(back.order_by(*order)[: size + 1])
+            has_prev = len(rows) > size
+            rows = rows[:size][::-1]
+            return KeysetPage(rows, f, has_prev=has_prev, has_next=True)
+        if after is not None:
+            qs = qs.filter(_beyond(column, after, greater=not desc, nulls_high=nulls_high))
+        rows = list(qs[: size + 1])
+        return KeysetPage(rows[:size], f, has_prev=after is not None, has_next=len(rows) > size)
+
+    def offset_page(self, f: JobFilter, number: int) -> KeysetPage:
+        """Page `number` by OFFSET: only for old page-numbered links (the pager links cursors;
+        OFFSET reads and drops every earlier row). One query."""
+        size = f.per_page
+        start = (max(number, 1) - 1) * size
+        rows = list(self.filtered(f)[start : start + size + 1])
+        return KeysetPage(rows[:size], f, has_prev=start > 0, has_next=len(rows) > size)
+
     def list_facets(self, recent: int = 2000) -> dict[str, list[str]]:
         """Choices for the list filters: every connection name, and the initiators of the
         `recent` most recently created jobs (bounded work on a large table). Two queries."""
@@ -277,6 +312,81 @@ class JobQuerySet(models.QuerySet["Job"]):
         for parties in self.filter(connection=connection).values_list("parties", flat=True)[:limit]:
             seen.update(p for p in parties or () if isinstance(p, str))
         return seen
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the job list: the sort column's value and the id of a row. In the URL as
+    `after=`/`before=` (`v<value>~<id>`, or `n~<id>` for a NULL value), so a page is a link."""
+
+    value: Any
+    pk: int
+
+    @classmethod
+    def of(cls, job: Job, sort: str) -> Cursor:
+        return cls(getattr(job, SORTS[sort.lstrip("-")]), job.pk)
+
+    def encode(self) -> str:
+        if self.value is None:
+            return f"n~{self.pk}"
+        value = self.value.isoformat() if isinstance(self.value, dt.datetime) else self.value
+        return f"v{value}~{self.pk}"
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> Cursor | None:
+        """None for anything malformed (the list then starts at its first page)."""
+        head, sep, pk = text.rpartition("~")
+        if not sep or not pk.isdigit() or not head or head[0] not in "nv":
+            return None
+        if head[0] == "n":
+            return cls(None, int(pk)) if head == "n" else None
+        raw = head[1:]
+        column = SORTS[sort.lstrip("-")]
+        try:
+            if column in ("create_time", "last_changed"):
+                value: Any = dt.datetime.fromisoformat(raw)
+                if value.tzinfo is None:
+                    return None
+            elif column == "progress":
+                value = float(raw)
+            else:
+                value = raw
+        except ValueError:
+            return None
+        return cls(value, int(pk))
+
+
+def _beyond(column: str, c: Cursor, *, greater: bool, nulls_high: bool) -> Q:
+    """Rows strictly past cursor `c` when walking `column, id` upwards (greater=True) or
+    downwards; NULLs sort above every value on PostgreSQL and below on SQLite (nulls_high)."""
+    op = "gt" if greater else "lt"
+    if c.value is None:
+        q = Q(**{f"{column}__isnull": True, f"id__{op}": c.pk})
+        if greater != nulls_high:  # walking away from the NULLs: every value is past them
+            q |= Q(**{f"{column}__isnull": False})
+        return q
+    q = Q(**{f"{column}__{op}": c.value}) | Q(**{column: c.value, f"id__{op}": c.pk})
+    if greater == nulls_high:  # walking towards the NULLs
+        q |= Q(**{f"{column}__isnull": True})
+    return q
+
+
+@dataclass
+class KeysetPage:
+    """A page of the job list with the cursors of its neighbours (None at either end)."""
+
+    rows: list[Any]
+    f: JobFilter
+    has_prev: bool
+    has_next: bool
+
+    @property
+    def next_cursor(self) -> str:
+        return Cursor.of(self.rows[-1], self.f.sort).encode() if self.has_next else ""
+
+    @property
+    def prev_cursor(self) -> str:
+        return Cursor.of(self.rows[0], self.f.sort).encode() if self.has_prev and self.rows else ""
 
 
 class TaskQuerySet(models.QuerySet["Task"]):

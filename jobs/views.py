@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.utils import timezone
@@ -23,7 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from jobs import dag
 from jobs.kuscia import types as kt
 from jobs.models import Connection, Job, PartyStatus, Task, Transition
-from jobs.querysets import PAGE_SIZES, SORTS, JobFilter
+from jobs.querysets import COUNT_CAP, PAGE_SIZES, SORTS, Cursor, JobFilter, KeysetPage
 from jobs.templatetags.kc import human_seconds, sync_health, sync_indicator_context
 
 
@@ -78,14 +77,16 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def job_list(request: HtmxHttpRequest) -> HttpResponse:
     f = JobFilter.from_query(request.GET)
-    paginator = Paginator(Job.objects.filtered(f), f.per_page)
-    page = paginator.get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    page = _list_page(request, f)
+    rows = page.rows
+    count = Job.objects.filtered(f).bounded_count()
     any_active = any(j.state in kt.ACTIVE_JOB_STATES and j.gone_at is None for j in rows)
     context = {
         "f": f,
         "page": page,
         "jobs": rows,
+        "count": min(count, COUNT_CAP),
+        "count_capped": count > COUNT_CAP,
         "any_active": any_active,
         "now": timezone.now(),
         "states": kt.JOB_STATES,
@@ -97,6 +98,20 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
         return _respond(request, "jobs/list.html#table", context, done=not any_active)
     context["facets"] = Job.objects.list_facets()
     return render(request, "jobs/list.html", context)
+
+
+def _list_page(request: HttpRequest, f: JobFilter) -> KeysetPage:
+    """The rows after/before the cursor in the URL; `page=N` (older links) by offset. A cursor
+    that no longer leads anywhere (rows deleted, malformed) falls back to the first page."""
+    after = Cursor.decode(request.GET.get("after", ""), f.sort)
+    before = None if after else Cursor.decode(request.GET.get("before", ""), f.sort)
+    number = request.GET.get("page", "")
+    if after is None and before is None and number.isdigit() and int(number) > 1:
+        return Job.objects.offset_page(f, int(number))
+    page = Job.objects.keyset_page(f, after=after, before=before)
+    if not page.rows and (after or before):
+        page = Job.objects.keyset_page(f)
+    return page
 
 
 # ------------------------------------------------------------------------------ detail

@@ -130,10 +130,24 @@ def test_list_pagination_keeps_filters_in_links(client_in, pages_connection):
     html = client_in.get(
         reverse("jobs:list") + "?state=Succeeded&per_page=25&sort=job"
     ).content.decode()
-    assert "page 1 of 2" in html
-    assert 'href="?state=Succeeded&amp;per_page=25&amp;sort=job&amp;page=2"' in html
-    page2 = client_in.get(reverse("jobs:list") + "?state=Succeeded&per_page=25&sort=job&page=2")
+    assert "30 jobs" in html
+    cursor = (
+        client_in.get(reverse("jobs:list") + "?state=Succeeded&sort=job")
+        .context["page"]
+        .next_cursor
+    )
+    assert cursor.startswith("vjob-24~")
+    nxt = 'href="?state=Succeeded&amp;per_page=25&amp;sort=job&amp;after=vjob-24~'
+    assert nxt in html
+    page2 = client_in.get(reverse("jobs:list") + f"?state=Succeeded&sort=job&after={cursor}")
     assert [j.job_id for j in page2.context["jobs"]] == [f"job-{i:02d}" for i in range(25, 30)]
+    assert 'rel="next"' not in page2.content.decode()
+    back = page2.context["page"].prev_cursor
+    page1 = client_in.get(reverse("jobs:list") + f"?state=Succeeded&sort=job&before={back}")
+    assert [j.job_id for j in page1.context["jobs"]] == [f"job-{i:02d}" for i in range(25)]
+    # an older page-numbered link still works (by offset)
+    old = client_in.get(reverse("jobs:list") + "?state=Succeeded&per_page=25&sort=job&page=2")
+    assert [j.job_id for j in old.context["jobs"]] == [f"job-{i:02d}" for i in range(25, 30)]
 
 
 def test_list_fragment_polls_only_while_something_listed_is_active(client_in, pages_connection):
