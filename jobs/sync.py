@@ -213,6 +213,7 @@ class _Batch:
         self.endpoints: list[Endpoint] = []
         self.endpoint_fields: set[str] = set()
         self.dead_endpoints: list[int] = []
+        self.dead_tasks: list[int] = []  # a job's previous incarnation (parties, endpoints cascade)
         self.transitions: list[Transition] = []
         self.queued: set[int] = set()  # id() of rows already in one of the lists above
 
@@ -246,6 +247,9 @@ class _Batch:
 
     def write(self) -> None:
         s = self.stats
+        if self.dead_tasks:
+            Task.objects.filter(pk__in=self.dead_tasks).delete()
+            s.tasks_written += len(self.dead_tasks)
         if self.jobs:
             Job.objects.bulk_update(self.jobs, sorted(self.job_fields), batch_size=500)
             s.jobs_updated += len(self.jobs)
@@ -386,7 +390,31 @@ def _diff_job(
         _set(job, "gone_at", None, changed)
         _set(job, "gone_reason", "", changed)
     old_state = job.state
-    if _set(job, "state", status.state, changed):
+    reborn = _new_incarnation(job, status)
+    if reborn:
+        # Deleted and created again in Kuscia with the same id (or the simulator restarted):
+        # one clear transition, then the new run's tasks from scratch ("" -> state), and the
+        # spec fetched again (reconcile QueryJobs spec_fetched=False jobs).
+        moved = True
+        batch.transition(
+            job,
+            Transition.Kind.JOB,
+            old_state,
+            status.state,
+            source=src,
+            message=(
+                f"job re-created in Kuscia (new create_time {_iso(status.create_time)}, "
+                f"was {_iso(job.create_time)})"
+            ),
+            kuscia_time=status.create_time,
+        )
+        batch.dead_tasks.extend(t.pk for t in view.tasks.values() if t.pk is not None)
+        view.tasks.clear()
+        view.parties.clear()
+        view.endpoints.clear()
+        _set(job, "spec_fetched", False, changed)
+        _set(job, "state", status.state, changed)
+    elif _set(job, "state", status.state, changed):
         moved = True
         batch.transition(
             job,
@@ -456,6 +484,21 @@ def _diff_job(
         changed.add("last_synced")
         batch.jobs.append(job)
         batch.job_fields.update(changed)
+
+
+def _new_incarnation(job: Job, status: kt.JobStatusDetail) -> bool:
+    """The observed job is another run under the same id: Kuscia's create_time differs from
+    the stored one (both known; the watch omits zero values, so a missing time proves nothing)."""
+    return (
+        job.state != ""
+        and job.create_time is not None
+        and status.create_time is not None
+        and status.create_time != job.create_time
+    )
+
+
+def _iso(t: datetime | None) -> str:
+    return t.isoformat() if t is not None else "unknown"
 
 
 def _task(view: _JobView, task_id: str, alias: str, pos: int) -> Task:
