@@ -28,6 +28,7 @@ SORTS = {
     "progress": "progress",
 }
 PAGE_SIZES = (25, 50, 100, 200)
+NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 
@@ -106,6 +107,12 @@ class JobFilter:
 
     def is_default(self) -> bool:
         return self == JobFilter()
+
+    @property
+    def active_count(self) -> int:
+        """How many filters narrow the list (sort and page size are not filters)."""
+        fields = (self.party, self.initiator, self.connection, self.created_from, self.q)
+        return bool(self.states) + sum(bool(v) for v in fields) + bool(self.created_to)
 
 
 class ConnectionQuerySet(models.QuerySet["Connection"]):
@@ -366,9 +373,12 @@ def _beyond(column: str, c: Cursor, *, greater: bool, nulls_high: bool) -> Q:
             q |= Q(**{f"{column}__isnull": False})
         return q
     q = Q(**{f"{column}__{op}": c.value}) | Q(**{column: c.value, f"id__{op}": c.pk})
-    if greater == nulls_high:  # walking towards the NULLs
+    # the same bound again without the OR: an index condition, so the scan starts at the cursor
+    bound = Q(**{f"{column}__{op}e": c.value})
+    if column in NULLABLE and greater == nulls_high:  # walking towards the NULLs
         q |= Q(**{f"{column}__isnull": True})
-    return q
+        bound |= Q(**{f"{column}__isnull": True})
+    return bound & q
 
 
 @dataclass

@@ -383,3 +383,10 @@ def test_long_history_shows_the_newest_hundred_with_a_link_to_all(client_in, pag
     assert 'href="?history=all#hist-h"' in html
     full = client_in.get(detail_url(job) + "?history=all").content.decode()
     assert ">m000<" in full and "newest 100 shown" not in full
+
+
+def test_list_filters_fold_away_unless_a_filter_is_active(client_in, pages_connection):
+    html = client_in.get(reverse("jobs:list") + "?sort=job&per_page=50").content.decode()
+    assert '<details class="filterbox">' in html  # closed on narrow screens (CSS opens wide)
+    html = client_in.get(reverse("jobs:list") + "?state=Failed&party=bob").content.decode()
+    assert '<details class="filterbox" open>' in html and "2 filters active" in html
