@@ -11,11 +11,11 @@ A value of the wrong JSON type raises KusciaMalformed naming the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from jobs.kuscia.errors import KusciaMalformed
 from jobs.kuscia.types import (
@@ -40,6 +40,8 @@ from jobs.kuscia.types import (
     TaskStatus,
     WatchEvent,
 )
+
+T = TypeVar("T")
 
 # ------------------------------------------------------------------ primitive readers
 
@@ -143,6 +145,11 @@ def _t(o: Mapping[str, Any], key: str, where: str) -> datetime | None:
     return parse_time(o.get(key), f"{where}.{key}")
 
 
+def _each(o: Mapping[str, Any], key: str, where: str, parse: Callable[[Any, str], T]) -> list[T]:
+    """parse(item, "where.key[i]") for each item of the list under key (missing -> [])."""
+    return [parse(x, f"{where}.{key}[{i}]") for i, x in enumerate(_list(o, key, where))]
+
+
 # ------------------------------------------------------------------ job status
 
 
@@ -161,10 +168,7 @@ def parse_party_status(o: Any, where: str = "party") -> PartyStatus:
         domain_id=_s(o, "domain_id", where),
         state=_s(o, "state", where),
         err_msg=_s(o, "err_msg", where),
-        endpoints=tuple(
-            parse_endpoint(e, f"{where}.endpoints[{i}]")
-            for i, e in enumerate(_list(o, "endpoints", where))
-        ),
+        endpoints=tuple(_each(o, "endpoints", where, parse_endpoint)),
     )
 
 
@@ -179,10 +183,7 @@ def parse_task_status(o: Any, where: str = "task") -> TaskStatus:
         start_time=_t(o, "start_time", where),
         end_time=_t(o, "end_time", where),
         progress=_float(o, "progress", where),
-        parties=tuple(
-            parse_party_status(p, f"{where}.parties[{i}]")
-            for i, p in enumerate(_list(o, "parties", where))
-        ),
+        parties=tuple(_each(o, "parties", where, parse_party_status)),
     )
 
 
@@ -199,18 +200,9 @@ def parse_status_detail(o: Any, where: str = "status") -> JobStatusDetail:
         create_time=_t(o, "create_time", where),
         start_time=_t(o, "start_time", where),
         end_time=_t(o, "end_time", where),
-        tasks=tuple(
-            parse_task_status(t, f"{where}.tasks[{i}]")
-            for i, t in enumerate(_list(o, "tasks", where))
-        ),
-        stage_status_list=tuple(
-            _stage(s, f"{where}.stage_status_list[{i}]")
-            for i, s in enumerate(_list(o, "stage_status_list", where))
-        ),
-        approve_status_list=tuple(
-            _stage(s, f"{where}.approve_status_list[{i}]")
-            for i, s in enumerate(_list(o, "approve_status_list", where))
-        ),
+        tasks=tuple(_each(o, "tasks", where, parse_task_status)),
+        stage_status_list=tuple(_each(o, "stage_status_list", where, _stage)),
+        approve_status_list=tuple(_each(o, "approve_status_list", where, _stage)),
     )
 
 
@@ -348,8 +340,7 @@ def _fast_job_status(o: Any) -> JobStatus:
 
 
 def parse_batch_job_status(data: Any) -> list[JobStatus]:
-    d = obj(data, "data")
-    return [parse_job_status(j, f"data.jobs[{i}]") for i, j in enumerate(_list(d, "jobs", "data"))]
+    return _each(obj(data, "data"), "jobs", "data", parse_job_status)
 
 
 def parse_watch_event(o: Any) -> WatchEvent:
@@ -450,9 +441,7 @@ def _task_spec(o: Any, where: str) -> TaskSpec:
         alias=_s(t, "alias", where),
         task_id=_s(t, "task_id", where),
         app_image=_s(t, "app_image", where),
-        parties=tuple(
-            _party(p, f"{where}.parties[{i}]") for i, p in enumerate(_list(t, "parties", where))
-        ),
+        parties=tuple(_each(t, "parties", where, _party)),
         dependencies=tuple(deps),
         task_input_config=_s(t, "task_input_config", where),
         priority=_int(t, "priority", where),
@@ -471,9 +460,7 @@ def parse_job_detail(data: Any) -> JobDetail:
         job_id=job_id,
         initiator=_s(d, "initiator", "data"),
         max_parallelism=_int(d, "max_parallelism", "data"),
-        tasks=tuple(
-            _task_spec(t, f"data.tasks[{i}]") for i, t in enumerate(_list(d, "tasks", "data"))
-        ),
+        tasks=tuple(_each(d, "tasks", "data", _task_spec)),
         status=parse_status_detail(d.get("status"), "data.status"),
         custom_fields=_str_map(d, "custom_fields", "data"),
         raw=d,
@@ -581,19 +568,13 @@ def parse_domain(o: Any, where: str = "data") -> Domain:
     return Domain(
         domain_id=domain_id,
         role=_s(o, "role", where),
-        node_statuses=tuple(
-            _node_status(n, f"{where}.node_statuses[{i}]")
-            for i, n in enumerate(_list(o, "node_statuses", where))
-        ),
+        node_statuses=tuple(_each(o, "node_statuses", where, _node_status)),
         raw=o,
     )
 
 
 def parse_domains(data: Any) -> list[Domain]:
-    d = obj(data, "data")
-    return [
-        parse_domain(x, f"data.domains[{i}]") for i, x in enumerate(_list(d, "domains", "data"))
-    ]
+    return _each(obj(data, "data"), "domains", "data", parse_domain)
 
 
 def parse_domaindata(o: Any, where: str = "data") -> DomainData:
@@ -601,9 +582,6 @@ def parse_domaindata(o: Any, where: str = "data") -> DomainData:
     ddid = _s(o, "domaindata_id", where)
     if not ddid:
         raise KusciaMalformed(f"{where}.domaindata_id missing")
-    columns = []
-    for i, c in enumerate(_list(o, "columns", where)):
-        columns.append(obj(c, f"{where}.columns[{i}]"))
     return DomainData(
         domaindata_id=ddid,
         domain_id=_s(o, "domain_id", where),
@@ -613,17 +591,13 @@ def parse_domaindata(o: Any, where: str = "data") -> DomainData:
         datasource_id=_s(o, "datasource_id", where),
         vendor=_s(o, "vendor", where),
         attributes=_str_map(o, "attributes", where),
-        columns=tuple(columns),
+        columns=tuple(_each(o, "columns", where, obj)),
         raw=o,
     )
 
 
 def parse_domaindata_list(data: Any) -> list[DomainData]:
-    d = obj(data, "data")
-    return [
-        parse_domaindata(x, f"data.domaindata_list[{i}]")
-        for i, x in enumerate(_list(d, "domaindata_list", "data"))
-    ]
+    return _each(obj(data, "data"), "domaindata_list", "data", parse_domaindata)
 
 
 def parse_route_status(o: Any, where: str = "route") -> RouteStatus:
@@ -639,10 +613,7 @@ def parse_route_status(o: Any, where: str = "route") -> RouteStatus:
 
 
 def parse_route_statuses(data: Any) -> list[RouteStatus]:
-    d = obj(data, "data")
-    return [
-        parse_route_status(x, f"data.routes[{i}]") for i, x in enumerate(_list(d, "routes", "data"))
-    ]
+    return _each(obj(data, "data"), "routes", "data", parse_route_status)
 
 
 # ------------------------------------------------------------------ typed values -> JSON (CLI)
