@@ -25,6 +25,9 @@ import httpx
 from jobs.kuscia import wire
 from jobs.kuscia.config import ConnectionConfig
 from jobs.kuscia.errors import (
+    HINT_401,
+    HINT_404,
+    HINT_FILE,
     KusciaConfigError,
     KusciaError,
     KusciaHTTPError,
@@ -61,21 +64,9 @@ WATCH_SILENCE_TIMEOUT = 30.0
 MAX_WATCH_TIMEOUT = 2**31 - 1
 USER_AGENT = "kuscia-console"
 
-HINT_FILE = (
-    "A certificate, key or token file is missing or unreadable (curl: (58)): copy ca.crt, "
-    "kusciaapi-server.crt, kusciaapi-server.key and token from Kuscia's var/certs."
-)
-HINT_401 = (
-    "Kuscia rejected the Token header (401): copy var/certs/token from this Kuscia node again, "
-    "unchanged (no added newline)."
-)
-HINT_404 = (
-    "No such route here (404): the URL must point at KusciaAPI's HTTP port (8082 in the "
-    "container, 13082 through Docker), not at a gateway or the gRPC port, without a path."
-)
 
-
-def _read_file(role: str, path: str) -> bytes:
+def read_file(role: str, path: str) -> bytes:
+    """The file's bytes; a missing or unreadable file is a `cert_file` error, like curl's (58)."""
     if not path:
         raise KusciaConfigError(f"no {role} file configured", kind="cert_file", hint=HINT_FILE)
     try:
@@ -83,7 +74,7 @@ def _read_file(role: str, path: str) -> bytes:
             return fh.read()
     except FileNotFoundError:
         raise KusciaConfigError(
-            f"{role} file not found: {path}", kind="cert_file", hint=HINT_FILE
+            f"{role} file {path} does not exist", kind="cert_file", hint=HINT_FILE
         ) from None
     except OSError as exc:
         raise KusciaConfigError(
@@ -93,21 +84,17 @@ def _read_file(role: str, path: str) -> bytes:
 
 def read_token(path: str) -> bytes:
     """The token file's exact bytes (Kuscia compares them byte for byte, no trimming)."""
-    token = _read_file("token", path)
+    token = read_file("token", path)
     if not token:
         raise KusciaConfigError(f"the token file {path} is empty", kind="cert_file", hint=HINT_FILE)
-    if b"\n" in token or b"\r" in token or b"\x00" in token:
+    if token != token.strip() or any(c in token for c in (b"\n", b"\r", b"\x00")):
         raise KusciaConfigError(
-            f"the token file {path} contains a line break, which cannot be sent in a header",
+            f"the token file {path} holds white space or a line break (often a newline added "
+            "by an editor or `echo`); Kuscia compares the token byte for byte and an HTTP "
+            "header cannot carry it",
             kind="cert_file",
-            hint="Kuscia writes the token without a newline: remove the trailing newline "
-            "that an editor or `echo` added to the copied token file.",
-        )
-    if token != token.strip():
-        raise KusciaConfigError(
-            f"the token file {path} starts or ends with white space, which HTTP cannot carry",
-            kind="cert_file",
-            hint="Copy var/certs/token from Kuscia again, unchanged (no added spaces).",
+            hint="Copy var/certs/token from Kuscia again, unchanged: Kuscia writes it without a "
+            "newline or spaces.",
         )
     return token
 
@@ -116,7 +103,7 @@ def build_ssl_context(config: ConnectionConfig) -> ssl.SSLContext:
     """CA (or the system store when no ca_file is given) plus, for MTLS, the client chain."""
     for role, path in config.required_files():
         if role != "token":
-            _read_file(role, path)  # missing/unreadable -> cert_file, like curl (58)
+            read_file(role, path)
     try:
         ctx = ssl.create_default_context(cafile=config.ca_file or None)
     except ssl.SSLError as exc:

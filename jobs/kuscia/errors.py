@@ -142,32 +142,62 @@ JOB_NOT_FOUND_CODES = {
 # Codes that mean "does not exist" whatever the message (Kubernetes NotFound mapping).
 NOT_EXISTS_CODES = frozenset({11305, 11404, 11506, 11705, 11806, 13105})
 EXISTS_CODES = frozenset({11306, 11405, 11507, 11704, 11805, 13106})
-STATE_CODES = frozenset({11210, 11211})
-NOT_SUPPORTED_HINTS = {
-    11104: "A lite node does not offer this call: point the connection at the master's KusciaAPI.",
+# Codes with their own error class and/or hint (None: the class's default hint).
+_BY_CODE: dict[int, tuple[type[KusciaAPIError], str | None]] = {
+    11100: (KusciaValidationError, None),
+    11210: (
+        KusciaStateError,
+        "Only a Running job can be suspended; refresh the job to see its state.",
+    ),
+    11211: (
+        KusciaStateError,
+        "Only a Failed or Suspended job can be restarted; refresh to see its state.",
+    ),
+    11104: (
+        KusciaNotSupported,
+        "A lite node does not offer this call: point the connection at the master's KusciaAPI.",
+    ),
     11105: (
+        KusciaNotSupported,
         "The master does not offer this call (task logs live on lite/autonomy nodes): "
-        "connect to the party's own node."
+        "connect to the party's own node.",
+    ),
+    11102: (KusciaForbidden, None),
+    11103: (
+        KusciaAPIError,
+        "This lite node cannot reach its master: check the master and the node's route.",
+    ),
+    11101: (
+        KusciaAPIError,
+        "Kuscia could not decode the request or failed internally; see Kuscia's log.",
+    ),
+    11201: (
+        KusciaAPIError,
+        "Kubernetes refused the job: check the job ID, max_parallelism (1-128) and "
+        "custom_fields (label-safe keys <= 38, values <= 63 characters).",
     ),
 }
-
-
-def _not_found_hint(route: str) -> str:
-    if route == "/api/v1/job/status/batchQuery":
-        return (
-            "At least one of the job IDs does not exist, and Kuscia then fails the whole batch: "
-            "query the IDs one by one to find it."
-        )
-    if route.startswith("/api/v1/job/"):
-        return "No job with this ID on this Kuscia node: check the ID (it may have been deleted)."
-    if route.startswith("/api/v1/domaindata/"):
-        return "No such domain data in that domain: check both the domain ID and the data ID."
-    if route.startswith("/api/v1/domain/"):
-        return (
-            "No such domain on this Kuscia node (one unknown ID fails a whole batch): "
-            "check the domain IDs."
-        )
-    return KusciaNotFound.default_hint
+# Not-found hints by route prefix, first match wins.
+_NOT_FOUND_HINTS = (
+    (
+        "/api/v1/job/status/batchQuery",
+        "At least one of the job IDs does not exist, and Kuscia then fails the whole batch: "
+        "query the IDs one by one to find it.",
+    ),
+    (
+        "/api/v1/job/",
+        "No job with this ID on this Kuscia node: check the ID (it may have been deleted).",
+    ),
+    (
+        "/api/v1/domaindata/",
+        "No such domain data in that domain: check both the domain ID and the data ID.",
+    ),
+    (
+        "/api/v1/domain/",
+        "No such domain on this Kuscia node (one unknown ID fails a whole batch): "
+        "check the domain IDs.",
+    ),
+)
 
 
 def api_error(route: str, code: int, message: str) -> KusciaAPIError:
@@ -176,54 +206,12 @@ def api_error(route: str, code: int, message: str) -> KusciaAPIError:
     if code in NOT_EXISTS_CODES or (
         JOB_NOT_FOUND_CODES.get(route) == code and "not found" in lowered
     ):
-        return KusciaNotFound(message, code=code, route=route, hint=_not_found_hint(route))
+        hint = next((h for prefix, h in _NOT_FOUND_HINTS if route.startswith(prefix)), None)
+        return KusciaNotFound(message, code=code, route=route, hint=hint)
     if code in EXISTS_CODES or (code == 11201 and "already exists" in lowered):
         return KusciaAlreadyExists(message, code=code, route=route)
-    if code == 11100:
-        return KusciaValidationError(message, code=code, route=route)
-    if code == 11210:
-        return KusciaStateError(
-            message,
-            code=code,
-            route=route,
-            hint="Only a Running job can be suspended; refresh the job to see its state.",
-        )
-    if code == 11211:
-        return KusciaStateError(
-            message,
-            code=code,
-            route=route,
-            hint="Only a Failed or Suspended job can be restarted; refresh to see its state.",
-        )
-    if code in NOT_SUPPORTED_HINTS:
-        return KusciaNotSupported(message, code=code, route=route, hint=NOT_SUPPORTED_HINTS[code])
-    if code == 11102:
-        return KusciaForbidden(message, code=code, route=route)
-    if code == 11103:
-        return KusciaAPIError(
-            message,
-            code=code,
-            route=route,
-            hint="This lite node cannot reach its master: check the master and the node's route.",
-        )
-    if code == 11101:
-        return KusciaAPIError(
-            message,
-            code=code,
-            route=route,
-            hint="Kuscia could not decode the request or failed internally; see Kuscia's log.",
-        )
-    if code == 11201:
-        return KusciaAPIError(
-            message,
-            code=code,
-            route=route,
-            hint=(
-                "Kubernetes refused the job: check the job ID, max_parallelism (1-128) and "
-                "custom_fields (label-safe keys <= 38, values <= 63 characters)."
-            ),
-        )
-    return KusciaAPIError(message, code=code, route=route)
+    cls, hint = _BY_CODE.get(code, (KusciaAPIError, None))
+    return cls(message, code=code, route=route, hint=hint)
 
 
 # ------------------------------------------------------------------ transport classification
@@ -245,6 +233,21 @@ _CLIENT_CERT_ALERTS = {
 }
 _EXPIRED_ALERTS = {"SSLV3_ALERT_CERTIFICATE_EXPIRED", "SSLV3_ALERT_CERTIFICATE_REVOKED"}
 
+# The hints for what goes wrong before Kuscia answers (shared with the connection check).
+HINT_FILE = (
+    "A certificate, key or token file is missing or unreadable (curl: (58)): copy ca.crt, "
+    "kusciaapi-server.crt, kusciaapi-server.key and token out of /home/kuscia/var/certs/ of the "
+    "master (centralized) or the party's autonomy container (P2P), e.g. `docker cp "
+    "${USER}-kuscia-master:/home/kuscia/var/certs/ca.crt .`, readable by the console's user."
+)
+HINT_401 = (
+    "Kuscia rejected the Token header (401): copy var/certs/token from this Kuscia node again, "
+    "unchanged (no added newline)."
+)
+HINT_404 = (
+    "No such route here (404): the URL must point at KusciaAPI's HTTP port (8082 in the "
+    "container, 13082 through Docker), not at a gateway or the gRPC port, without a path."
+)
 HINT_CLIENT_REFUSED_MTLS = (
     "Kuscia refused the client certificate (curl: (56) ... bad certificate): use a certificate "
     "and key signed by the node's ca.crt, e.g. kusciaapi-server.crt/.key from var/certs."
@@ -252,6 +255,29 @@ HINT_CLIENT_REFUSED_MTLS = (
 HINT_CLIENT_REFUSED_TLS = (
     "Kuscia asks for a client certificate: set protocol MTLS and give kusciaapi-server.crt/.key."
 )
+HINT_DNS = (
+    "The host name does not resolve: check the URL's host (inside Docker networks use the "
+    "container's name or the host's address, not localhost)."
+)
+HINT_CONNECT_REFUSED = (
+    "Nothing listens there: is Kuscia running, and is the port KusciaAPI's "
+    "(8082 in the container, 13082 through Docker)?"
+)
+HINT_CONNECT_TIMEOUT = "Nothing answered in time: check the host, port and firewall."
+HINT_UNTRUSTED = (
+    "Use the ca.crt of the same Kuscia node you connect to (its /home/kuscia/var/certs/ca.crt); "
+    "another node's or party's CA will not do."
+)
+HINT_HOSTNAME = (
+    "Set the TLS server name (the server-name setting, tls_server_name / "
+    "KUSCIA_TLS_SERVER_NAME) to a name in Kuscia's certificate (localhost, kusciaapi, "
+    "127.0.0.1), e.g. kusciaapi behind another host name or a Docker port mapping; or add your "
+    "name to kusciaAPISans in kuscia.yaml and let Kuscia re-issue the certificate."
+)
+
+
+def client_refused_hint(protocol: str) -> str:
+    return HINT_CLIENT_REFUSED_MTLS if protocol == "MTLS" else HINT_CLIENT_REFUSED_TLS
 
 
 def causes(exc: BaseException) -> Iterator[BaseException]:
@@ -273,166 +299,127 @@ def transport_error(
     tls_server_name: str = "",
     phase: str = "connect",
 ) -> KusciaTransportError:
-    """Classify a low-level failure by its cause.
+    """Classify a low-level failure by its cause: the one place that gives it a kind and hint.
 
     phase is "connect" (no byte of the response read yet on a fresh connection) or "read".
     """
+    kind, message, hint = _classify(exc, route, protocol, url, tls_server_name, phase)
+    return KusciaTransportError(message, kind=kind, route=route, hint=hint)
+
+
+def _classify(
+    exc: BaseException, route: str, protocol: str, url: str, tls_server_name: str, phase: str
+) -> tuple[str, str, str | None]:
     chain = list(causes(exc))
     names = {type(e).__name__ for e in chain}
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
-            return _verify_error(e, route=route, url=url, tls_server_name=tls_server_name)
+            return _verify_error(e, url=url, tls_server_name=tls_server_name)
     for e in chain:
         if isinstance(e, ssl.SSLError):
-            reason = (getattr(e, "reason", None) or "").upper()
-            text = str(e)
-            if reason in _EXPIRED_ALERTS:
-                return KusciaTransportError(
-                    f"Kuscia rejected the client certificate as expired or revoked: {text}",
-                    kind="cert_expired",
-                    route=route,
-                    hint="The client certificate has expired: copy a fresh one from Kuscia.",
-                )
-            if reason in _CLIENT_CERT_ALERTS:
-                return KusciaTransportError(
-                    f"Kuscia refused the TLS handshake: {text}",
-                    kind="tls_client_refused",
-                    route=route,
-                    hint=HINT_CLIENT_REFUSED_MTLS
-                    if protocol == "MTLS"
-                    else HINT_CLIENT_REFUSED_TLS,
-                )
-            if reason == "TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
-                return KusciaTransportError(
-                    f"The server only speaks HTTP/2 (gRPC?) on this port: {text}",
-                    kind="wrong_path",
-                    route=route,
-                    hint="This looks like KusciaAPI's gRPC port (8083 / Docker 13083): use the "
-                    "HTTP port (8082 / Docker 13082).",
-                )
-            if reason in {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"} or (
-                "record layer failure" in text.lower()
-            ):
-                return KusciaTransportError(
-                    f"The server does not speak TLS on this port: {text}",
-                    kind="tls_protocol",
-                    route=route,
-                    hint=(
-                        "The server answers in plain HTTP: if Kuscia runs with protocol NOTLS, "
-                        "use an http:// URL and protocol NOTLS; otherwise check the port."
-                    ),
-                )
-            return KusciaTransportError(
-                f"TLS failure: {text}",
-                kind="tls_error",
-                route=route,
-                hint="The TLS handshake failed: check protocol, ca.crt and the client certificate.",
-            )
-    for e in chain:
-        if isinstance(e, socket.gaierror):
-            return KusciaTransportError(
-                f"Cannot resolve the host name in {url}: {e}",
-                kind="dns",
-                route=route,
-                hint="The host name does not resolve: check the URL's host.",
-            )
-    if "ConnectTimeout" in names or "PoolTimeout" in names:
-        return KusciaTransportError(
-            f"Connecting to {url} timed out",
-            kind="timeout",
-            route=route,
-            hint="Nothing answered in time: check the host, port and firewall.",
+            return _ssl_error(e, protocol)
+    if any(isinstance(e, socket.gaierror) for e in chain) or (
+        "ConnectError" in names and any("Name or service not known" in str(e) for e in chain)
+    ):
+        gai = next((e for e in chain if isinstance(e, socket.gaierror)), None)
+        return (
+            "dns",
+            f"Cannot resolve the host name in {url}" + (f": {gai}" if gai else ""),
+            HINT_DNS,
         )
-    if "ReadTimeout" in names or "WriteTimeout" in names or "TimeoutError" in names:
-        return KusciaTransportError(
+    if names & {"ReadTimeout", "WriteTimeout"}:
+        return (
+            "timeout",
             f"Kuscia did not answer {route} in time",
-            kind="timeout",
-            route=route,
-            hint="Kuscia is slow or stuck: retry later, or raise the read timeout.",
+            "Kuscia is slow or stuck: retry later, or raise the read timeout.",
         )
-    for e in chain:
-        if isinstance(e, ConnectionRefusedError) or (
-            isinstance(e, OSError) and e.errno == errno.ECONNREFUSED
-        ):
-            return KusciaTransportError(
-                f"Connection to {url} refused",
-                kind="connect_refused",
-                route=route,
-                hint=(
-                    "Nothing listens there: is Kuscia running, and is the port KusciaAPI's "
-                    "(8082 in the container, 13082 through Docker)?"
-                ),
-            )
-    if "ConnectError" in names and any("Name or service not known" in str(e) for e in chain):
-        return KusciaTransportError(
-            f"Cannot resolve the host name in {url}",
-            kind="dns",
-            route=route,
-            hint="The host name does not resolve: check the URL's host.",
-        )
+    if names & {"ConnectTimeout", "PoolTimeout", "TimeoutError"}:
+        return "timeout", f"Connecting to {url} timed out", HINT_CONNECT_TIMEOUT
+    if any(
+        isinstance(e, ConnectionRefusedError)
+        or (isinstance(e, OSError) and e.errno == errno.ECONNREFUSED)
+        for e in chain
+    ):
+        return "connect_refused", f"Connection to {url} refused", HINT_CONNECT_REFUSED
     reset = any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain)
     if reset and protocol in ("MTLS", "TLS") and phase == "connect":
         # TLS 1.3: the client finishes its side of the handshake before the server checks the
         # client certificate, so a refusal often shows up only as a reset on the first read.
-        return KusciaTransportError(
+        return (
+            "tls_client_refused",
             f"Kuscia reset the connection before answering: {exc}",
-            kind="tls_client_refused",
-            route=route,
-            hint=HINT_CLIENT_REFUSED_MTLS if protocol == "MTLS" else HINT_CLIENT_REFUSED_TLS,
+            client_refused_hint(protocol),
         )
-    closed = any(
+    if any(
         isinstance(e, ssl.SSLEOFError)
         or "Server disconnected without sending a response" in str(e)
         or "EOF occurred in violation of protocol" in str(e)
         for e in chain
-    )
-    if closed:
-        return KusciaTransportError(
+    ):
+        return (
+            "connection",
             f"Kuscia closed the connection without answering: {exc}",
-            kind="connection",
-            route=route,
-            hint="The server hung up without answering: check that the port is KusciaAPI's HTTP "
+            "The server hung up without answering: check that the port is KusciaAPI's HTTP "
             "port (8082 / Docker 13082, not gRPC 8083), then retry and check Kuscia's log.",
         )
-    return KusciaTransportError(
-        f"Connection to {url} failed: {exc}",
-        kind="connection",
-        route=route,
+    return "connection", f"Connection to {url} failed: {exc}", None
+
+
+def _ssl_error(e: ssl.SSLError, protocol: str) -> tuple[str, str, str]:
+    reason = (getattr(e, "reason", None) or "").upper()
+    text = str(e)
+    if reason in _EXPIRED_ALERTS:
+        return (
+            "cert_expired",
+            f"Kuscia rejected the client certificate as expired or revoked: {text}",
+            "The client certificate has expired: copy a fresh one from Kuscia.",
+        )
+    if reason in _CLIENT_CERT_ALERTS:
+        return (
+            "tls_client_refused",
+            f"Kuscia refused the TLS handshake: {text}",
+            client_refused_hint(protocol),
+        )
+    if reason == "TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
+        return (
+            "wrong_path",
+            f"The server only speaks HTTP/2 (gRPC?) on this port: {text}",
+            "This looks like KusciaAPI's gRPC port (8083 / Docker 13083): use the "
+            "HTTP port (8082 / Docker 13082).",
+        )
+    if reason in {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"} or (
+        "record layer failure" in text.lower()
+    ):
+        return (
+            "tls_protocol",
+            f"The server does not speak TLS on this port: {text}",
+            "The server answers in plain HTTP: if Kuscia runs with protocol NOTLS, "
+            "use an http:// URL and protocol NOTLS; otherwise check the port.",
+        )
+    return (
+        "tls_error",
+        f"TLS failure: {text}",
+        "The TLS handshake failed: check protocol, ca.crt and the client certificate.",
     )
 
 
 def _verify_error(
-    e: ssl.SSLCertVerificationError, *, route: str, url: str, tls_server_name: str
-) -> KusciaTransportError:
+    e: ssl.SSLCertVerificationError, *, url: str, tls_server_name: str
+) -> tuple[str, str, str]:
     code = e.verify_code
     detail = e.verify_message or str(e)
     if code in (_X509_HOSTNAME_MISMATCH, _X509_IP_MISMATCH, _X509_EMAIL_MISMATCH):
         name = tls_server_name or url
-        return KusciaTransportError(
+        return (
+            "tls_hostname",
             f"The server certificate is not valid for {name}: {detail}",
-            kind="tls_hostname",
-            route=route,
-            hint=(
-                "Kuscia's certificate names localhost, kusciaapi and 127.0.0.1: set the TLS "
-                "server name to one of them (KUSCIA_TLS_SERVER_NAME), e.g. behind a port mapping."
-            ),
+            HINT_HOSTNAME,
         )
     if code in (_X509_EXPIRED, _X509_NOT_YET_VALID):
-        return KusciaTransportError(
+        return (
+            "cert_expired",
             f"The server certificate is outside its validity period: {detail}",
-            kind="cert_expired",
-            route=route,
-            hint=(
-                "Kuscia's server certificate has expired (or the clocks differ): renew it on the "
-                "Kuscia node, then copy the new ca.crt."
-            ),
+            "Kuscia's server certificate has expired (or the clocks differ): renew it on the "
+            "Kuscia node, then copy the new ca.crt.",
         )
-    return KusciaTransportError(
-        f"The server certificate is not trusted: {detail}",
-        kind="tls_untrusted",
-        route=route,
-        hint=(
-            "The server's certificate does not chain to the configured CA: copy ca.crt "
-            "from this Kuscia node's var/certs (each node has its own CA)."
-        ),
-    )
+    return "tls_untrusted", f"The server certificate is not trusted: {detail}", HINT_UNTRUSTED
