@@ -1,12 +1,24 @@
 """Security headers Django does not set itself: a Content-Security-Policy without inline script,
-and a Permissions-Policy. Frame denial, nosniff, referrer policy and COOP come from Django."""
+and a Permissions-Policy. Frame denial, nosniff, referrer policy and COOP come from Django.
+
+`HtmxLoginRequiredMiddleware` is Django's LoginRequiredMiddleware, except that an htmx request
+(`HX-Request`) of a signed-out user (e.g. an expired session while a page polls) is answered with
+`HX-Redirect` to the login page, `next` being the page the user is on (`HX-Current-URL`), instead
+of a 302 that htmx would follow and swap the login form into a fragment."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -28,4 +40,31 @@ class SecurityHeadersMiddleware:
             response["Content-Security-Policy"] = self.csp
         if self.permissions and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.permissions
+        return response
+
+
+def _page_path(request: HttpRequest) -> str:
+    """Path and query of the page the htmx request came from, if it is on this site."""
+    current = request.headers.get("HX-Current-URL", "")
+    if current and url_has_allowed_host_and_scheme(
+        current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(current)
+        return parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    return str(resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    def handle_no_permission(  # type: ignore[override]  # a 200 + HX-Redirect for htmx
+        self, request: HttpRequest, view_func: Any
+    ) -> HttpResponse:
+        if request.headers.get("HX-Request") != "true":
+            return super().handle_no_permission(request, view_func)
+        login = redirect_to_login(
+            _page_path(request),
+            resolve_url(self.get_login_url(view_func)),
+            self.get_redirect_field_name(view_func),
+        )
+        response = HttpResponseClientRedirect(login["Location"])
+        response["Vary"] = "HX-Request"
         return response
