@@ -31,7 +31,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -39,8 +38,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from jobs.kuscia.client import KusciaClient, read_file, read_token, validate_config
 from jobs.kuscia.config import ConnectionConfig
-from jobs.kuscia.errors import KusciaError, transport_error
+from jobs.kuscia.errors import (
+    HINT_401,
+    HINT_404,
+    HINT_CLIENT_REFUSED_MTLS,
+    HINT_FILE,
+    KusciaConfigError,
+    KusciaError,
+    transport_error,
+)
 
 Status = Literal["ok", "warn", "fail", "skipped"]
 
@@ -71,27 +79,6 @@ STEP_NAMES = (
 
 EXPIRY_WARN_DAYS = 30
 
-HINT_FILES = (
-    "curl: (58) unable to set XXX file — the path of the SSL key, certificate or CA file is "
-    "wrong. Copy ca.crt, kusciaapi-server.crt, kusciaapi-server.key and token out of "
-    "/home/kuscia/var/certs/ of the master (centralized) or the party's autonomy container "
-    "(P2P), e.g. `docker cp ${USER}-kuscia-master:/home/kuscia/var/certs/ca.crt .`, and give "
-    "their paths, readable by the user that runs the console."
-)
-HINT_CLIENT_56 = (
-    "curl: (56) ... sslv3 alert bad certificate — Kuscia in MTLS mode accepts only a client "
-    "certificate and key signed by its own ca.crt. Configure both (the docs use "
-    "kusciaapi-server.crt and kusciaapi-server.key from the same node's /home/kuscia/var/certs/)."
-)
-HINT_401 = (
-    "401 Unauthorized — the Token header is wrong. Use the exact content of "
-    "/home/kuscia/var/certs/token of the same node (32 characters, no newline added)."
-)
-HINT_404 = (
-    "404 Page Not Found — the API path is wrong. The URL must be only scheme, host and port "
-    "of KusciaAPI (e.g. https://127.0.0.1:8082), without a path such as /api/v1."
-)
-
 
 @dataclass(frozen=True)
 class CheckStep:
@@ -108,13 +95,17 @@ class _State:
     port: int = 0
     server_name: str = ""
     ca_certs: list[x509.Certificate] = field(default_factory=list)
-    client_cert: x509.Certificate | None = None
-    has_client_pair: bool = False
+    client_cert: x509.Certificate | None = None  # set once certificate and key match
     server_cert: x509.Certificate | None = None
 
 
 class _Stop(Exception):
-    """Raised by a step to stop the run after recording its failing step."""
+    """Raised by a step to stop the run: its failing step, after the steps it passed before."""
+
+    def __init__(self, step: CheckStep, before: Sequence[CheckStep] = ()) -> None:
+        super().__init__(step.detail)
+        self.step = step
+        self.before = list(before)
 
 
 def _cn(name: x509.Name) -> str:
@@ -148,23 +139,35 @@ def _san_names(cert: x509.Certificate) -> list[str]:
 # ---------------------------------------------------------------------------------- 1. files
 
 
-def _read(role: str, path: str) -> bytes:
-    p = Path(path)
-    if not p.exists():
-        raise _FileProblem(f"{role} file {path} does not exist")
-    if not p.is_file():
-        raise _FileProblem(f"{role} path {path} is not a file")
+def _bad_file(message: str) -> KusciaConfigError:
+    return KusciaConfigError(message, kind="cert_file", hint=HINT_FILE)
+
+
+def _client_pair(cfg: ConnectionConfig) -> x509.Certificate:
+    cert_pem = read_file("client certificate", cfg.cert_file)
+    key_pem = read_file("client key", cfg.key_file)
     try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise _FileProblem(f"{role} file {path} is not readable ({exc.strerror})") from None
-
-
-class _FileProblem(Exception):
-    pass
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise _bad_file(
+            f"client certificate file {cfg.cert_file} holds no PEM certificate"
+        ) from None
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        raise _bad_file(
+            f"client key file {cfg.key_file} holds no unencrypted PEM private key"
+        ) from None
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        raise _bad_file(
+            f"client key {cfg.key_file} does not belong to the certificate {cfg.cert_file}"
+        )
+    return cert
 
 
 def _step_files(st: _State) -> CheckStep:
+    """The files as the client reads them (same rules, same messages), plus their contents."""
     cfg = st.config
     if cfg.protocol == "NOTLS":
         return CheckStep(FILES, "ok", "Protocol NOTLS: no certificate or token needed.")
@@ -172,11 +175,12 @@ def _step_files(st: _State) -> CheckStep:
     warnings: list[str] = []
     try:
         if cfg.ca_file:
-            ca_pem = _read("CA certificate", cfg.ca_file)
             try:
-                st.ca_certs = x509.load_pem_x509_certificates(ca_pem)
+                st.ca_certs = x509.load_pem_x509_certificates(
+                    read_file("CA certificate", cfg.ca_file)
+                )
             except ValueError:
-                raise _FileProblem(
+                raise _bad_file(
                     f"CA certificate file {cfg.ca_file} holds no PEM certificate"
                 ) from None
             notes.append(f"CA {cfg.ca_file} ({_subject(st.ca_certs[0])})")
@@ -184,62 +188,24 @@ def _step_files(st: _State) -> CheckStep:
             warnings.append("no CA file: the server's certificate cannot be verified")
         if cfg.protocol == "MTLS":
             if cfg.cert_file and cfg.key_file:
-                cert_pem = _read("client certificate", cfg.cert_file)
-                key_pem = _read("client key", cfg.key_file)
-                try:
-                    st.client_cert = x509.load_pem_x509_certificate(cert_pem)
-                except ValueError:
-                    raise _FileProblem(
-                        f"client certificate file {cfg.cert_file} holds no PEM certificate"
-                    ) from None
-                try:
-                    key = serialization.load_pem_private_key(key_pem, password=None)
-                except (ValueError, TypeError):
-                    raise _FileProblem(
-                        f"client key file {cfg.key_file} holds no unencrypted PEM private key"
-                    ) from None
-                if key.public_key().public_bytes(
-                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-                ) != st.client_cert.public_key().public_bytes(
-                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-                ):
-                    raise _FileProblem(
-                        f"client key {cfg.key_file} does not belong to the certificate "
-                        f"{cfg.cert_file}"
-                    )
-                st.has_client_pair = True
+                st.client_cert = _client_pair(cfg)
                 notes.append(f"client certificate {cfg.cert_file} ({_subject(st.client_cert)})")
             elif cfg.cert_file or cfg.key_file:
-                raise _FileProblem(
+                raise _bad_file(
                     "only one of client certificate and client key is set; MTLS needs both"
                 )
             else:
                 warnings.append("no client certificate/key configured, but protocol is MTLS")
         if cfg.token_file:
-            token = _read("token", cfg.token_file)
-            if not token.strip():
-                raise _FileProblem(f"token file {cfg.token_file} is empty")
-            if token != token.strip():
-                raise _FileProblem(
-                    f"token file {cfg.token_file} starts or ends with white space or a line "
-                    "break (often a newline added by an editor or `echo`); Kuscia compares the "
-                    "token byte for byte and an HTTP header cannot carry it"
-                )
-            notes.append(f"token {cfg.token_file} ({len(token.strip())} characters)")
+            notes.append(f"token {cfg.token_file} ({len(read_token(cfg.token_file))} characters)")
         else:
             warnings.append(f"no token file: protocol {cfg.protocol} requires the Token header")
-    except _FileProblem as problem:
-        raise _StopWith(CheckStep(FILES, "fail", str(problem), HINT_FILES)) from None
+    except KusciaConfigError as err:
+        raise _Stop(CheckStep(FILES, "fail", err.message, err.hint)) from None
     detail = "; ".join(notes) if notes else "no files configured"
     if warnings:
-        return CheckStep(FILES, "warn", detail + ". " + "; ".join(warnings) + ".", HINT_FILES)
+        return CheckStep(FILES, "warn", detail + ". " + "; ".join(warnings) + ".", HINT_FILE)
     return CheckStep(FILES, "ok", detail + ".")
-
-
-class _StopWith(_Stop):
-    def __init__(self, step: CheckStep) -> None:
-        super().__init__(step.detail)
-        self.step = step
 
 
 # ---------------------------------------------------------------------------------- 2. address
@@ -247,76 +213,31 @@ class _StopWith(_Stop):
 
 def _step_address(st: _State) -> CheckStep:
     cfg = st.config
-    parts = urlsplit(cfg.url)
-    want = "http" if cfg.protocol == "NOTLS" else "https"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _StopWith(
-            CheckStep(
-                ADDRESS,
-                "fail",
-                f"{cfg.url!r} is not an http(s) URL with a host",
-                "Give the KusciaAPI URL as scheme://host:port, e.g. https://127.0.0.1:8082.",
-            )
-        )
-    if parts.scheme != want:
-        raise _StopWith(
-            CheckStep(
-                ADDRESS,
-                "fail",
-                f"protocol {cfg.protocol} needs an {want}:// URL, got {parts.scheme}://",
-                "Use https:// with TLS or MTLS and http:// with NOTLS (Kuscia's `protocol:` "
-                "setting in kuscia.yaml decides which one the node speaks).",
-            )
-        )
-    st.host = parts.hostname
     try:
-        st.port = parts.port or (443 if want == "https" else 80)
-    except ValueError:
-        raise _StopWith(
-            CheckStep(ADDRESS, "fail", f"the port in {cfg.url!r} is not a number", "")
-        ) from None
+        validate_config(cfg)  # the client's own URL rules
+    except KusciaConfigError as bad:
+        if bad.kind != "wrong_path":  # a path in the URL is the API path step's business
+            raise _Stop(CheckStep(ADDRESS, "fail", bad.message, bad.hint)) from None
+    parts = urlsplit(cfg.url)
+    st.host = parts.hostname or ""
+    st.port = parts.port or (443 if parts.scheme == "https" else 80)
     st.server_name = cfg.tls_server_name or st.host
+    addresses: list[str] = []
     try:
         infos = socket.getaddrinfo(st.host, st.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise _StopWith(
-            CheckStep(
-                ADDRESS,
-                "fail",
-                f"the host name {st.host} does not resolve ({exc.strerror})",
-                "Check the host in the URL; inside Docker networks use the container's name "
-                "or the host's address, not localhost.",
-            )
-        ) from None
-    addresses = sorted({str(info[4][0]) for info in infos})
-    started = time.monotonic()
-    try:
+        addresses = sorted({str(info[4][0]) for info in infos})
+        started = time.monotonic()
         with socket.create_connection((st.host, st.port), timeout=cfg.connect_timeout):
             pass
-    except ConnectionRefusedError:
-        raise _StopWith(
-            CheckStep(
-                ADDRESS,
-                "fail",
-                f"{st.host} ({', '.join(addresses)}) refuses connections on port {st.port}: "
-                "nothing listens there",
-                "Is Kuscia running? KusciaAPI listens on 8082 inside the container; the Docker "
-                "start script maps it to host port 13082 (-k). Check the port in the URL.",
-            )
-        ) from None
-    except TimeoutError:
-        raise _StopWith(
-            CheckStep(
-                ADDRESS,
-                "fail",
-                f"no answer from {st.host}:{st.port} within {cfg.connect_timeout:g} s",
-                "A firewall drops the packets or the address is wrong: check host and port.",
-            )
-        ) from None
     except OSError as exc:
-        raise _StopWith(
-            CheckStep(ADDRESS, "fail", f"cannot connect to {st.host}:{st.port}: {exc}", "")
-        ) from None
+        err = _classify(exc, st)
+        detail = {
+            "dns": f"the host name {st.host} does not resolve ({exc.strerror})",
+            "connect_refused": f"{st.host} ({', '.join(addresses)}) refuses connections on port "
+            f"{st.port}: nothing listens there",
+            "timeout": f"no answer from {st.host}:{st.port} within {cfg.connect_timeout:g} s",
+        }.get(err.kind, f"cannot connect to {st.host}:{st.port}: {exc}")
+        raise _Stop(CheckStep(ADDRESS, "fail", detail, err.hint)) from None
     ms = (time.monotonic() - started) * 1000
     return CheckStep(
         ADDRESS,
@@ -329,13 +250,14 @@ def _step_address(st: _State) -> CheckStep:
 # ------------------------------------------------------------------------ 3. to 6. TLS steps
 
 
-def _context(st: _State, *, verify: bool, hostname: bool, client_pair: bool) -> ssl.SSLContext:
+def _context(st: _State, *, verify: bool, hostname: bool = False) -> ssl.SSLContext:
+    """Each step's own verification switches, always with our client pair when there is one."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = hostname
     ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
     if verify and st.config.ca_file:
         ctx.load_verify_locations(cafile=st.config.ca_file)
-    if client_pair and st.has_client_pair:
+    if st.client_cert is not None:
         ctx.load_cert_chain(st.config.cert_file, st.config.key_file)
     return ctx
 
@@ -351,6 +273,7 @@ def _handshake(st: _State, ctx: ssl.SSLContext) -> ssl.SSLSocket:
 
 
 def _classify(exc: BaseException, st: _State) -> KusciaError:
+    """The client's kind, message and hint for a socket or TLS failure."""
     return transport_error(
         exc,
         route="(connection check)",
@@ -361,14 +284,13 @@ def _classify(exc: BaseException, st: _State) -> KusciaError:
 
 
 def _step_tls(st: _State) -> list[CheckStep]:
-    ctx = _context(st, verify=False, hostname=False, client_pair=True)
     try:
-        with _handshake(st, ctx) as tls:
+        with _handshake(st, _context(st, verify=False)) as tls:
             der = tls.getpeercert(binary_form=True)
             version = tls.version() or "TLS"
             cipher = (tls.cipher() or ("?",))[0]
     except TimeoutError:
-        raise _StopWith(
+        raise _Stop(
             CheckStep(
                 TLS,
                 "fail",
@@ -382,22 +304,19 @@ def _step_tls(st: _State) -> list[CheckStep]:
         err = _classify(exc, st)
         if err.kind in ("tls_client_refused", "cert_expired"):
             # TLS 1.2 servers refuse the client certificate inside the handshake itself.
-            raise _StopWithSteps(
-                [
-                    CheckStep(
-                        TLS,
-                        "warn",
-                        "the port speaks TLS, but the server ended the handshake with an alert "
-                        "about our client certificate",
-                    )
-                ],
-                CheckStep(
-                    CLIENT_CERT, "fail", f"the server refused the handshake: {exc}", HINT_CLIENT_56
-                ),
-            ) from None
-        raise _StopWith(CheckStep(TLS, "fail", err.message, err.hint)) from None
+            alert = CheckStep(
+                TLS,
+                "warn",
+                "the port speaks TLS, but the server ended the handshake with an alert "
+                "about our client certificate",
+            )
+            refused = CheckStep(
+                CLIENT_CERT, "fail", f"the server refused the handshake: {exc}", err.hint
+            )
+            raise _Stop(refused, before=[alert]) from None
+        raise _Stop(CheckStep(TLS, "fail", err.message, err.hint)) from None
     if not der:
-        raise _StopWith(CheckStep(TLS, "fail", "the server sent no certificate", ""))
+        raise _Stop(CheckStep(TLS, "fail", "the server sent no certificate", ""))
     st.server_cert = x509.load_der_x509_certificate(der)
     return [
         CheckStep(
@@ -437,7 +356,7 @@ def _step_expiry(st: _State, now: dt.datetime) -> CheckStep:
         else:
             lines.append(f"{label} valid until {end:%Y-%m-%d} ({days:.0f} days)")
     if failures:
-        raise _StopWith(
+        raise _Stop(
             CheckStep(EXPIRY, "fail", "; ".join(failures + warnings + lines) + ".", hints[0])
         )
     if warnings:
@@ -472,43 +391,24 @@ def _step_server_cert(st: _State) -> CheckStep:
             "Give the node's ca.crt so that the console can tell the real Kuscia from an impostor.",
         )
     sans = _san_names(st.server_cert)
-    # Chain first (no host name check), so that each problem gets its own message.
-    try:
-        with _handshake(st, _context(st, verify=True, hostname=False, client_pair=True)):
-            pass
-    except ssl.SSLCertVerificationError as exc:
-        raise _StopWith(
-            CheckStep(
-                SERVER_CERT,
-                "fail",
-                f"the server certificate {_subject(st.server_cert)}, issued by "
-                f"{_issuer(st.server_cert)}, does not chain to {st.config.ca_file} "
-                f"({', '.join(_subject(c) for c in st.ca_certs)}): {exc.verify_message}",
-                "Use the ca.crt of the same Kuscia node you connect to (its "
-                "/home/kuscia/var/certs/ca.crt); another node's or party's CA will not do.",
-            )
-        ) from None
-    except (ssl.SSLError, OSError):
-        pass  # a refused client certificate is the next step's business
-    try:
-        with _handshake(st, _context(st, verify=True, hostname=True, client_pair=True)):
-            pass
-    except ssl.SSLCertVerificationError as exc:
-        names = ", ".join(sans) or "(no subject alternative names)"
-        raise _StopWith(
-            CheckStep(
-                SERVER_CERT,
-                "fail",
+    names = ", ".join(sans) or "(no subject alternative names)"
+    # Chain first (no host name check), then the name, so that each problem gets its own message.
+    for hostname in (False, True):
+        try:
+            with _handshake(st, _context(st, verify=True, hostname=hostname)):
+                pass
+        except ssl.SSLCertVerificationError as exc:
+            detail = (
                 f"the server certificate chains to ca.crt but is not valid for "
-                f"{st.server_name}: it names {names} ({exc.verify_message})",
-                "Set the server-name setting (tls_server_name / KUSCIA_TLS_SERVER_NAME) to one of "
-                f"the names in the certificate ({names}), e.g. kusciaapi when you connect through "
-                "another host name or a Docker port mapping; or add your name to kusciaAPISans "
-                "in kuscia.yaml and let Kuscia re-issue the certificate.",
+                f"{st.server_name}: it names {names} ({exc.verify_message})"
+                if hostname
+                else f"the server certificate {_subject(st.server_cert)}, issued by "
+                f"{_issuer(st.server_cert)}, does not chain to {st.config.ca_file} "
+                f"({', '.join(_subject(c) for c in st.ca_certs)}): {exc.verify_message}"
             )
-        ) from None
-    except (ssl.SSLError, OSError):
-        pass
+            raise _Stop(CheckStep(SERVER_CERT, "fail", detail, _classify(exc, st).hint)) from None
+        except (ssl.SSLError, OSError):
+            pass  # a refused client certificate is the next step's business
     how = f" (server name {st.server_name})" if st.config.tls_server_name else ""
     return CheckStep(
         SERVER_CERT,
@@ -521,8 +421,7 @@ def _step_server_cert(st: _State) -> CheckStep:
 def _step_client_cert(st: _State) -> CheckStep:
     if st.config.protocol != "MTLS":
         return CheckStep(CLIENT_CERT, "skipped", f"protocol {st.config.protocol}: not needed")
-    verify = bool(st.config.ca_file)
-    ctx = _context(st, verify=verify, hostname=False, client_pair=True)
+    ctx = _context(st, verify=bool(st.config.ca_file))
     request = (
         f"GET /version HTTP/1.1\r\nHost: {st.server_name}\r\nConnection: close\r\n\r\n"
     ).encode()
@@ -534,23 +433,23 @@ def _step_client_cert(st: _State) -> CheckStep:
         err = _classify(exc, st)
         detail = (
             "no client certificate is configured and the server closed the connection"
-            if not st.has_client_pair
-            else f"the server refused {_subject(st.client_cert) if st.client_cert else 'it'}"
+            if st.client_cert is None
+            else f"the server refused {_subject(st.client_cert)}"
         )
-        raise _StopWith(
-            CheckStep(CLIENT_CERT, "fail", f"{detail}: {err.message}", HINT_CLIENT_56)
+        raise _Stop(
+            CheckStep(CLIENT_CERT, "fail", f"{detail}: {err.message}", HINT_CLIENT_REFUSED_MTLS)
         ) from None
     if not first:
-        raise _StopWith(
+        raise _Stop(
             CheckStep(
                 CLIENT_CERT,
                 "fail",
                 "the server closed the connection without answering after the handshake",
-                HINT_CLIENT_56,
+                HINT_CLIENT_REFUSED_MTLS,
             )
         )
     if not first.startswith(b"HTTP/"):
-        raise _StopWith(
+        raise _Stop(
             CheckStep(
                 CLIENT_CERT,
                 "fail",
@@ -558,14 +457,13 @@ def _step_client_cert(st: _State) -> CheckStep:
                 "KusciaAPI's HTTP port is 8082 (13082 through Docker); 8083 is gRPC.",
             )
         )
-    if not st.has_client_pair:
+    if st.client_cert is None:
         return CheckStep(
             CLIENT_CERT,
             "warn",
             "the server answered without a client certificate: it runs TLS, not MTLS",
             "Set the connection's protocol to TLS, or check that this is the node you mean.",
         )
-    assert st.client_cert is not None
     return CheckStep(
         CLIENT_CERT, "ok", f"the server accepted {_subject(st.client_cert)} and answered HTTP."
     )
@@ -573,32 +471,21 @@ def _step_client_cert(st: _State) -> CheckStep:
 
 # ------------------------------------------------------------------------ 7. to 11. HTTP steps
 
-ClientFactory = Callable[[ConnectionConfig], object]
-
-
-def _default_client(config: ConnectionConfig) -> object:
-    from jobs.kuscia.client import KusciaClient
-
-    return KusciaClient(config)
+ClientFactory = Callable[[ConnectionConfig], KusciaClient]
 
 
 def _http_steps(st: _State, domains: Sequence[str], factory: ClientFactory) -> list[CheckStep]:
-    steps: list[CheckStep] = []
     cfg = replace(st.config, read_timeout=min(st.config.read_timeout, 10.0))
     try:
         client = factory(cfg)
     except KusciaError as err:
         if err.kind == "wrong_path":
             _step_path_prefix(st)
-        raise _StopWith(CheckStep(TOKEN, "fail", f"{err.kind}: {err.message}", err.hint)) from None
-    try:
-        steps += _step_token_path_health(st, client)
+        raise _Stop(CheckStep(TOKEN, "fail", f"{err.kind}: {err.message}", err.hint)) from None
+    with client:
+        steps = _step_token_path_health(st, client)
         steps.append(_step_watch(client))
         steps.append(_step_routes(client, domains))
-    finally:
-        close = getattr(client, "close", None)
-        if callable(close):
-            close()
     return steps
 
 
@@ -612,17 +499,12 @@ def _raw_post(st: _State, path: str) -> int:
         "Content-Length: 2",
         "Connection: close",
     ]
-    token = b""
-    if cfg.uses_tls and cfg.token_file:
-        token = Path(cfg.token_file).read_bytes().strip()
     request = ("\r\n".join(headers) + "\r\n").encode()
-    if token:
-        request += b"Token: " + token + b"\r\n"
+    if cfg.uses_tls and cfg.token_file:
+        request += b"Token: " + read_token(cfg.token_file) + b"\r\n"
     request += b"\r\n{}"
     if cfg.uses_tls:
-        conn: socket.socket = _handshake(
-            st, _context(st, verify=bool(cfg.ca_file), hostname=False, client_pair=True)
-        )
+        conn: socket.socket = _handshake(st, _context(st, verify=bool(cfg.ca_file)))
     else:
         conn = socket.create_connection((st.host, st.port), timeout=cfg.connect_timeout)
     with conn:
@@ -641,112 +523,72 @@ def _step_path_prefix(st: _State) -> None:
     except (OSError, ssl.SSLError):
         return
     if status == 401:
-        raise _StopWith(CheckStep(TOKEN, "fail", f"POST {prefix}/healthZ answered 401", HINT_401))
+        raise _Stop(CheckStep(TOKEN, "fail", f"POST {prefix}/healthZ answered 401", HINT_401))
     if status in (404, 307, 301, 302, 308):
-        raise _StopWithSteps(
-            [_token_ok(st.config.protocol == "NOTLS")],
+        raise _Stop(
             CheckStep(
                 API_PATH,
                 "fail",
                 f"POST {prefix}/healthZ answered {status} (the URL carries the path {prefix})",
                 HINT_404,
             ),
+            before=[_token_ok(st.config)],
         )
 
 
-def _step_token_path_health(st: _State, client: object) -> list[CheckStep]:
-    steps: list[CheckStep] = []
-    notls = st.config.protocol == "NOTLS"
+def _step_token_path_health(st: _State, client: KusciaClient) -> list[CheckStep]:
     try:
-        result = client.health()  # type: ignore[attr-defined]
+        ready = client.health()
     except KusciaError as err:
-        if err.kind == "unauthorized":
-            raise _StopWith(
-                CheckStep(TOKEN, "fail", f"POST /healthZ answered 401: {err.message}", HINT_401)
-            ) from None
+        detail = {
+            "unauthorized": f"POST /healthZ answered 401: {err.message}",
+            "wrong_path": f"POST {st.config.url}/healthZ answered 404: {err.message}",
+        }.get(err.kind, f"{err.kind}: {err.message}")
         if err.kind == "wrong_path":
-            steps.append(_token_ok(notls))
-            raise _StopWithSteps(
-                steps,
-                CheckStep(
-                    API_PATH,
-                    "fail",
-                    f"POST {st.config.url}/healthZ answered 404: {err.message}",
-                    HINT_404,
-                ),
-            ) from None
-        raise _StopWith(CheckStep(TOKEN, "fail", f"{err.kind}: {err.message}", err.hint)) from None
-    steps.append(_token_ok(notls))
+            token_ok = _token_ok(st.config)
+            raise _Stop(CheckStep(API_PATH, "fail", detail, err.hint), [token_ok]) from None
+        raise _Stop(CheckStep(TOKEN, "fail", detail, err.hint)) from None
+    steps = [_token_ok(st.config)]
     # A job route under /api/v1 with an id that cannot exist: any Kuscia answer means the path
     # is right; only a 404 (or 401) is a problem.
     try:
-        client.batch_query_job_status(["kc-connection-check"])  # type: ignore[attr-defined]
+        client.batch_query_job_status(["kc-connection-check"])
     except KusciaError as err:
         if err.kind == "wrong_path":
-            raise _StopWithSteps(
-                steps,
-                CheckStep(
-                    API_PATH,
-                    "fail",
-                    f"/healthZ answers but /api/v1/job/status/batchQuery gives 404: {err.message}",
-                    HINT_404,
-                ),
-            ) from None
-        if err.kind in ("unauthorized",) or err.code is None:
-            raise _StopWithSteps(
-                steps, CheckStep(API_PATH, "fail", f"{err.kind}: {err.message}", err.hint)
-            ) from None
+            detail = f"/healthZ answers but /api/v1/job/status/batchQuery gives 404: {err.message}"
+            raise _Stop(CheckStep(API_PATH, "fail", detail, err.hint), steps) from None
+        if err.code is None:  # not a Kuscia status.code answer (401, transport, ...)
+            detail = f"{err.kind}: {err.message}"
+            raise _Stop(CheckStep(API_PATH, "fail", detail, err.hint), steps) from None
     steps.append(
         CheckStep(API_PATH, "ok", "/healthZ and /api/v1/job/status/batchQuery answer as KusciaAPI.")
     )
-    ready = _ready(result)
-    if ready is False:
-        raise _StopWithSteps(
-            steps,
-            CheckStep(
-                HEALTHZ,
-                "fail",
-                "KusciaAPI answers but reports ready=false",
-                "Kuscia is still starting or unhealthy: look at the node's kuscia.log.",
-            ),
+    if not ready:
+        not_ready = CheckStep(
+            HEALTHZ,
+            "fail",
+            "KusciaAPI answers but reports ready=false",
+            "Kuscia is still starting or unhealthy: look at the node's kuscia.log.",
         )
+        raise _Stop(not_ready, steps)
     steps.append(CheckStep(HEALTHZ, "ok", "POST /healthZ: ready."))
     return steps
 
 
-def _ready(result: object) -> bool | None:
-    if isinstance(result, bool):
-        return result
-    if isinstance(result, dict):
-        data = result.get("data", result)
-        if isinstance(data, dict) and "ready" in data:
-            return bool(data["ready"])
-    ready = getattr(result, "ready", None)
-    return bool(ready) if ready is not None else None
-
-
-def _token_ok(notls: bool) -> CheckStep:
-    if notls:
+def _token_ok(config: ConnectionConfig) -> CheckStep:
+    if config.protocol == "NOTLS":
         return CheckStep(TOKEN, "skipped", "protocol NOTLS: Kuscia does not check the token")
     return CheckStep(TOKEN, "ok", "Kuscia accepted the Token header (no 401).")
-
-
-class _StopWithSteps(_StopWith):
-    def __init__(self, before: list[CheckStep], step: CheckStep) -> None:
-        super().__init__(step)
-        self.before = before
 
 
 WATCH_DEADLINE = 8.0  # seconds: the watch asked for 1 s must end well before this
 
 
-def _step_watch(client: object) -> CheckStep:
+def _step_watch(client: KusciaClient) -> CheckStep:
     started = time.monotonic()
     events = 0
     cut = threading.Event()
-    stream = client.watch_jobs(  # type: ignore[attr-defined]
-        timeout_seconds=1, silence_timeout=WATCH_DEADLINE
-    )
+    stream = client.watch_jobs(timeout_seconds=1, silence_timeout=WATCH_DEADLINE)
 
     def cut_off() -> None:
         # A server that ignores timeout_seconds and only sends heartbeats never ends the
@@ -762,7 +604,7 @@ def _step_watch(client: object) -> CheckStep:
             events += 1
     except KusciaError as err:
         if not cut.is_set() and not (err.kind == "timeout" and events):
-            raise _StopWith(
+            raise _Stop(
                 CheckStep(
                     WATCH,
                     "fail",
@@ -794,7 +636,7 @@ def _step_watch(client: object) -> CheckStep:
     )
 
 
-def _step_routes(client: object, domains: Sequence[str]) -> CheckStep:
+def _step_routes(client: KusciaClient, domains: Sequence[str]) -> CheckStep:
     known = list(dict.fromkeys(d for d in domains if d))
     if len(known) < 2:
         return CheckStep(
@@ -805,7 +647,7 @@ def _step_routes(client: object, domains: Sequence[str]) -> CheckStep:
         )
     pairs = [(a, b) for a in known for b in known if a != b]
     try:
-        routes = client.batch_query_route_status(pairs)  # type: ignore[attr-defined]
+        routes = client.batch_query_route_status(pairs)
     except KusciaError as err:
         return CheckStep(
             ROUTES,
@@ -853,18 +695,18 @@ def run_check(
             lambda: [_step_server_cert(st)],
             lambda: [_step_client_cert(st)],
         ]
-    plan.append(lambda: _http_steps(st, domains, client_factory or _default_client))
+    plan.append(lambda: _http_steps(st, domains, client_factory or KusciaClient))
     try:
         for run in plan:
             steps += run()
-    except _StopWith as stop:
-        steps += getattr(stop, "before", [])
+    except _Stop as stop:
+        steps += stop.before
         steps.append(stop.step)
         if stop.step.name == CLIENT_CERT and not any(s.name == EXPIRY for s in steps):
             # The handshake itself was refused: still report the dates the files tell.
             try:
                 steps.append(_step_expiry(st, moment))
-            except _StopWith as expired:
+            except _Stop as expired:
                 steps.append(expired.step)
     done = {s.name for s in steps}
     if not tls:

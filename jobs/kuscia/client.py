@@ -156,8 +156,16 @@ def validate_config(config: ConnectionConfig) -> None:
     if parts.scheme != want:
         raise KusciaConfigError(
             f"protocol {config.protocol} needs a {want}:// URL, got {config.url}",
-            hint="NOTLS uses http://; TLS and MTLS use https://.",
+            hint="Use https:// with TLS or MTLS and http:// with NOTLS (Kuscia's `protocol:` "
+            "setting in kuscia.yaml decides which one the node speaks).",
         )
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise KusciaConfigError(
+            f"the port in {config.url!r} is not a number",
+            hint="Give the base URL of KusciaAPI, e.g. https://127.0.0.1:13082",
+        ) from None
     if parts.path not in ("", "/"):
         raise KusciaConfigError(
             f"the URL must not contain a path: {config.url}",
