@@ -17,7 +17,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,6 +47,7 @@ from jobs.kuscia.types import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Observer = Callable[[str, float, str | None], None]
 
@@ -210,12 +211,7 @@ class KusciaClient:
         self._extensions: dict[str, Any] = {}
         if config.tls_server_name:
             self._extensions["sni_hostname"] = config.tls_server_name
-        self._timeout = httpx.Timeout(
-            connect=config.connect_timeout,
-            read=config.read_timeout,
-            write=config.read_timeout,
-            pool=config.connect_timeout,
-        )
+        self._timeout = self._timeouts(read=config.read_timeout)
         self._http = httpx.Client(
             base_url=config.url,
             headers=headers,
@@ -243,6 +239,13 @@ class KusciaClient:
         self._http.close()
 
     # ------------------------------------------------------------ plumbing
+
+    def _timeouts(self, *, read: float) -> httpx.Timeout:
+        """The configured connect/write timeouts with this read (silence) timeout."""
+        c = self.config
+        return httpx.Timeout(
+            connect=c.connect_timeout, read=read, write=c.read_timeout, pool=c.connect_timeout
+        )
 
     def _headers(self) -> dict[str, Any]:
         h: dict[str, Any] = {"Content-Type": "application/json"}
@@ -323,10 +326,15 @@ class KusciaClient:
         with self._observing(route):
             return self._call(route, body)
 
-    def _unary(self, route: str, body: JSON, parser: Callable[[Any], Any]) -> Any:
+    def _unary(self, route: str, body: JSON, parser: Callable[[Any], T]) -> T:
         """POST, check the envelope and parse `data`, as one observed request."""
         with self._observing(route):
-            return self._parse(route, parser, self._call(route, body))
+            data = self._call(route, body)
+            try:
+                return parser(data)
+            except KusciaMalformed as exc:
+                exc.route = route
+                raise
 
     @contextmanager
     def _observing(self, route: str) -> Iterator[None]:
@@ -360,13 +368,6 @@ class KusciaClient:
         _raise_for_status(reply["status"], route)
         return reply.get("data")
 
-    def _parse(self, route: str, parser: Any, data: Any) -> Any:
-        try:
-            return parser(data)
-        except KusciaMalformed as exc:
-            exc.route = route
-            raise
-
     def _job_id_reply(self, route: str, body: JSON) -> str:
         data = self._unary(route, body, lambda d: wire.obj(d, "data"))
         job_id = data.get("job_id")
@@ -398,19 +399,15 @@ class KusciaClient:
         return self._job_id_reply("/api/v1/job/create", wire.spec_to_request(spec))
 
     def query_job(self, job_id: str) -> JobDetail:
-        route = "/api/v1/job/query"
-        detail: JobDetail = self._unary(route, {"job_id": job_id}, wire.parse_job_detail)
-        return detail
+        return self._unary("/api/v1/job/query", {"job_id": job_id}, wire.parse_job_detail)
 
     def batch_query_job_status(self, job_ids: Sequence[str]) -> list[JobStatus]:
         """Statuses in request order. One unknown ID fails the whole batch (11203, not_found)."""
         if not job_ids:
             return []
-        route = "/api/v1/job/status/batchQuery"
-        jobs: list[JobStatus] = self._unary(
-            route, {"job_ids": list(job_ids)}, wire.parse_batch_job_status
+        return self._unary(
+            "/api/v1/job/status/batchQuery", {"job_ids": list(job_ids)}, wire.parse_batch_job_status
         )
-        return jobs
 
     def stop_job(self, job_id: str, reason: str = "") -> str:
         return self._job_id_reply("/api/v1/job/stop", {"job_id": job_id, "reason": reason})
@@ -444,12 +441,7 @@ class KusciaClient:
         if not isinstance(timeout_seconds, int) or not 0 < timeout_seconds <= MAX_WATCH_TIMEOUT:
             raise ValueError("timeout_seconds must be an integer in 1..2**31-1")
         silence = silence_timeout if silence_timeout is not None else self.watch_silence_timeout
-        timeout = httpx.Timeout(
-            connect=self.config.connect_timeout,
-            read=silence,
-            write=self.config.read_timeout,
-            pool=self.config.connect_timeout,
-        )
+        timeout = self._timeouts(read=silence)
 
         def open_watch() -> httpx.Response:
             with self._observing(WatchStream.route):
@@ -471,24 +463,19 @@ class KusciaClient:
     # ------------------------------------------------------------ domains, data, routes
 
     def query_domain(self, domain_id: str) -> Domain:
-        route = "/api/v1/domain/query"
-        domain: Domain = self._unary(route, {"domain_id": domain_id}, wire.parse_domain)
-        return domain
+        return self._unary("/api/v1/domain/query", {"domain_id": domain_id}, wire.parse_domain)
 
     def batch_query_domains(self, domain_ids: Sequence[str]) -> list[Domain]:
         """In request order. One unknown ID fails the whole batch (11305, not_found)."""
         if not domain_ids:
             return []
-        route = "/api/v1/domain/batchQuery"
-        domains: list[Domain] = self._unary(
-            route, {"domain_ids": list(domain_ids)}, wire.parse_domains
+        return self._unary(
+            "/api/v1/domain/batchQuery", {"domain_ids": list(domain_ids)}, wire.parse_domains
         )
-        return domains
 
     def list_domaindata(
         self, domain_id: str, *, domaindata_type: str = "", domaindata_vendor: str = ""
     ) -> list[DomainData]:
-        route = "/api/v1/domaindata/list"
         body = {
             "data": {
                 "domain_id": domain_id,
@@ -496,28 +483,21 @@ class KusciaClient:
                 "domaindata_vendor": domaindata_vendor,
             }
         }
-        items: list[DomainData] = self._unary(route, body, wire.parse_domaindata_list)
-        return items
+        return self._unary("/api/v1/domaindata/list", body, wire.parse_domaindata_list)
 
     def query_domaindata(self, domain_id: str, domaindata_id: str) -> DomainData:
-        route = "/api/v1/domaindata/query"
         body = {"data": {"domain_id": domain_id, "domaindata_id": domaindata_id}}
-        item: DomainData = self._unary(route, body, wire.parse_domaindata)
-        return item
+        return self._unary("/api/v1/domaindata/query", body, wire.parse_domaindata)
 
     def batch_query_domaindata(self, pairs: Sequence[tuple[str, str]]) -> list[DomainData]:
         """(domain_id, domaindata_id) pairs; Kuscia silently skips unknown ones."""
-        route = "/api/v1/domaindata/batchQuery"
         body = {"data": [{"domain_id": d, "domaindata_id": i} for d, i in pairs]}
-        items: list[DomainData] = self._unary(route, body, wire.parse_domaindata_list)
-        return items
+        return self._unary("/api/v1/domaindata/batchQuery", body, wire.parse_domaindata_list)
 
     def batch_query_route_status(self, pairs: Sequence[tuple[str, str]]) -> list[RouteStatus]:
         """(source, destination) pairs -> route status (Succeeded/Failed with a reason)."""
-        route = "/api/v1/route/status/batchQuery"
         body = {"route_keys": [{"source": s, "destination": d} for s, d in pairs]}
-        routes: list[RouteStatus] = self._unary(route, body, wire.parse_route_statuses)
-        return routes
+        return self._unary("/api/v1/route/status/batchQuery", body, wire.parse_route_statuses)
 
     # ------------------------------------------------------------ logs
 
@@ -541,12 +521,7 @@ class KusciaClient:
             body["container"] = container
         timeout = None
         if follow:  # a quiet task writes nothing for a while; still never wait forever
-            timeout = httpx.Timeout(
-                connect=self.config.connect_timeout,
-                read=max(self.config.read_timeout, follow_silence_timeout),
-                write=self.config.read_timeout,
-                pool=self.config.connect_timeout,
-            )
+            timeout = self._timeouts(read=max(self.config.read_timeout, follow_silence_timeout))
         with self._observing(route):
             response = self._send(route, body, stream=True, timeout=timeout)
         decoder = ObjectDecoder()
