@@ -204,13 +204,14 @@ def main() -> int:
     if port_answers(host, port):
         log(f"port {port} on {host} is already in use; set PORT to another port")
         return 2
-    log(f"database: {env.get('DATABASE_URL') or var_dir / 'db.sqlite3'}")
-    manage(env, "migrate", "--noinput", "-v", "0")
-
+    # Handlers first: a Ctrl-C during migrate (the manage.py step is in our process group and
+    # gets it too) is a clean stop, not a traceback.
     sup = Supervisor(env)
     signal.signal(signal.SIGINT, sup.request_stop)
     signal.signal(signal.SIGTERM, sup.request_stop)
     try:
+        log(f"database: {env.get('DATABASE_URL') or var_dir / 'db.sqlite3'}")
+        manage(env, "migrate", "--noinput", "-v", "0")
         if use_sim:
             cert_dir = Path(env["KUSCIA_CERT_DIR"])
             ensure_sim_certs(cert_dir)
@@ -282,7 +283,13 @@ def main() -> int:
             if not sup.stop_requested:
                 log("the web server did not start")
                 return 1
-            log(f"{sup.stop_signal} received while starting; stopping")
+            # Not a child's exit (that is "did not start" above): the supervisor itself got the
+            # signal, e.g. Ctrl-C, or a signal sent to the process group it shares with its
+            # caller (GNU timeout's kill(0), a job runner stopping its job).
+            log(
+                f"{sup.stop_signal} received while starting (pid {os.getpid()}, process group "
+                f"{os.getpgrp()}); stopping"
+            )
             return 0
         else:
             shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
@@ -303,6 +310,12 @@ def main() -> int:
             time.sleep(0.3)
         log(f"{'Ctrl-C' if sup.stop_signal == 'SIGINT' else sup.stop_signal} received; stopping")
         return 0
+    except subprocess.CalledProcessError as exc:
+        if sup.stop_requested:
+            log(f"{sup.stop_signal} received while starting; stopping")
+            return 0
+        log(f"{' '.join(map(str, exc.cmd[1:]))} failed with status {exc.returncode}")
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         sup.stop_all()

@@ -8,6 +8,7 @@ DATABASE_URL and REDIS_URL are removed from the child's environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -52,6 +53,10 @@ class DevServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group, like `make run` in a terminal: a signal aimed at pytest's
+            # group (GNU timeout's kill(0), a job runner stopping its job, Ctrl-C on the test
+            # run) must not stop it half-way through starting; only interrupt() does.
+            start_new_session=True,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -77,14 +82,17 @@ class DevServer:
         return "\n".join(self.lines[-200:])
 
     def interrupt(self, seconds: float = 40) -> int:
-        self.proc.send_signal(signal.SIGINT)
+        # Ctrl-C in a terminal: SIGINT to the foreground process group (the supervisor and any
+        # manage.py step it is running; its children have their own sessions).
+        os.killpg(self.proc.pid, signal.SIGINT)
         code = self.proc.wait(timeout=seconds)
         self.reader.join(timeout=5)
         return code
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
 
@@ -219,3 +227,36 @@ def test_with_kuscia_api_url_no_simulator_is_started(tmp_path: Path) -> None:
         assert server.interrupt() == 0, server.text()
     finally:
         server.kill()
+
+
+def test_a_signal_while_the_web_server_starts_stops_everything_cleanly(tmp_path: Path) -> None:
+    """The once-seen failure path: SIGTERM reaching the supervisor during start-up (e.g. sent to
+    the whole process group it shares with its caller) stops every child and exits 0."""
+    var_dir = tmp_path / "var"
+    web_port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.pop("KUSCIA_API_URL", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    marker = f"KC_VAR_DIR={var_dir}"
+    env.update(
+        KC_VAR_DIR=str(var_dir),
+        PORT=str(web_port),
+        KUSCIA_SIM_PORT=str(sim_port),
+        KUSCIA_CERT_DIR=str(var_dir / "simulator-certs"),
+        KC_WORKER_CONCURRENCY="1",
+    )
+    server = DevServer(env)
+    try:
+        server.wait_for(re.compile(r"starting web server"), 120)
+        os.killpg(server.proc.pid, signal.SIGTERM)
+        code = server.proc.wait(timeout=40)
+        server.reader.join(timeout=5)
+    finally:
+        server.kill()
+    out = server.text()
+    assert code == 0, out
+    assert "SIGTERM received" in out and "stopped" in out, out
+    assert "Traceback" not in out, out
+    time.sleep(0.5)
+    assert processes_with_env(marker) == [], out
+    assert not port_open(web_port) and not port_open(sim_port)
