@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -104,6 +104,13 @@ class Command(BaseCommand):
     def line(self, text: str = "") -> None:
         self.stdout.write(text)
 
+    def show(self, value: Any, printer: Callable[[Any], None]) -> None:
+        """A typed result: as JSON with Kuscia's field names under --json, else printed."""
+        if self.as_json:
+            self.emit(wire.to_json(value))
+        else:
+            printer(value)
+
     def handle(self, *args: Any, **opts: Any) -> None:
         self.as_json = bool(opts["json"])
         config = self.config(opts)
@@ -143,17 +150,10 @@ class Command(BaseCommand):
 
     def do_status(self, kc: KusciaClient, opts: dict[str, Any]) -> None:
         for job in kc.batch_query_job_status(opts["job_ids"]):
-            if self.as_json:
-                self.emit(wire.to_json(job))
-            else:
-                self.print_status(job.job_id, job.status)
+            self.show(job, lambda j: self.print_status(j.job_id, j.status))
 
     def do_query(self, kc: KusciaClient, opts: dict[str, Any]) -> None:
-        detail = kc.query_job(opts["job_id"])
-        if self.as_json:
-            self.emit(wire.to_json(detail))
-        else:
-            self.print_detail(detail)
+        self.show(kc.query_job(opts["job_id"]), self.print_detail)
 
     def do_watch(self, kc: KusciaClient, opts: dict[str, Any]) -> None:
         with kc.watch_jobs(timeout_seconds=opts["timeout"], reconnect=opts["reconnect"]) as ws:
@@ -162,10 +162,7 @@ class Command(BaseCommand):
 
     def do_domains(self, kc: KusciaClient, opts: dict[str, Any]) -> None:
         for domain in kc.batch_query_domains(opts["domain_ids"]):
-            if self.as_json:
-                self.emit(wire.to_json(domain))
-            else:
-                self.print_domain(domain)
+            self.show(domain, self.print_domain)
 
     def do_domaindata(self, kc: KusciaClient, opts: dict[str, Any]) -> None:
         items = kc.list_domaindata(opts["domain_id"])
@@ -195,14 +192,7 @@ class Command(BaseCommand):
         failed = [s for s in steps if s.status == "fail"]
         if self.as_json:
             for step in steps:
-                self.emit(
-                    {
-                        "name": step.name,
-                        "status": step.status,
-                        "detail": step.detail,
-                        "hint": step.hint,
-                    }
-                )
+                self.emit(wire.to_json(step))  # name, status, detail, hint
         else:
             self.line(f"Checking {config.describe()}")
             for step in steps:
