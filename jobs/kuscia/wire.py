@@ -86,6 +86,14 @@ def _list(o: Mapping[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
+def _id(o: Mapping[str, Any], key: str, where: str) -> str:
+    """A string that must be present and non-empty (the object's ID)."""
+    value = _s(o, key, where)
+    if not value:
+        raise KusciaMalformed(f"{where}.{key} missing")
+    return value
+
+
 def _int(o: Mapping[str, Any], key: str, where: str) -> int:
     value = o.get(key)
     if value is None or value == "":
@@ -212,11 +220,10 @@ def parse_job_status(o: Any, where: str = "job") -> JobStatus:
     except _Slow:
         pass  # something is off: the careful parser below names the field
     o = obj(o, where)
-    job_id = _s(o, "job_id", where)
-    if not job_id:
-        raise KusciaMalformed(f"{where}: job_id missing")
     return JobStatus(
-        job_id=job_id, status=parse_status_detail(o.get("status"), f"{where}.status"), raw=o
+        job_id=_id(o, "job_id", where),
+        status=parse_status_detail(o.get("status"), f"{where}.status"),
+        raw=o,
     )
 
 
@@ -318,14 +325,6 @@ def _fast_job_status(o: Any) -> JobStatus:
                 parties=tuple(parties),
             )
         )
-    stages = tuple(
-        PartyStageStatus(_fs(x.get("domain_id")), _fs(x.get("state")))
-        for x in map(_fd, _fl(st.get("stage_status_list")))
-    )
-    approvals = tuple(
-        PartyStageStatus(_fs(x.get("domain_id")), _fs(x.get("state")))
-        for x in map(_fd, _fl(st.get("approve_status_list")))
-    )
     detail = JobStatusDetail(
         state=_fs(st.get("state")),
         err_msg=_fs(st.get("err_msg")),
@@ -333,10 +332,16 @@ def _fast_job_status(o: Any) -> JobStatus:
         start_time=_ft(st.get("start_time")),
         end_time=_ft(st.get("end_time")),
         tasks=tuple(tasks),
-        stage_status_list=stages,
-        approve_status_list=approvals,
+        stage_status_list=_fast_stages(st.get("stage_status_list")),
+        approve_status_list=_fast_stages(st.get("approve_status_list")),
     )
     return JobStatus(job_id=job_id, status=detail, raw=o)
+
+
+def _fast_stages(v: Any) -> tuple[PartyStageStatus, ...]:
+    return tuple(
+        PartyStageStatus(_fs(x.get("domain_id")), _fs(x.get("state"))) for x in map(_fd, _fl(v))
+    )
 
 
 def parse_batch_job_status(data: Any) -> list[JobStatus]:
@@ -453,11 +458,8 @@ def _task_spec(o: Any, where: str) -> TaskSpec:
 def parse_job_detail(data: Any) -> JobDetail:
     """QueryJob's data. Task configs carry no `tolerable` (None) and parties no resources."""
     d = obj(data, "data")
-    job_id = _s(d, "job_id", "data")
-    if not job_id:
-        raise KusciaMalformed("data.job_id missing")
     return JobDetail(
-        job_id=job_id,
+        job_id=_id(d, "job_id", "data"),
         initiator=_s(d, "initiator", "data"),
         max_parallelism=_int(d, "max_parallelism", "data"),
         tasks=tuple(_each(d, "tasks", "data", _task_spec)),
@@ -562,11 +564,8 @@ def _node_status(o: Any, where: str) -> NodeStatus:
 
 def parse_domain(o: Any, where: str = "data") -> Domain:
     o = obj(o, where)
-    domain_id = _s(o, "domain_id", where)
-    if not domain_id:
-        raise KusciaMalformed(f"{where}.domain_id missing")
     return Domain(
-        domain_id=domain_id,
+        domain_id=_id(o, "domain_id", where),
         role=_s(o, "role", where),
         node_statuses=tuple(_each(o, "node_statuses", where, _node_status)),
         raw=o,
@@ -579,11 +578,8 @@ def parse_domains(data: Any) -> list[Domain]:
 
 def parse_domaindata(o: Any, where: str = "data") -> DomainData:
     o = obj(o, where)
-    ddid = _s(o, "domaindata_id", where)
-    if not ddid:
-        raise KusciaMalformed(f"{where}.domaindata_id missing")
     return DomainData(
-        domaindata_id=ddid,
+        domaindata_id=_id(o, "domaindata_id", where),
         domain_id=_s(o, "domain_id", where),
         name=_s(o, "name", where),
         type=_s(o, "type", where),
