@@ -5,6 +5,7 @@ are written there for a person to look at."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,47 @@ def test_dark_mode_follows_the_system(browser_page, live_server, login_as):
     shoot(page, "detail-failed-dark-1440")
     page.emulate_media(color_scheme="light")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
+
+
+def test_list_pages_by_cursor_and_folds_filters_on_narrow_screens(
+    browser_page, live_server, login_as
+):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    login_as(page, live_server, make_user("nina", "viewer"))
+    conn = make_connection("kuscia-master")
+    for i in range(30):
+        make_job(
+            conn,
+            f"job-{i:02d}",
+            state=kt.SUCCEEDED,
+            tasks=1,
+            created_ago=1000 + i * 60,
+            transitions=False,
+            endpoints=False,
+        )
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(live_server.url + "/jobs/?sort=-created")
+    filters = page.locator("details.filterbox")
+    expect(filters).not_to_have_attribute("open", "")
+    assert not page.locator("form.filters").is_visible()  # the table is on the first screen
+    assert page.locator("table.jobs").bounding_box()["y"] < 800
+    shoot(page, "list-filters-folded-375")
+    page.locator("details.filterbox > summary").click()
+    expect(page.locator("form.filters")).to_be_visible()
+    shoot(page, "list-filters-unfolded-375")
+    page.locator("a[rel=next]").click()
+    expect(page).to_have_url(re.compile(r"[?&]after=v"))
+    ids = page.locator("a.jobid").all_inner_texts()
+    assert ids == [f"job-{i:02d}" for i in range(25, 30)]
+    shoot(page, "list-page2-375")
+    page.reload()  # the link is the page: the same rows again
+    assert page.locator("a.jobid").all_inner_texts() == ids
+    page.locator("a[rel=prev]").click()
+    expect(page.locator("a.jobid").first).to_have_text("job-00")
+    # wide screens always show the filters, without a disclosure to open
+    page.set_viewport_size({"width": 1440, "height": 900})
+    expect(page.locator("form.filters")).to_be_visible()
+    assert not page.locator("details.filterbox > summary").is_visible()
+    shoot(page, "list-page1-1440")
