@@ -218,25 +218,24 @@ class WatchStream:
                     yield event
             if not self._closed:
                 decoder.finish()
-        except KusciaMalformed as exc:
+        except (KusciaMalformed, httpx.HTTPError) as exc:
             if self._closed:
-                return
-            exc.route = self.route
-            raise
-        except httpx.TimeoutException:
-            if self._closed:
-                return
-            raise KusciaTransportError(
-                f"no data (not even a heartbeat) from the watch for {self.silence_timeout:g} s",
-                kind="timeout",
-                route=self.route,
-                hint="Kuscia sends a heartbeat every 10 s, so the connection is dead: reconnect.",
-            ) from None
-        except httpx.HTTPError as exc:
-            if self._closed:
-                return
-            raise self._map_error(exc, "read") from None
+                return  # close() (maybe from another thread) ends the stream quietly
+            raise self._failure(exc) from None
         finally:
             response.close()
             if self._response is response:
                 self._response = None
+
+    def _failure(self, exc: KusciaMalformed | httpx.HTTPError) -> KusciaError:
+        if isinstance(exc, KusciaMalformed):
+            exc.route = self.route
+            return exc
+        if isinstance(exc, httpx.TimeoutException):
+            return KusciaTransportError(
+                f"no data (not even a heartbeat) from the watch for {self.silence_timeout:g} s",
+                kind="timeout",
+                route=self.route,
+                hint="Kuscia sends a heartbeat every 10 s, so the connection is dead: reconnect.",
+            )
+        return self._map_error(exc, "read")
