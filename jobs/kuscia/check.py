@@ -683,12 +683,11 @@ def run_check(
     st = _State(config=config)
     moment = now or dt.datetime.now(dt.UTC)
     steps: list[CheckStep] = []
-    tls = config.protocol in ("TLS", "MTLS")
     plan: list[Callable[[], list[CheckStep]]] = [
         lambda: [_step_files(st)],
         lambda: [_step_address(st)],
     ]
-    if tls:
+    if config.uses_tls:
         plan += [
             lambda: _step_tls(st),
             lambda: [_step_expiry(st, moment)],
@@ -709,21 +708,12 @@ def run_check(
             except _Stop as expired:
                 steps.append(expired.step)
     done = {s.name for s in steps}
-    if not tls:
-        for name in (TLS, EXPIRY, SERVER_CERT, CLIENT_CERT):
-            if name not in done:
-                steps.insert(
-                    min(len(steps), 2), CheckStep(name, "skipped", "protocol NOTLS: no TLS")
-                )
-                done.add(name)
-    failed = any(s.status == "fail" for s in steps)
+    not_run = "not run: an earlier step failed" if first_failure(steps) else "not run"
     for name in STEP_NAMES:
         if name not in done:
-            steps.append(
-                CheckStep(
-                    name, "skipped", "not run: an earlier step failed" if failed else "not run"
-                )
-            )
+            tls_step = name in (TLS, EXPIRY, SERVER_CERT, CLIENT_CERT)
+            why = "protocol NOTLS: no TLS" if tls_step and not config.uses_tls else not_run
+            steps.append(CheckStep(name, "skipped", why))
     order = {name: i for i, name in enumerate(STEP_NAMES)}
     return sorted(steps, key=lambda s: order.get(s.name, len(order)))
 
