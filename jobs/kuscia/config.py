@@ -17,6 +17,12 @@ CA_NAME = "ca.crt"
 CERT_NAME = "kusciaapi-server.crt"
 KEY_NAME = "kusciaapi-server.key"
 TOKEN_NAME = "token"
+SEED_FILES = {
+    "ca_file": CA_NAME,
+    "cert_file": CERT_NAME,
+    "key_file": KEY_NAME,
+    "token_file": TOKEN_NAME,
+}
 
 
 @dataclass(frozen=True)
@@ -41,17 +47,11 @@ class ConnectionConfig:
     ) -> ConnectionConfig:
         """Paths from a directory holding Kuscia's files; non-empty explicit paths in kw win."""
         base = os.fspath(cert_dir)
-        defaults: dict[str, Any] = {
-            "ca_file": os.path.join(base, CA_NAME) if base else "",
-            "cert_file": os.path.join(base, CERT_NAME) if base else "",
-            "key_file": os.path.join(base, KEY_NAME) if base else "",
-            "token_file": os.path.join(base, TOKEN_NAME) if base else "",
+        values: dict[str, Any] = {
+            field: os.path.join(base, name) if base else "" for field, name in SEED_FILES.items()
         }
-        for name, value in kw.items():
-            if name in defaults and not value:
-                continue
-            defaults[name] = value
-        return cls(url=url, **defaults)
+        values.update((k, v) for k, v in kw.items() if v or k not in SEED_FILES)
+        return cls(url=url, **values)
 
     @classmethod
     def from_settings(cls) -> ConnectionConfig:
