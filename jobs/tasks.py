@@ -45,9 +45,11 @@ def start_watchers(**_: Any) -> None:
 # shutdown (Ctrl-C, SIGTERM) waits for running tasks. When the worker starts shutting down it
 # closes the watch streams of its own process (solo/threads pools) and sends STOP_WATCH_SIGNAL to
 # its prefork pool processes, which close theirs: the watch task returns, releases its lease and
-# does not relaunch. (SIGUSR1 is billiard's soft time limit, SIGTERM its terminate: SIGUSR2
-# is free.)
-STOP_WATCH_SIGNAL = signal.SIGUSR2
+# does not relaunch. SIGURG because billiard's pool children turn every terminating signal
+# (SIGUSR1/2, SIGTERM, SIGHUP, ... with the blocking pool used by the filesystem broker) into an
+# exit; SIGURG is left alone, is ignored by default (harmless to any process that lacks the
+# handler) and is only ever raised by the kernel for a socket that asked for it (none here).
+STOP_WATCH_SIGNAL = signal.SIGURG
 _pool: list[Any] = []  # the worker's pool, kept by worker_ready
 
 
