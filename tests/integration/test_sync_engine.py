@@ -141,3 +141,38 @@ def test_watch_silence_ends_the_watch_with_a_timeout(
     assert timezone.now() - started < timedelta(seconds=20)
     # The lease was released: another watcher may start at once.
     assert sync.watch_is_free(conn.pk)
+
+
+@pytest.mark.django_db
+@override_settings(KUSCIA_DEFAULT_CONNECTION=False)
+def test_job_recreated_on_the_simulator_reads_as_a_new_run(
+    kuscia_sim_factory: Callable[..., Simulator],
+) -> None:
+    sim = kuscia_sim_factory(clock=ManualClock(), speed=1)
+    conn = connect(sim)
+    create(sim, "job-again", seconds=10)
+    sim.world.run_until_idle()
+    job = sync.track_job(conn, "job-again")
+    assert job.state == kt.SUCCEEDED and job.tasks_succeeded == 2
+    first_create = job.create_time
+    # Deleted and created again on Kuscia with the same id, a minute later.
+    sim.world.delete_job("job-again")
+    sim.world.advance(60)
+    create(sim, "job-again", seconds=1000)
+    sim.world.advance(5)
+    job = sync.refresh_job(job, source=Transition.Source.POLL)
+    assert job.create_time is not None and first_create is not None
+    assert job.create_time > first_create and job.state == kt.RUNNING
+    assert job.spec_fetched and job.gone_at is None  # QueryJob's reply carried the spec
+    assert job.task_count == 2 and job.tasks_succeeded == 0
+    rows = list(Transition.objects.filter(job=job).order_by("id"))
+    reborn = [t for t in rows if t.message.startswith("job re-created in Kuscia")]
+    assert len(reborn) == 1 and (reborn[0].old_state, reborn[0].new_state) == (
+        kt.SUCCEEDED,
+        kt.RUNNING,
+    )
+    after = [t for t in rows if t.id > reborn[0].id and t.kind == Transition.Kind.TASK]
+    assert after and all(t.old_state in ("", kt.PENDING) for t in after), [
+        (t.task_id, t.old_state, t.new_state) for t in after
+    ]
+    assert not [t for t in after if t.old_state == kt.SUCCEEDED]
