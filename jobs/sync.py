@@ -1349,15 +1349,17 @@ def handle_watch_event(
         return
     row = (
         Job.objects.filter(connection=connection, job_id=job_id)
-        .values_list("spec_fetched", "status_hash", "gone_at")
+        .values_list("spec_fetched", "status_hash", "gone_at", "create_time")
         .first()
     )
     if row is not None and row[0] and row[2] is None and row[1] == fingerprint(event.job.status):
         return  # nothing new (e.g. the ADDED burst after a reconnect)
-    if row is None or not row[0]:
+    created = event.job.status.create_time
+    reborn = row is not None and row[3] is not None and created is not None and created != row[3]
+    if row is None or not row[0] or reborn:  # unknown, no spec yet, or a new run: QueryJob
         try:
             track_job(connection, job_id, source=Job.Source.DISCOVERED, client=client)
-            summary.discovered += 1
+            summary.discovered += row is None or not row[0]
             return
         except KusciaError as exc:
             if exc.kind == "not_found":

@@ -543,19 +543,24 @@ def test_db_lease_is_exclusive_and_expires() -> None:
     assert a.acquire()
 
 
-def test_a_job_recreated_in_kuscia_reads_as_a_new_run(conn: Connection) -> None:
-    fake = FakeKuscia()
+def _recreated(job_id: str) -> tuple[kt.JobStatus, kt.JobStatus, datetime]:
     done = status(
-        "j1", kt.SUCCEEDED, (task("psi", kt.SUCCEEDED, 1), task("split", kt.SUCCEEDED, 1))
+        job_id, kt.SUCCEEDED, (task("psi", kt.SUCCEEDED, 1), task("split", kt.SUCCEEDED, 1))
     )
-    sync.apply_job_detail(conn, detail_of(spec("j1"), done), source="watch")
-    before = len(transitions(Job.objects.get()))
-    # Deleted in Kuscia, then created again with the same id: a later create_time, running.
     reborn_at = T0 + timedelta(hours=3)
-    st = status("j1", kt.RUNNING, (task("psi", kt.RUNNING, 0.2),))
+    st = status(job_id, kt.RUNNING, (task("psi", kt.RUNNING, 0.2),))
     again = dataclasses.replace(
         st, status=dataclasses.replace(st.status, create_time=reborn_at, start_time=reborn_at)
     )
+    return done, again, reborn_at
+
+
+def test_a_job_recreated_in_kuscia_reads_as_a_new_run(conn: Connection) -> None:
+    fake = FakeKuscia()
+    done, again, reborn_at = _recreated("j1")
+    sync.apply_job_detail(conn, detail_of(spec("j1"), done), source="watch")
+    before = len(transitions(Job.objects.get()))
+    # Deleted in Kuscia, then created again with the same id: a later create_time, running.
     fake.put(detail_of(spec("j1"), again))
     fake.watch_events = [
         {"type": 2, "object": {"job_id": "j1", "status": to_json(done.status)}},
@@ -563,30 +568,46 @@ def test_a_job_recreated_in_kuscia_reads_as_a_new_run(conn: Connection) -> None:
     ]
     with fake.client() as client:
         s = sync.watch_connection(conn.pk, timeout_seconds=5, client=client)
-    assert s.error == "" and s.gone == 1
+    assert s.error == "" and s.gone == 1 and s.discovered == 0
+    assert [p for p, _ in fake.requests].count("/api/v1/job/query") == 1  # the new run's spec
     job = Job.objects.get()
     assert job.gone_at is None and job.gone_reason == ""
-    assert job.state == kt.RUNNING and job.create_time == reborn_at and not job.spec_fetched
+    assert job.state == kt.RUNNING and job.create_time == reborn_at and job.spec_fetched
     new = transitions(job)[before:]
     first = Transition.objects.filter(job=job).order_by("id")[before]
     assert new[0] == ("job", "", "", kt.SUCCEEDED, kt.RUNNING)
     assert first.message.startswith("job re-created in Kuscia (new create_time 2026-01-01T13:00")
     assert first.kuscia_time == reborn_at and first.source == "watch"
     # The old run's tasks are gone (their history stays); the new run starts from scratch.
-    assert new[1:] == [
+    # (parties come from the spec as Pending first, exactly as for a job seen the first time)
+    assert sorted(new[1:]) == [
+        ("party", "psi", "alice", kt.PENDING, kt.RUNNING),
+        ("party", "psi", "bob", kt.PENDING, kt.RUNNING),
         ("task", "psi", "", "", kt.RUNNING),
-        ("party", "psi", "alice", "", kt.RUNNING),
-        ("party", "psi", "bob", "", kt.RUNNING),
+        ("task", "split", "", "", kt.PENDING),
     ]
+    assert list(job.tasks.values_list("task_id", "state")) == [
+        ("psi", kt.RUNNING),
+        ("split", kt.PENDING),
+    ]
+    assert job.tasks_succeeded == 0 and job.progress == 0.1 and job.task_count == 2
+    # The same run observed again is not another re-creation.
+    sync.apply_job_statuses(conn, [again], source="poll")
+    assert Transition.objects.filter(job=job, message__startswith="job re-created").count() == 1
+
+
+def test_a_recreated_job_seen_by_status_only_gets_its_spec_again(conn: Connection) -> None:
+    fake = FakeKuscia()
+    done, again, reborn_at = _recreated("j2")
+    sync.apply_job_detail(conn, detail_of(spec("j2"), done), source="watch")
+    sync.apply_job_statuses(conn, [again], source="poll")  # a batchQuery element
+    job = Job.objects.get()
+    assert job.state == kt.RUNNING and job.create_time == reborn_at and not job.spec_fetched
     assert list(job.tasks.values_list("task_id", "state")) == [("psi", kt.RUNNING)]
-    assert job.tasks_succeeded == 0 and job.progress == 0.2
-    # The next reconcile fetches the new run's spec once; no transition is repeated.
+    fake.put(detail_of(spec("j2"), again))
     with fake.client() as client:
         assert sync.reconcile_connection(conn, client=client).specs_fetched == 1
     job.refresh_from_db()
     assert job.spec_fetched and job.task_count == 2
-    assert transitions(job)[before + 4 :] == [("task", "split", "", "", kt.PENDING)]
-    assert Transition.objects.filter(job=job, message__startswith="job re-created").count() == 1
-    # The same run observed again (any dialect) is not another re-creation.
-    sync.apply_job_statuses(conn, [again], source="poll")
+    assert transitions(job)[-1] == ("task", "split", "", "", kt.PENDING)
     assert Transition.objects.filter(job=job, message__startswith="job re-created").count() == 1
