@@ -22,7 +22,15 @@ from django_htmx.middleware import HtmxDetails
 from jobs import dag
 from jobs.kuscia import types as kt
 from jobs.models import Connection, Job, PartyStatus, Task, Transition
-from jobs.querysets import COUNT_CAP, PAGE_SIZES, SORTS, Cursor, JobFilter, KeysetPage
+from jobs.querysets import (
+    COUNT_CAP,
+    PAGE_SIZES,
+    SORTS,
+    STATE_COUNT_CAP,
+    Cursor,
+    JobFilter,
+    KeysetPage,
+)
 from jobs.templatetags.kc import human_seconds, sync_health, sync_indicator_context
 
 
@@ -59,6 +67,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "now": now,
         "total": sum(counts.values()),
         "counts": counts,
+        "count_cap": STATE_COUNT_CAP,
         "running": list(jobs.running_for_overview()),
         "failures": list(jobs.recent_failures()),
         "stuck": list(jobs.stuck(now)),

@@ -45,6 +45,9 @@ def test_state_counts_cover_every_state():
     counts = Job.objects.state_counts()
     assert counts[kt.FAILED] == 2 and counts[kt.SUSPENDED] == 0
     assert set(counts) == set(kt.JOB_STATES)
+    make_job(conn, "c", state=kt.FAILED, transitions=False)
+    assert Job.objects.state_counts(cap=2)[kt.FAILED] == 3  # cap + 1: "2+"
+    assert Job.objects.state_counts(cap=5)[kt.FAILED] == 3
 
 
 def test_stuck_means_waiting_long_or_running_without_change():
