@@ -1078,15 +1078,19 @@ class World:
             effective = job.phase in ("", "AwaitingApproval", "Pending", "Running", "Suspended")
             if not effective and not (job.phase == "Failed" and job.end_time is None):
                 return
-            at = self.now()
-            job.gen = next(self._seq)
-            self._stop_tasks(job, at)
-            job.phase = "Failed"
-            job.message = f"Party: {self.local_domain} execute the cmd: Stop."
-            job.end_time = at
-            for d in job.parties():
-                job.stage[d] = "JobStopStageSucceeded"
-            self._publish(1, job)
+            self._end_by_command(job, "Stop", phase="Failed")
+
+    def _end_by_command(self, job: Job, cmd: str, *, phase: str) -> None:
+        """Stop or Cancel with an effect: stop running tasks, end the job, mark the stage."""
+        at = self.now()
+        job.gen = next(self._seq)
+        self._stop_tasks(job, at)
+        job.phase = phase
+        job.message = f"Party: {self.local_domain} execute the cmd: {cmd}."
+        job.end_time = at
+        for d in job.parties():
+            job.stage[d] = f"Job{cmd}StageSucceeded"
+        self._publish(1, job)
 
     def cancel_job(self, job_id: str) -> None:
         with self.lock:
@@ -1095,15 +1099,7 @@ class World:
             job.stage_label = "Cancel"
             if job.phase in ("Succeeded", "ApprovalReject", "Cancelled"):
                 return
-            at = self.now()
-            job.gen = next(self._seq)
-            self._stop_tasks(job, at)
-            job.phase = "Cancelled"
-            job.message = f"Party: {self.local_domain} execute the cmd: Cancel."
-            job.end_time = at
-            for d in job.parties():
-                job.stage[d] = "JobCancelStageSucceeded"
-            self._publish(1, job)
+            self._end_by_command(job, "Cancel", phase="Cancelled")
 
     def suspend_job(self, job_id: str) -> None:
         with self.lock:
