@@ -132,7 +132,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False  # English only: skips the translation machinery on every value rendered
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -31,7 +31,7 @@ from jobs.querysets import (
     JobFilter,
     KeysetPage,
 )
-from jobs.templatetags.kc import human_seconds, sync_health, sync_indicator_context
+from jobs.templatetags.kc import human_seconds, request_sync_health, sync_indicator_context
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -72,7 +72,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "failures": list(jobs.recent_failures()),
         "stuck": list(jobs.stuck(now)),
         "activity": jobs.party_activity(now - dt.timedelta(hours=24)),
-        "sync": sync_health(Connection.objects.with_sync()),
+        "sync": request_sync_health(request),
         "poll_seconds": 10,
     }
     template = "jobs/overview.html#live" if request.htmx else "jobs/overview.html"

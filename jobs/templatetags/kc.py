@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
+from urllib.parse import quote
 
 from django import template
 from django.conf import settings
 from django.http import QueryDict
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from jobs.kuscia import types as kt
 
@@ -38,6 +41,48 @@ def state_icon(state: str) -> str:
 @register.filter
 def state_class(state: str) -> str:
     return "st-" + (state.lower() if state in ICONS else "unknown")
+
+
+_CONN, _JOB = "kc-connection-slot", "kc-job-slot"
+
+
+@functools.cache
+def _job_url_shape(script_prefix: str) -> str:
+    return reverse("jobs:detail", args=(_CONN, _JOB))
+
+
+@register.filter
+def job_url(job: Any) -> str:
+    """The job's detail URL; the same as {% url 'jobs:detail' ... %}, reversed once per
+    process instead of once per table row (reverse() is the dearest part of a row)."""
+    shape = _job_url_shape(get_script_prefix())
+    return shape.replace(_CONN, quote(job.connection.name, safe="")).replace(
+        _JOB, quote(job.job_id, safe="")
+    )
+
+
+@register.filter
+def stamp(when: dt.datetime | None) -> str:
+    """'2026-11-29 08:15:02' in the current time zone ('' for None): |date's result at a
+    fraction of its cost, for table rows."""
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S") if when else ""
+
+
+@register.filter
+def iso(when: dt.datetime | None) -> str:
+    """ISO 8601 for <time datetime>, like |date:'c' ('' for None)."""
+    return timezone.localtime(when).isoformat() if when else ""
+
+
+@register.simple_tag
+def state_badge(state: str) -> str:
+    """A state as icon and name (never colour alone); a tag, as it sits in every table row."""
+    return format_html(
+        '<span class="state {}"><span class="icon" aria-hidden="true">{}</span> {}</span>',
+        state_class(state),
+        state_icon(state),
+        state,
+    )
 
 
 def human_seconds(seconds: float) -> str:
@@ -152,14 +197,24 @@ def _has_sync(connection: Any) -> bool:
     return True
 
 
-def sync_indicator_context(request: Any) -> dict[str, Any]:
-    """Context of the sync indicator: one query for every enabled connection."""
+def request_sync_health(request: Any) -> list[dict[str, Any]]:
+    """sync_health of every enabled connection, read once per request (the layout's
+    indicator and the overview's sync card show the same rows)."""
     from jobs.models import Connection
 
+    cached = getattr(request, "_kc_sync_health", None)
+    if cached is None:
+        cached = sync_health(Connection.objects.with_sync())
+        request._kc_sync_health = cached
+    return cached
+
+
+def sync_indicator_context(request: Any) -> dict[str, Any]:
+    """Context of the sync indicator: one query for every enabled connection."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"health": [], "show": False}
-    health = sync_health(Connection.objects.with_sync())
+    health = request_sync_health(request)
     return {
         "health": health,
         "show": True,
