@@ -227,6 +227,10 @@ KUSCIA_SPECS_PER_CYCLE = env_int("KUSCIA_SPECS_PER_CYCLE", 50)  # QueryJob for s
 KUSCIA_POLL_LEASE_SECONDS = env_float("KUSCIA_POLL_LEASE_SECONDS", 30.0)  # renewed per chunk
 KUSCIA_WATCH_LEASE_SECONDS = env_float("KUSCIA_WATCH_LEASE_SECONDS", 45.0)  # renewed by a thread
 KC_REDIS_PREFIX = os.environ.get("KC_REDIS_PREFIX", "")  # isolates broker keys and locks
+# The overview's per-state counts and party activity (jobs.stats): recounted by beat this often;
+# a page recounts itself only when the row is older than KC_STATS_MAX_AGE (beat not running).
+KC_STATS_SECONDS = env_float("KC_STATS_SECONDS", 5.0)
+KC_STATS_MAX_AGE = env_float("KC_STATS_MAX_AGE", 60.0)
 CELERY_TASK_ROUTES = {"jobs.tasks.watch_kuscia": {"queue": "watch"}}
 CELERY_BEAT_SCHEDULE = {
     "poll-kuscia": {
@@ -238,6 +242,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.watch_kuscia",
         "schedule": env_float("KUSCIA_WATCH_CHECK_SECONDS", 15.0),
         "options": {"expires": 30.0},
+    },
+    "refresh-job-stats": {
+        "task": "jobs.tasks.refresh_job_stats",
+        "schedule": KC_STATS_SECONDS,
+        "options": {"expires": max(KC_STATS_SECONDS * 2, 2.0)},
     },
 }
 

@@ -13,7 +13,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from jobs.kuscia import types as kt
-from jobs.querysets import ConnectionQuerySet, JobQuerySet, TaskQuerySet, TransitionQuerySet
+from jobs.querysets import (
+    ConnectionQuerySet,
+    JobQuerySet,
+    JobStatsQuerySet,
+    TaskQuerySet,
+    TransitionQuerySet,
+)
 
 if TYPE_CHECKING:
     from jobs.kuscia.config import ConnectionConfig
@@ -313,3 +319,22 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.task_id or self.job_id} {self.old_state}->{self.new_state}"
+
+
+class JobStats(models.Model):
+    """Jobs per state (exact) and per-party activity, for the overview. One row, written only
+    by jobs.stats.refresh() (the beat task refresh_job_stats, every KC_STATS_SECONDS), so the
+    overview reads one small row instead of counting a large table on every request."""
+
+    key = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    counts = models.JSONField(default=dict)  # {state: jobs}, every state present
+    activity = models.JSONField(default=list)  # [{party, active, failed, succeeded, total}]
+    activity_jobs = models.PositiveIntegerField(default=0)  # jobs the activity looked at
+    activity_capped = models.BooleanField(default=False)  # more changed than it looked at
+    computed_at = models.DateTimeField()
+    took_ms = models.FloatField(default=0.0)  # what computing it cost
+
+    objects = JobStatsQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"job stats at {self.computed_at:%Y-%m-%d %H:%M:%S}"

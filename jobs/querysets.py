@@ -13,7 +13,7 @@ from django.db.models import Q
 from jobs.kuscia import types as kt
 
 if TYPE_CHECKING:
-    from jobs.models import Connection, Job, Task, Transition  # noqa: F401
+    from jobs.models import Connection, Job, JobStats, Task, Transition  # noqa: F401
 
 # "Stuck": waiting to start for longer than this, or running without any observed change.
 STUCK_WAITING = dt.timedelta(minutes=10)
@@ -29,7 +29,6 @@ SORTS = {
 }
 PAGE_SIZES = (25, 50, 100, 200)
 NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
-STATE_COUNT_CAP = 10_000  # the overview counts at most this many jobs per state ("10000+")
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 
@@ -155,24 +154,17 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     # ------------------------------------------------------------------ overview
 
-    def state_counts(self, cap: int = STATE_COUNT_CAP) -> dict[str, int]:
-        """{state: number of jobs} over every state (0 when none) of the whole table, counting
-        at most cap + 1 per state (shown as "cap+"). One query: per state an index range scan
-        that stops after cap + 1 entries, instead of a GROUP BY over every row."""
-        table = connections[self.db].ops.quote_name(self.model._meta.db_table)
-        # only the quoted table name is formatted in; every value is a query parameter
-        part = (
-            "SELECT CAST(%s AS VARCHAR(20)), COUNT(*) FROM "  # noqa: S608
-            f'(SELECT 1 FROM {table} WHERE "state" = %s LIMIT %s) s'
-        )
-        sql = " UNION ALL ".join([part] * len(kt.JOB_STATES))
-        params = [p for state in kt.JOB_STATES for p in (state, state, cap + 1)]
-        counts = dict.fromkeys(kt.JOB_STATES, 0)
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, params)
-            for state, n in cursor.fetchall():
-                counts[state] = n
-        return counts
+    def state_totals(self) -> dict[str, int]:
+        """{state: number of jobs} over every state (0 when none), exact: one GROUP BY over the
+        whole table. For jobs.stats.refresh (off the request path), not for a page."""
+        totals = dict.fromkeys(kt.JOB_STATES, 0)
+        for state, n in self.order_by().values_list("state").annotate(n=models.Count("pk")):
+            totals[state] = n
+        return totals
+
+    def changed_since(self, since: dt.datetime, cap: int) -> int:
+        """How many jobs changed since `since`, counting at most cap + 1. One query."""
+        return self.filter(last_changed__gte=since).order_by().values("pk")[: cap + 1].count()
 
     def running_for_overview(self, limit: int = 10) -> JobQuerySet:
         return (
@@ -203,10 +195,11 @@ class JobQuerySet(models.QuerySet["Job"]):
             .order_by("last_changed")[:limit]
         )
 
-    def party_activity(self, since: dt.datetime, limit: int = 5000) -> list[dict[str, Any]]:
+    def party_activity(self, since: dt.datetime, limit: int = 20_000) -> list[dict[str, Any]]:
         """Per party: active, failed and succeeded jobs among those changed since `since`
         (at most `limit` most recent jobs are looked at, so the cost stays bounded). Counted by
-        the database (parties unnested from the JSON list): one query, no JSON decoding here."""
+        the database (parties unnested from the JSON list): one query, no JSON decoding here.
+        For jobs.stats.refresh (off the request path)."""
         db = connections[self.db]
         table = db.ops.quote_name(self.model._meta.db_table)
         if db.vendor == "postgresql":
@@ -505,3 +498,9 @@ class TransitionQuerySet(models.QuerySet["Transition"]):
 
     def for_task(self, job: Job, task_id: str) -> TransitionQuerySet:
         return self.filter(job=job, task_id=task_id).order_by("observed_at", "id")
+
+
+class JobStatsQuerySet(models.QuerySet["JobStats"]):
+    def current(self) -> JobStats | None:
+        """The overview's stats row (None before the first refresh). One query."""
+        return self.filter(key=1).first()

@@ -11,7 +11,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 
-from jobs import sync
+from jobs import stats, sync
 
 
 @shared_task(name="jobs.tasks.poll_kuscia", ignore_result=True)
@@ -33,6 +33,13 @@ def watch_kuscia(connection_id: int | None = None) -> dict[str, Any]:
     if summary.relaunch_after is not None:
         watch_kuscia.apply_async((connection_id,), countdown=summary.relaunch_after)
     return {"connection": summary.connection, "events": summary.events, "error": summary.error}
+
+
+@shared_task(name="jobs.tasks.refresh_job_stats", ignore_result=True)
+def refresh_job_stats() -> dict[str, Any]:
+    """Beat, every KC_STATS_SECONDS: recount the overview's jobs per state and party activity."""
+    row = stats.refresh()
+    return {"computed_at": row.computed_at.isoformat(), "took_ms": row.took_ms}
 
 
 @worker_ready.connect

@@ -13,7 +13,7 @@ import pytest
 from jobs.kuscia import types as kt
 from jobs.kuscia.simulator import Simulator
 from jobs.kuscia.simulator.demo import example_job
-from jobs.models import Connection, Job, PartyStatus, SyncState, Task, Transition
+from jobs.models import Connection, Job, JobStats, PartyStatus, SyncState, Task, Transition
 from tests.fixtures.celery import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -101,6 +101,13 @@ def test_discovery_progress_final_state_and_deletion(
     assert {("job", "Running"), ("job", "Succeeded"), ("task", "Succeeded")} <= kinds
     assert ("party", "Succeeded") in kinds
     assert_transition_chains([job])
+
+    # Beat also recounts the overview's jobs per state, off the request path.
+    def counted() -> bool:
+        row = JobStats.objects.current()
+        return row is not None and row.counts.get(kt.SUCCEEDED) == 1 and row.took_ms > 0
+
+    wait_for(counted, 20, what="beat's refresh_job_stats counted job-a as Succeeded")
 
     # A job deleted directly on Kuscia is marked gone; the others keep syncing.
     sim.world.create_job(sim_job("job-b", 1000))

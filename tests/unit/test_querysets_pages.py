@@ -38,16 +38,24 @@ def test_party_filter_matches_whole_domain_ids_only():
     assert [j.job_id for j in got] == ["j1"]
 
 
-def test_state_counts_cover_every_state():
+def test_state_totals_are_exact_and_cover_every_state():
     conn = make_connection()
     make_job(conn, "a", state=kt.FAILED, transitions=False)
     make_job(conn, "b", state=kt.FAILED, transitions=False)
-    counts = Job.objects.state_counts()
-    assert counts[kt.FAILED] == 2 and counts[kt.SUSPENDED] == 0
+    make_job(conn, "c", state=kt.RUNNING, transitions=False)
+    counts = Job.objects.state_totals()
+    assert counts[kt.FAILED] == 2 and counts[kt.RUNNING] == 1 and counts[kt.SUSPENDED] == 0
     assert set(counts) == set(kt.JOB_STATES)
-    make_job(conn, "c", state=kt.FAILED, transitions=False)
-    assert Job.objects.state_counts(cap=2)[kt.FAILED] == 3  # cap + 1: "2+"
-    assert Job.objects.state_counts(cap=5)[kt.FAILED] == 3
+
+
+def test_changed_since_counts_up_to_cap_plus_one():
+    conn = make_connection()
+    for i in range(4):
+        make_job(conn, f"j{i}", transitions=False, endpoints=False)
+    make_job(conn, "old", changed_ago=3 * 86400, transitions=False, endpoints=False)
+    since = timezone.now() - dt.timedelta(hours=24)
+    assert Job.objects.changed_since(since, cap=10) == 4
+    assert Job.objects.changed_since(since, cap=2) == 3  # cap + 1: "more than 2"
 
 
 def test_stuck_means_waiting_long_or_running_without_change():
