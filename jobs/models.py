@@ -214,6 +214,8 @@ class Job(models.Model):
             models.Index(fields=["-first_seen"]),
             models.Index(fields=["-create_time"]),
             models.Index(fields=["-last_changed"]),
+            # the list filtered by initiator and state(s): its bounded count and its pages
+            models.Index(fields=["initiator", "state"], name="jobs_job_initiator_state"),
         ]
 
     def __str__(self) -> str:
