@@ -316,14 +316,6 @@ class JobQuerySet(models.QuerySet["Job"]):
         rows = list(qs[: size + 1])
         return KeysetPage(rows[:size], f, has_prev=after is not None, has_next=len(rows) > size)
 
-    def offset_page(self, f: JobFilter, number: int) -> KeysetPage:
-        """Page `number` by OFFSET: only for old page-numbered links (the pager links cursors;
-        OFFSET reads and drops every earlier row). One query."""
-        size = f.per_page
-        start = (max(number, 1) - 1) * size
-        rows = list(self.filtered(f)[start : start + size + 1])
-        return KeysetPage(rows[:size], f, has_prev=start > 0, has_next=len(rows) > size)
-
     def list_facets(self, recent: int = 500) -> dict[str, list[str]]:
         """Choices for the list filters: every connection name, and the initiators of the
         `recent` most recently created jobs (bounded work on a large table). Two queries."""

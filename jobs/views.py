@@ -109,13 +109,10 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _list_page(request: HttpRequest, f: JobFilter) -> KeysetPage:
-    """The rows after/before the cursor in the URL; `page=N` (older links) by offset. A cursor
+    """The rows after/before the cursor in the URL (pages are cursors, never OFFSET). A cursor
     that no longer leads anywhere (rows deleted, malformed) falls back to the first page."""
     after = Cursor.decode(request.GET.get("after", ""), f.sort)
     before = None if after else Cursor.decode(request.GET.get("before", ""), f.sort)
-    number = request.GET.get("page", "")
-    if after is None and before is None and number.isdigit() and int(number) > 1:
-        return Job.objects.offset_page(f, int(number))
     page = Job.objects.keyset_page(f, after=after, before=before)
     if not page.rows and (after or before):
         page = Job.objects.keyset_page(f)
