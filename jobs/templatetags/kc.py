@@ -122,6 +122,12 @@ def percent(value: float | None) -> int:
 
 
 @register.filter
+def thousands(value: int | None) -> str:
+    """12345 -> '12,345' (counts on the overview's tiles)."""
+    return f"{value or 0:,}"
+
+
+@register.filter
 def pretty_json(text: Any) -> str:
     """Pretty-print JSON given as text or data; text that is not JSON comes back unchanged.
     The result is escaped by the template like any other string."""

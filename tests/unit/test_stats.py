@@ -89,3 +89,9 @@ def test_overview_shows_the_counted_numbers_and_when(client_in):
     tile = html.split('href="/jobs/?state=Failed"', 1)[1].split("</a>", 1)[0]
     assert '<span class="n">1</span>' in tile
     assert "Counted 20s ago" in html
+
+
+def test_tiles_group_thousands():
+    from jobs.templatetags.kc import thousands
+
+    assert thousands(54544) == "54,544" and thousands(0) == "0" and thousands(None) == "0"
