@@ -444,24 +444,21 @@ class TaskQuerySet(models.QuerySet["Task"]):
         )
         return dict(rows)
 
-    def for_job_page(
-        self, job: Job, *, full: bool = True, selected: str = "", endpoint_limit: int = 48
-    ) -> JobRows:
-        """A job's tasks in spec order, each with `party_list` (PartyStatus by domain) and each
+    def for_job_page(self, job: Job, *, full: bool = True, endpoint_limit: int = 48) -> JobRows:
+        """A job's tasks in spec order, each with `party_list` (PartyRow by domain) and each
         party with `endpoint_list`: three plain queries grouped in Python (Django's
-        prefetch_related costs more than the queries themselves for a 128-task job).
+        prefetch_related, or a model instance per party, costs more than the queries
+        themselves for a 128-task job).
 
         Endpoints are attached only when there are at most `endpoint_limit` of them
         (`endpoints_complete`); a larger job's page loads them per party on demand
-        (`endpoints_of_party`). With full=False (the live fragment) only the parties of failed
-        tasks and of the selected task are read, and no endpoints: two queries."""
+        (`endpoints_of_party`). With full=False (the live fragment, whose matrix needs every
+        party's state) no endpoints are read: two queries."""
         from jobs.models import Endpoint, PartyStatus
 
         tasks = list(self.filter(job=job).order_by("position", "id"))
+        parties = PartyStatus.objects.filter(task__job=job)
         if not full:
-            parties = PartyStatus.objects.filter(
-                Q(task__state=kt.FAILED) | Q(task__task_id=selected), task__job=job
-            )
             return JobRows(_attach_parties(tasks, parties, []), endpoints_complete=False)
         endpoints = list(
             Endpoint.objects.filter(party__task__job=job).order_by("party_id", "port_name")[
@@ -469,9 +466,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
             ]
         )
         complete = len(endpoints) <= endpoint_limit
-        rows = _attach_parties(
-            tasks, PartyStatus.objects.filter(task__job=job), endpoints if complete else []
-        )
+        rows = _attach_parties(tasks, parties, endpoints if complete else [])
         return JobRows(rows, endpoints_complete=complete)
 
     def endpoints_of_party(self, job: Job, domain_id: str) -> list[Any]:
@@ -501,12 +496,28 @@ class JobRows:
     endpoints_complete: bool
 
 
+@dataclass(slots=True)
+class PartyRow:
+    """A task's party as the job and task pages show it: a plain row, not a model instance."""
+
+    pk: int
+    task_pk: int
+    domain_id: str
+    role: str
+    state: str
+    err_msg: str
+    endpoint_list: list[Any] = field(default_factory=list)
+
+
 def _attach_parties(tasks: list[Task], parties_qs: Any, endpoints: Any) -> list[Task]:
-    parties: dict[int, list[Any]] = {t.pk: [] for t in tasks}
-    by_id: dict[int, Any] = {}
-    for p in parties_qs.order_by("task_id", "domain_id"):
-        p.endpoint_list = []
-        parties.setdefault(p.task_id, []).append(p)
+    parties: dict[int, list[PartyRow]] = {t.pk: [] for t in tasks}
+    by_id: dict[int, PartyRow] = {}
+    rows = parties_qs.order_by("task_id", "domain_id").values_list(
+        "pk", "task_id", "domain_id", "role", "state", "err_msg"
+    )
+    for row in rows:
+        p = PartyRow(*row)
+        parties.setdefault(p.task_pk, []).append(p)
         by_id[p.pk] = p
     for e in endpoints:
         owner = by_id.get(e.party_id)
@@ -517,12 +528,61 @@ def _attach_parties(tasks: list[Task], parties_qs: Any, endpoints: Any) -> list[
     return tasks
 
 
+@dataclass(slots=True)
+class Change:
+    """One recorded transition as the history tables show it (a plain row)."""
+
+    kind: str
+    task_id: str
+    domain_id: str
+    old_state: str
+    new_state: str
+    message: str
+    observed_at: dt.datetime
+    source: str
+
+
+CHANGE_COLUMNS = (
+    "kind",
+    "task_id",
+    "domain_id",
+    "old_state",
+    "new_state",
+    "message",
+    "observed_at",
+    "source",
+)
+
+
 class TransitionQuerySet(models.QuerySet["Transition"]):
     def for_job(self, job: Job) -> TransitionQuerySet:
         return self.filter(job=job).order_by("observed_at", "id")
 
     def for_task(self, job: Job, task_id: str) -> TransitionQuerySet:
         return self.filter(job=job, task_id=task_id).order_by("observed_at", "id")
+
+    def history(self, job: Job, newest: int | None) -> tuple[list[Change], int]:
+        """The job's newest `newest` changes (every one when None), oldest first, and how many
+        it has in all (counted in the same query by a window). One query."""
+        qs = (
+            self.filter(job=job)
+            .order_by("-observed_at", "-id")
+            .annotate(total=models.Window(models.Count("pk")))
+            .values_list(*CHANGE_COLUMNS, "total")
+        )
+        rows = list(qs if newest is None else qs[:newest])
+        total = rows[0][-1] if rows else 0
+        return [Change(*row[:-1]) for row in reversed(rows)], total
+
+    def task_times(self, job: Job) -> list[tuple[str, str, dt.datetime]]:
+        """(task id, new state, Kuscia's time or else when observed) of every task-state
+        change of the job, in order: what the timeline is drawn from. One query."""
+        rows = (
+            self.filter(job=job, kind="task")
+            .order_by("observed_at", "id")
+            .values_list("task_id", "new_state", "kuscia_time", "observed_at")
+        )
+        return [(task_id, state, kuscia or seen) for task_id, state, kuscia, seen in rows]
 
 
 class JobStatsQuerySet(models.QuerySet["JobStats"]):

@@ -21,7 +21,7 @@ from django_htmx.middleware import HtmxDetails
 
 from jobs import dag, stats
 from jobs.kuscia import types as kt
-from jobs.models import Connection, Job, PartyStatus, Task, Transition
+from jobs.models import Connection, Job, Task, Transition
 from jobs.querysets import (
     COUNT_CAP,
     PAGE_SIZES,
@@ -29,8 +29,17 @@ from jobs.querysets import (
     Cursor,
     JobFilter,
     KeysetPage,
+    PartyRow,
 )
-from jobs.templatetags.kc import human_seconds, request_sync_health, sync_indicator_context
+from jobs.templatetags.kc import (
+    duration,
+    human_seconds,
+    percent,
+    request_sync_health,
+    state_class,
+    state_icon,
+    sync_indicator_context,
+)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -125,12 +134,8 @@ def _list_page(request: HttpRequest, f: JobFilter) -> KeysetPage:
 @dataclass
 class TaskView:
     task: Task
-    parties: list[PartyStatus]
+    parties: list[PartyRow]
     box: dag.NodeBox | None = None
-
-    @property
-    def by_party(self) -> dict[str, PartyStatus]:
-        return {p.domain_id: p for p in self.parties}
 
 
 @dataclass
@@ -151,32 +156,92 @@ def _get_job(connection: str, job_id: str) -> Job:
 
 def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any]:
     """Everything the job page shows; a fixed number of queries for any number of tasks.
-    full=False: what the live fragment needs (no endpoints, parties only where shown)."""
-    rows = Task.objects.for_job_page(job, full=full, selected=selected)
+    full=False: what the live fragment needs (no graph layout, no endpoints), plus `live`,
+    the data block that brings the page's graph and matrix up to date."""
+    rows = Task.objects.for_job_page(job, full=full)
     tasks = [TaskView(t, t.party_list) for t in rows.tasks]
+    party_ids = list(job.parties) or sorted({p.domain_id for tv in tasks for p in tv.parties})
+    known = set(party_ids)
+    for tv in tasks:
+        for p in tv.parties:
+            if p.domain_id not in known:
+                known.add(p.domain_id)
+                party_ids.append(p.domain_id)
+    now = timezone.now()
+    spec = spec_digest(tasks, party_ids)
+    context: dict[str, Any] = {
+        "job": job,
+        "tasks": tasks,
+        "party_ids": party_ids,
+        "spec": spec,
+        "failure": _failure(job, tasks),
+        "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
+        "now": now,
+        "poll_seconds": POLL_SECONDS,
+        "done": job.is_terminal,
+        "has_tasks": bool(tasks),
+    }
+    if not full:
+        context["live"] = live_data(tasks, party_ids, spec, now)
+        return context
     layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
     boxes = {n.alias: n for n in layout.nodes}
     for tv in tasks:
         tv.box = boxes.get(tv.task.alias or tv.task.task_id)
-    party_ids = list(job.parties) or sorted({p.domain_id for tv in tasks for p in tv.parties})
+    context["layout"] = layout
+    context["endpoints"] = _endpoints(tasks)
+    context["endpoints_complete"] = rows.endpoints_complete
+    return context
+
+
+def spec_digest(tasks: list[TaskView], party_ids: list[str]) -> str:
+    """A short digest of the page's structure (task ids in spec order, party columns): the page
+    script reloads the page when the live data describes another structure (the spec was
+    fetched after the page loaded, the job was re-created, a party appeared)."""
+    key = "\n".join(tv.task.task_id for tv in tasks) + "\0" + "\n".join(party_ids)
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def live_data(
+    tasks: list[TaskView], party_ids: list[str], spec: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The live fragment's data block (rendered with json_script, applied by console.js):
+
+    - `states`: [state, CSS class, icon] for each state used below (from kc.ICONS, so the page
+      script and the server cannot disagree),
+    - `tasks`: per task in spec order [state index, percent, duration text],
+    - `cells`: per task, per party column: null (no such party), a state index, or
+      [state index, message index],
+    - `messages`: the distinct party err_msgs (the same reason often fails several cells)."""
+    states: dict[str, int] = {}
+    messages: dict[str, int] = {}
+    task_rows: list[list[Any]] = []
+    cells: list[list[Any]] = []
     for tv in tasks:
-        for p in tv.parties:
-            if p.domain_id not in party_ids:
-                party_ids.append(p.domain_id)
-    selected_task = next((tv for tv in tasks if tv.task.task_id == selected), None)
+        t = tv.task
+        task_rows.append(
+            [
+                states.setdefault(t.state, len(states)),
+                percent(t.progress),
+                duration(t.start_time, t.end_time, now),
+            ]
+        )
+        by_party = {p.domain_id: p for p in tv.parties}
+        row: list[Any] = []
+        for pid in party_ids:
+            ps = by_party.get(pid)
+            if ps is None:
+                row.append(None)
+                continue
+            si = states.setdefault(ps.state, len(states))
+            row.append([si, messages.setdefault(ps.err_msg, len(messages))] if ps.err_msg else si)
+        cells.append(row)
     return {
-        "job": job,
-        "tasks": tasks,
-        "layout": layout,
-        "party_ids": party_ids,
-        "failure": _failure(job, tasks),
-        "selected": selected_task,
-        "endpoints": _endpoints(tasks),
-        "endpoints_complete": rows.endpoints_complete,
-        "now": timezone.now(),
-        "poll_seconds": POLL_SECONDS,
-        "done": job.is_terminal,
-        "has_tasks": bool(tasks),
+        "spec": spec,
+        "states": [[s, state_class(s), state_icon(s)] for s in states],
+        "tasks": task_rows,
+        "cells": cells,
+        "messages": list(messages),
     }
 
 
@@ -212,29 +277,24 @@ def _endpoints(tasks: list[TaskView]) -> list[dict[str, Any]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for tv in tasks:
         for p in tv.parties:
-            for e in p.endpoint_list:  # type: ignore[attr-defined]
+            for e in p.endpoint_list:
                 out.setdefault(p.domain_id, []).append({"task": tv.task, "e": e})
     return [{"party": k, "items": v} for k, v in sorted(out.items())]
 
 
 def _gantt(
-    tasks: list[TaskView], transitions: list[Transition], now: dt.datetime
+    tasks: list[TaskView], times: list[tuple[str, str, dt.datetime]], now: dt.datetime
 ) -> dict[str, Any]:
-    """Bars per task from recorded task transitions: from the first Running (or first seen)
-    to the first terminal state; a task still running reaches `now`."""
-    first: dict[str, dt.datetime] = {}
+    """Bars per task from recorded task transitions (TransitionQuerySet.task_times): from the
+    first Running to the last terminal state; a task still running reaches `now`."""
     running: dict[str, dt.datetime] = {}
     ended: dict[str, dt.datetime] = {}
-    for t in transitions:
-        if t.kind != Transition.Kind.TASK:
-            continue
-        when = t.kuscia_time or t.observed_at
-        first.setdefault(t.task_id, when)
-        if t.new_state == kt.RUNNING:
-            running.setdefault(t.task_id, when)
-            ended.pop(t.task_id, None)
-        elif t.new_state in (kt.SUCCEEDED, kt.FAILED):
-            ended[t.task_id] = when
+    for task_id, state, when in times:
+        if state == kt.RUNNING:
+            running.setdefault(task_id, when)
+            ended.pop(task_id, None)
+        elif state in (kt.SUCCEEDED, kt.FAILED):
+            ended[task_id] = when
     spans = []
     for tv in tasks:
         tid = tv.task.task_id
@@ -313,18 +373,19 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
         if not job.is_terminal and request.headers.get("If-None-Match") == etag:
             return _not_modified(etag)
         context = _job_context(job, selected, full=False)
-        response = _respond(request, "jobs/detail.html#status", context, done=context["done"])
+        response = _respond(request, "jobs/detail.html#live", context, done=context["done"])
         response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"
         return response
     context = _job_context(job, selected)
-    transitions = list(Transition.objects.for_job(job))
     # the newest HISTORY_SHOWN changes unless the user asked for all (?history=all)
-    show_all = request.GET.get("history") == "all" or len(transitions) <= HISTORY_SHOWN
-    context["transitions"] = transitions if show_all else transitions[-HISTORY_SHOWN:]
-    context["history_total"] = len(transitions)
-    context["history_cut"] = not show_all
-    context["gantt"] = _gantt(context["tasks"], transitions, context["now"])
+    show_all = request.GET.get("history") == "all"
+    changes, total = Transition.objects.history(job, None if show_all else HISTORY_SHOWN)
+    context["transitions"] = changes
+    context["history_total"] = total
+    context["history_cut"] = total > len(changes)
+    times = Transition.objects.task_times(job)
+    context["gantt"] = _gantt(context["tasks"], times, context["now"])
     return render(request, "jobs/detail.html", context)
 
 

@@ -52,4 +52,112 @@
     try { document.execCommand("copy"); } catch (e) { /* nothing more we can do */ }
     document.body.removeChild(area);
   }
+  // Job page: the polled status fragment carries a data block (#live-states, JSON, rendered
+  // by jobs.views.live_data) with every task's state and every party x task cell. The task
+  // graph and the matrix were sent once with the page; they are brought up to date here with
+  // DOM APIs and textContent only, so Kuscia's strings are never parsed as HTML.
+  document.addEventListener("htmx:afterSettle", applyLiveStates);
+
+  function applyLiveStates() {
+    var block = document.getElementById("live-states");
+    if (!block || block.kcApplied) return;
+    block.kcApplied = true;
+    var data;
+    try { data = JSON.parse(block.textContent); } catch (e) { return; }
+    var graph = document.getElementById("job-dag");
+    if (graph && graph.getAttribute("data-spec") !== data.spec) {
+      // the job's tasks or parties are not those the page was rendered with (the spec arrived,
+      // the job was re-created): only a new page can show them. Once per new structure.
+      var key = "kc-structure:" + window.location.pathname;
+      if (window.sessionStorage.getItem(key) !== data.spec) {
+        window.sessionStorage.setItem(key, data.spec);
+        window.location.reload();
+      }
+      return;
+    }
+    updateGraph(graph, data);
+    updateMatrix(document.getElementById("party-matrix"), data);
+  }
+
+  function updateGraph(svg, data) {
+    if (!svg) return;
+    var width = parseFloat(svg.getAttribute("data-node-w")) || 0;
+    svg.querySelectorAll("a.node[data-i]").forEach(function (node) {
+      var row = data.tasks[Number(node.getAttribute("data-i"))];
+      if (!row) return;
+      var st = data.states[row[0]], pct = row[1], alias = node.getAttribute("data-alias");
+      var cls = "node " + st[1] + (node.classList.contains("selected") ? " selected" : "");
+      if (node.getAttribute("class") !== cls) node.setAttribute("class", cls);
+      node.setAttribute("aria-label", alias + ": " + st[0] + ", " + pct + "%");
+      setText(node.querySelector("title"), alias + " (" + node.getAttribute("data-task") + ") \u2014 " + st[0]);
+      setText(node.querySelector("text.icon"), st[2]);
+      setText(node.querySelector("text.meta"), st[0] + " \u00b7 " + pct + "% \u00b7 " + row[2]);
+      var bar = node.querySelector("rect.bar");
+      if (bar) bar.setAttribute("width", String(Math.round(pct * width / 10) / 10));
+    });
+  }
+
+  function updateMatrix(table, data) {
+    if (!table) return;
+    var chars = Number(table.getAttribute("data-summary")) || 60;
+    table.querySelectorAll("tbody tr[data-i]").forEach(function (tr) {
+      var row = data.cells[Number(tr.getAttribute("data-i"))];
+      var tds = tr.getElementsByTagName("td");
+      if (!row) return;
+      for (var j = 0; j < row.length && j < tds.length; j++) {
+        var cell = row[j], st = null, msg = "";
+        if (typeof cell === "number") {
+          st = data.states[cell];
+        } else if (cell) {
+          st = data.states[cell[0]];
+          msg = data.messages[cell[1]];
+        }
+        if (cellState(tds[j]) === (st ? st[0] : "") && cellMessage(tds[j]) === msg) continue;
+        fillCell(tds[j], st, msg, chars);
+      }
+    });
+  }
+
+  // what a cell shows now: the badge's state name and the full message (read from the DOM, so
+  // an opened message stays open until it changes)
+  function cellState(td) {
+    var badge = td.querySelector(".state");
+    return badge && badge.lastChild ? badge.lastChild.nodeValue.trim() : "";
+  }
+
+  function cellMessage(td) {
+    var pre = td.querySelector("pre");
+    return pre ? pre.textContent : "";
+  }
+
+  function fillCell(td, st, msg, chars) {
+    while (td.firstChild) td.removeChild(td.firstChild);
+    if (!st) {
+      td.appendChild(element("span", "muted", "\u2013"));
+      return;
+    }
+    var badge = element("span", "state " + st[1], "");
+    var icon = element("span", "icon", st[2]);
+    icon.setAttribute("aria-hidden", "true");
+    badge.appendChild(icon);
+    badge.appendChild(document.createTextNode(" " + st[0]));
+    td.appendChild(badge);
+    if (msg) {
+      var details = element("details", "errmsg", "");
+      details.appendChild(element("summary", "", msg.length > chars ? msg.slice(0, chars - 1) + "\u2026" : msg));
+      details.appendChild(element("pre", "wrap", msg));
+      td.appendChild(details);
+    }
+  }
+
+  function element(tag, cls, text) {
+    var elt = document.createElement(tag);
+    if (cls) elt.className = cls;
+    if (text) elt.textContent = text;
+    return elt;
+  }
+
+  function setText(elt, text) {
+    if (elt && elt.textContent !== text) elt.textContent = text;
+  }
 })();

@@ -38,8 +38,9 @@ EXPECTED = {
     "overview_fragment": 8,
     "list": 8,  # session, user, groups, sync indicator, 2 facets, count, page
     "list_fragment": 5,  # session, user, groups, count, page
-    "detail": 9,  # + job, tasks, parties, endpoints, transitions
-    "detail_fragment": 6,  # session, user, groups, job, tasks, parties (failed + selected)
+    # + job, tasks, parties, endpoints, history (newest 100 and the total), task times (timeline)
+    "detail": 10,
+    "detail_fragment": 6,  # session, user, groups, job, tasks, parties (all, for the matrix)
     "task": 9,
     "task_fragment": 7,
 }

@@ -91,8 +91,10 @@ def test_job_page_rows_group_parties_and_endpoints(django_assert_num_queries):
     assert len(parties) == 9 and len(endpoints) == 18 and rows.endpoints_complete
     with django_assert_num_queries(2):
         light = Task.objects.for_job_page(job, full=False).tasks
-    # only the failed task's parties, and no endpoints
-    assert [len(t.party_list) for t in light] == [0, 0, 3]
+    # every party (the live matrix shows them all), and no endpoints
+    assert [len(t.party_list) for t in light] == [3, 3, 3]
+    assert [p.domain_id for p in light[2].party_list] == ["alice", "bob", "carol"]
+    assert light[2].party_list[2].state == kt.FAILED
     assert all(p.endpoint_list == [] for t in light for p in t.party_list)
 
 

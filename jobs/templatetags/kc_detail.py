@@ -1,0 +1,197 @@
+"""Builders for the job page's large sections: the task graph, the party x task matrix, the
+timeline and the history. Each is built in Python as one string (a template loop over 128
+tasks, or 384 matrix cells, costs several times more). Every Kuscia-provided string goes
+through `_e` (HTML escaping of & < > " '), so err_msg, aliases and ids stay text.
+
+The graph's nodes and the matrix's rows carry `data-i`, the task's index in spec order: the
+live fragment's data block (jobs.views.live_data) updates them by that index in
+static/js/console.js."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import quote_plus
+
+from django import template
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from jobs import dag as dag_mod
+from jobs.templatetags.kc import duration, percent, state_class, state_icon
+
+if TYPE_CHECKING:
+    from jobs.querysets import Change
+    from jobs.views import GanttBar, TaskView
+
+register = template.Library()
+
+ERR_SUMMARY_CHARS = 60  # a matrix cell shows this much of a party's err_msg until opened
+
+
+_MARKUP = re.compile("[&<>\"']")
+
+
+def _e(value: object) -> str:
+    text = str(value)
+    return escape(text, quote=True) if _MARKUP.search(text) else text
+
+
+def _safe(parts: Sequence[str]) -> SafeString:
+    return mark_safe("".join(parts))  # noqa: S308 - every part is built from _e()'d values
+
+
+def badge(state: str) -> str:
+    """The same markup as kc.state_badge, as a plain string for the builders below."""
+    return (
+        f'<span class="state {state_class(state)}"><span class="icon" aria-hidden="true">'
+        f"{state_icon(state)}</span> {_e(state)}</span>"
+    )
+
+
+def summary(text: str) -> str:
+    """The first ERR_SUMMARY_CHARS characters of a message (Django's truncatechars)."""
+    if len(text) <= ERR_SUMMARY_CHARS:
+        return text
+    return text[: ERR_SUMMARY_CHARS - 1] + "\u2026"
+
+
+def node_meta(state: str, pct: int, took: str) -> str:
+    return f"{state} \u00b7 {pct}% \u00b7 {took}"
+
+
+@register.simple_tag
+def dag_svg(
+    layout: dag_mod.Layout,
+    tasks: Sequence[TaskView],
+    selected: TaskView | None,
+    task_base: str,
+    now: dt.datetime,
+    spec: str,
+) -> SafeString:
+    """The task graph as inline SVG; `spec` (views.spec_digest) tells the page script which
+    task list the live data must describe."""
+    if not layout.nodes:
+        return mark_safe("")
+    w, h = dag_mod.NODE_W, dag_mod.NODE_H
+    chosen = selected.task.task_id if selected is not None else None
+    n = len(tasks)
+    out = [
+        f'<div class="dag-wrap" tabindex="0" role="region" aria-label="Task graph, '
+        f'{n} task{"s" if n != 1 else ""}">'
+        f'<svg class="dag" id="job-dag" data-spec="{_e(spec)}" data-node-w="{w}" '
+        f'xmlns="http://www.w3.org/2000/svg" width="{layout.width}" height="{layout.height}" '
+        f'viewBox="0 0 {layout.width} {layout.height}" role="group">'
+        '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" '
+        'markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z" class="arrowhead"/></marker>'
+        "</defs>"
+    ]
+    out.extend(f'<path class="edge" d="{e.d}" marker-end="url(#arrow)"/>' for e in layout.edges)
+    base = _e(task_base)
+    for i, tv in enumerate(tasks):
+        t, b = tv.task, tv.box
+        if b is None:
+            continue
+        alias = t.alias or t.task_id
+        short = alias if len(alias) <= 22 else alias[:21] + "\u2026"
+        pct = percent(t.progress)
+        cls = state_class(t.state) + (" selected" if t.task_id == chosen else "")
+        out.append(
+            f'<a href="{base}?task={_e(quote_plus(t.task_id))}#task-panel" class="node {cls}" '
+            f'data-i="{i}" data-task="{_e(t.task_id)}" data-alias="{_e(alias)}" '
+            f'aria-label="{_e(alias)}: {_e(t.state)}, {pct}%">'
+            f"<title>{_e(alias)} ({_e(t.task_id)}) \u2014 {_e(t.state)}</title>"
+            f'<g transform="translate({b.x},{b.y})"><rect class="box" width="{w}" height="{h}" '
+            f'rx="6"/><rect class="bar" y="{h - 4}" height="4" '
+            f'width="{round((t.progress or 0) * w, 1)}"/>'
+            f'<text class="icon" x="10" y="24">{state_icon(t.state)}</text>'
+            f'<text class="alias" x="30" y="24">{_e(short)}</text>'
+            f'<text class="meta" x="10" y="47">'
+            f"{_e(node_meta(t.state, pct, duration(t.start_time, t.end_time, now)))}</text></g></a>"
+        )
+    out.append("</svg></div>")
+    return _safe(out)
+
+
+def matrix_cell(state: str, err: str) -> str:
+    if not err:
+        return f"<td>{badge(state)}</td>"
+    return (
+        f'<td>{badge(state)}<details class="errmsg"><summary>{_e(summary(err))}</summary>'
+        f'<pre class="wrap">{_e(err)}</pre></details></td>'
+    )
+
+
+@register.simple_tag
+def party_matrix(tasks: Sequence[TaskView], party_ids: Sequence[str]) -> SafeString:
+    """One row per task (spec order), one cell per party: its state and err_msg."""
+    out = [
+        f'<table class="matrix" id="party-matrix" data-summary="{ERR_SUMMARY_CHARS}">'
+        '<thead><tr><th scope="col">Task</th>',
+        *(f'<th scope="col">{_e(p)}</th>' for p in party_ids),
+        "</tr></thead><tbody>",
+    ]
+    for i, tv in enumerate(tasks):
+        t = tv.task
+        by_party = {p.domain_id: p for p in tv.parties}
+        out.append(
+            f'<tr data-i="{i}"><th scope="row"><a href="?task={_e(quote_plus(t.task_id))}'
+            f'#task-panel">{_e(t.alias or t.task_id)}</a></th>'
+        )
+        for pid in party_ids:
+            ps = by_party.get(pid)
+            out.append(
+                matrix_cell(ps.state, ps.err_msg)
+                if ps
+                else '<td><span class="muted">\u2013</span></td>'
+            )
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return _safe(out)
+
+
+@register.simple_tag
+def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
+    """Bars per task on one time axis (positions precomputed by views._gantt)."""
+    out = [
+        f'<svg class="gantt" xmlns="http://www.w3.org/2000/svg" width="100%" height="{height}" '
+        'role="img" aria-label="Task timeline">'
+    ]
+    for bar in bars:
+        t = bar.task
+        alias = t.alias or t.task_id
+        short = alias if len(alias) <= 28 else alias[:27] + "\u2026"
+        y = bar.row * 22
+        out.append(
+            f'<g class="{state_class(t.state)}"><title>{_e(alias)}: {bar.label} ({_e(t.state)})'
+            f'</title><rect class="lane" x="0" y="{y}" width="100%" height="20"/>'
+            f'<rect class="span" x="{bar.start * 100:.2f}%" y="{y}" '
+            f'width="{bar.width * 100:.2f}%" height="20" rx="3"/>'
+            f'<text x="4" y="{y}" dy="14">{_e(short)} \u00b7 {bar.label}</text></g>'
+        )
+    out.append("</svg>")
+    return _safe(out)
+
+
+@register.simple_tag
+def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeString:
+    """The history table's rows: when, what, old -> new state, source, message."""
+    out = []
+    for tr in transitions:
+        what = _e(tr.kind)
+        if with_task and tr.task_id:
+            what += " " + _e(tr.task_id)
+        if tr.domain_id:
+            what += " @" + _e(tr.domain_id)
+        when = timezone.localtime(tr.observed_at)
+        out.append(
+            f'<tr><td class="nowrap"><time datetime="{when.isoformat()}">'
+            f"{when.strftime('%Y-%m-%d %H:%M:%S')}</time></td>"
+            f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or "(new)")} \u2192 '
+            f'{_e(tr.new_state)}</td><td>{_e(tr.source)}</td><td class="wrap">{_e(tr.message)}'
+            "</td></tr>"
+        )
+    return _safe(out)

@@ -1,0 +1,88 @@
+"""The job page in Chromium: the party x task matrix and the task graph follow the database
+while the page stays open (from the polled fragment's data block), and Kuscia's text stays
+text when it arrives that way."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from jobs.kuscia import types as kt
+from jobs.models import Job, PartyStatus, Task
+from tests.fixtures.data import make_connection, make_job, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+EVIL = '<img src=x onerror="window.__pwned=1"><b>bold</b> & exit 137'
+
+
+@pytest.fixture
+def signed_in(browser_page, live_server, login_as):
+    login_as(browser_page, live_server, make_user("vera", "viewer"))
+    return browser_page
+
+
+def sync_wrote(job: Job, digest: str) -> None:
+    """What the sync engine changes on the job row with any task or party change."""
+    Job.objects.filter(pk=job.pk).update(status_hash=digest, last_changed=timezone.now())
+
+
+def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_server):
+    page = signed_in
+    job = make_job(
+        make_connection("local"),
+        "job-m",
+        state=kt.RUNNING,
+        tasks=[("psi", []), ("train", ["psi"])],
+        parties=("alice", "bob"),
+    )
+    page.goto(live_server.url + "/jobs/local/job-m/")
+    page.evaluate("window.__sameDocument = true")
+    bob_train = page.locator('#party-matrix tr[data-i="1"] td').nth(1)
+    node = page.locator('svg.dag a[data-task="job-m-train"]')
+    assert bob_train.locator(".state").inner_text().strip().endswith("Running")
+    assert "st-running" in node.get_attribute("class")
+
+    # Kuscia reports bob's train pod failed with a message full of markup
+    PartyStatus.objects.filter(task__job=job, task__alias="train", domain_id="bob").update(
+        state=kt.FAILED, err_msg=EVIL
+    )
+    Task.objects.filter(job=job, alias="train").update(state=kt.FAILED, progress=0.7)
+    sync_wrote(job, "bob-failed")
+
+    page.locator('#party-matrix tr[data-i="1"] td:nth-child(3) .state.st-failed').wait_for(
+        timeout=10_000
+    )
+    page.locator('svg.dag a[data-task="job-m-train"].st-failed').wait_for(timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    assert bob_train.locator(".state").inner_text().strip().endswith("Failed")
+    assert node.get_attribute("aria-label") == "train: Failed, 70%"
+    assert node.locator("text.icon").text_content() == "✗"
+    assert node.locator("text.meta").text_content().startswith("Failed · 70% · ")
+    # the message is text: shown verbatim, nothing of it parsed or run
+    bob_train.locator("summary").click()
+    assert bob_train.locator("pre").inner_text() == EVIL
+    assert page.locator("#party-matrix b").count() == 0
+    assert page.locator("#party-matrix img").count() == 0
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    # the other cells were left alone
+    alice_train = page.locator('#party-matrix tr[data-i="1"] td').nth(0)
+    assert alice_train.locator(".state").inner_text().strip().endswith("Running")
+
+    # an opened message stays open across polls while it does not change
+    sync_wrote(job, "alice-progress")
+    Task.objects.filter(job=job, alias="psi").update(progress=1.0)
+    page.wait_for_timeout(3500)
+    assert bob_train.locator("details").get_attribute("open") is not None
+
+
+def test_tasks_known_after_the_page_loaded_appear_by_themselves(signed_in, live_server):
+    page = signed_in
+    job = make_job(make_connection("local"), "job-late", state=kt.RUNNING, tasks=0, task_states=[])
+    page.goto(live_server.url + "/jobs/local/job-late/")
+    assert "No tasks known yet" in page.locator("main").inner_text()
+    # the spec arrives from Kuscia: the page's structure changed, so it shows the new one
+    Task.objects.create(job=job, position=0, task_id="job-late-psi", alias="psi")
+    sync_wrote(job, "spec-fetched")
+    page.locator('svg.dag a[data-task="job-late-psi"]').wait_for(timeout=10_000)
+    page.locator("#party-matrix").wait_for()
