@@ -457,15 +457,19 @@ class TaskQuerySet(models.QuerySet["Task"]):
         from jobs.models import Endpoint, PartyStatus
 
         tasks = list(self.filter(job=job).order_by("position", "id"))
-        parties = PartyStatus.objects.filter(task__job=job)
+        parties = _party_rows(PartyStatus.objects.filter(task__job=job))
         if not full:
             return JobRows(_attach_parties(tasks, parties, []), endpoints_complete=False)
-        endpoints = list(
-            Endpoint.objects.filter(party__task__job=job).order_by("party_id", "port_name")[
-                : endpoint_limit + 1
-            ]
-        )
-        complete = len(endpoints) <= endpoint_limit
+        endpoints: list[Any] = []
+        # More parties than the limit: more endpoints too, once their pods run. Such a job's
+        # page loads them per party, so they are not read here at all.
+        if len(parties) <= endpoint_limit:
+            endpoints = list(
+                Endpoint.objects.filter(party__task__job=job).order_by("party_id", "port_name")[
+                    : endpoint_limit + 1
+                ]
+            )
+        complete = len(parties) <= endpoint_limit and len(endpoints) <= endpoint_limit
         rows = _attach_parties(tasks, parties, endpoints if complete else [])
         return JobRows(rows, endpoints_complete=complete)
 
@@ -487,7 +491,8 @@ class TaskQuerySet(models.QuerySet["Task"]):
         if not tasks:
             return None
         endpoints = Endpoint.objects.filter(party__task=tasks[0]).order_by("party_id", "port_name")
-        return _attach_parties(tasks, PartyStatus.objects.filter(task=tasks[0]), endpoints)[0]
+        parties = _party_rows(PartyStatus.objects.filter(task=tasks[0]))
+        return _attach_parties(tasks, parties, endpoints)[0]
 
 
 @dataclass
@@ -509,14 +514,18 @@ class PartyRow:
     endpoint_list: list[Any] = field(default_factory=list)
 
 
-def _attach_parties(tasks: list[Task], parties_qs: Any, endpoints: Any) -> list[Task]:
-    parties: dict[int, list[PartyRow]] = {t.pk: [] for t in tasks}
-    by_id: dict[int, PartyRow] = {}
+def _party_rows(parties_qs: Any) -> list[PartyRow]:
+    """PartyStatus rows as plain PartyRows, by task then domain. One query."""
     rows = parties_qs.order_by("task_id", "domain_id").values_list(
         "pk", "task_id", "domain_id", "role", "state", "err_msg"
     )
-    for row in rows:
-        p = PartyRow(*row)
+    return [PartyRow(*row) for row in rows]
+
+
+def _attach_parties(tasks: list[Task], rows: list[PartyRow], endpoints: Any) -> list[Task]:
+    parties: dict[int, list[PartyRow]] = {t.pk: [] for t in tasks}
+    by_id: dict[int, PartyRow] = {}
+    for p in rows:
         parties.setdefault(p.task_pk, []).append(p)
         by_id[p.pk] = p
     for e in endpoints:

@@ -50,7 +50,8 @@ class HtmxHttpRequest(HttpRequest):
 STOP_POLLING = 286
 LOG_MAX_LINES = 2000
 POLL_SECONDS = 3
-HISTORY_SHOWN = 100
+HISTORY_SHOWN = 100  # newest changes in the history table (?history=all for every one)
+HISTORY_INLINE = 30  # up to this many are on the page, open; more load when it is opened
 
 
 def _respond(
@@ -357,6 +358,14 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
     job = _get_job(connection, job_id)
     selected = request.GET.get("task", "")
     target = request.htmx.target or "" if request.htmx else ""
+    if target == "history-body":  # a long history, loaded when its <details> is opened
+        changes, total = Transition.objects.history(job, HISTORY_SHOWN)
+        recent: dict[str, Any] = {
+            "transitions": changes,
+            "history_total": total,
+            "history_cut": total > len(changes),
+        }
+        return render(request, "jobs/detail.html#history", recent)
     if target.startswith("ep-"):  # one party's endpoints, loaded on demand on large jobs
         party = request.GET.get("party", "")
         items = [
@@ -378,12 +387,14 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
         response["Cache-Control"] = "private, no-cache"
         return response
     context = _job_context(job, selected)
-    # the newest HISTORY_SHOWN changes unless the user asked for all (?history=all)
+    # A short history is on the page; a long one loads (newest HISTORY_SHOWN) when opened,
+    # unless the user asked for every change (?history=all).
     show_all = request.GET.get("history") == "all"
-    changes, total = Transition.objects.history(job, None if show_all else HISTORY_SHOWN)
+    changes, total = Transition.objects.history(job, None if show_all else HISTORY_INLINE)
     context["transitions"] = changes
     context["history_total"] = total
     context["history_cut"] = total > len(changes)
+    context["history_lazy"] = context["history_cut"]
     times = Transition.objects.task_times(job)
     context["gantt"] = _gantt(context["tasks"], times, context["now"])
     return render(request, "jobs/detail.html", context)

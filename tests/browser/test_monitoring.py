@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.kuscia import types as kt
-from jobs.models import Job, PartyStatus, Task
+from jobs.models import Job, PartyStatus, Task, Transition
 from tests.fixtures.data import make_connection, make_job, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -186,6 +186,33 @@ def test_large_job_endpoints_load_when_a_party_is_opened(signed_in, live_server)
     page.locator("details.epgroup summary", has_text="bob").click()
     page.locator('button.copy[data-copy="job-big-t0-0-fed.bob.svc"]').wait_for()
     assert page.locator("details.epgroup button.copy").count() == 26
+
+
+def test_long_history_loads_when_opened_and_links_to_every_change(signed_in, live_server):
+    page = signed_in
+    job = make_job(make_connection("local"), "job-hist", state=kt.SUCCEEDED, tasks=1)
+    Transition.objects.bulk_create(
+        Transition(
+            job=job,
+            kind="job",
+            old_state="Running",
+            new_state="Running",
+            message=f"<b>h{i:03d}</b>",
+            source="poll",
+        )
+        for i in range(140)
+    )
+    page.goto(live_server.url + "/jobs/local/job-hist/")
+    history = page.locator("#hist-h + details")
+    assert page.locator("table.history").count() == 0  # not on the page until opened
+    history.locator("summary").click()
+    page.locator("table.history td", has_text="<b>h139</b>").wait_for()  # escaped, as text
+    assert page.locator("table.history b").count() == 0
+    assert page.locator("table.history tbody tr").count() == 100
+    page.get_by_role("link", name=re.compile(r"Show all \d+ changes")).click()
+    page.wait_for_url(re.compile(r"history=all"))
+    page.locator("table.history td", has_text="<b>h000</b>").wait_for()
+    assert page.locator("table.history tbody tr").count() >= 140
 
 
 def test_dag_nodes_are_reachable_and_selectable_by_keyboard(signed_in, live_server):

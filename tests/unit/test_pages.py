@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from jobs.kuscia import types as kt
-from jobs.models import Connection, Job, Transition
+from jobs.models import Connection, Job, Task, Transition
 from tests.fixtures.data import make_connection, make_job
 
 pytestmark = pytest.mark.django_db
@@ -311,13 +311,28 @@ def test_large_job_loads_endpoints_per_party_on_demand(
         pages_connection, "job-big", state=kt.SUCCEEDED, tasks=13, parties=("alice", "bob")
     )
     html = client_in.get(detail_url(job)).content.decode()
-    assert "open a party to load its list" in html
+    assert "open a party to load its endpoints" in html
     assert 'hx-get="/jobs/local/job-big/?party=alice"' in html and "data-copy=" not in html
     with django_assert_num_queries(5):  # session, user, groups, job, endpoints
         part = client_in.get(detail_url(job) + "?party=alice", HTTP_HX_TARGET="ep-1", **HX)
     body = part.content.decode()
     assert body.count("<tr>") == 1 + 26 and "<html" not in body
     assert 'data-copy="job-big-t12-0-global.alice.svc:26836"' in body
+
+
+def test_more_parties_than_the_endpoint_limit_skip_the_endpoint_read(
+    client_in, pages_connection, django_assert_num_queries
+):
+    # 25 tasks x 2 parties = 50 party rows > 48: endpoints are per party, not read at all
+    job = make_job(pages_connection, "job-wide", state=kt.SUCCEEDED, tasks=25, parties=("a", "b"))
+    with django_assert_num_queries(2):  # tasks, parties: no endpoint query
+        rows = Task.objects.for_job_page(job)
+    assert not rows.endpoints_complete
+    small = make_job(pages_connection, "job-small", state=kt.RUNNING, tasks=2, parties=("a", "b"))
+    with django_assert_num_queries(3):  # tasks, parties, endpoints
+        rows = Task.objects.for_job_page(small)
+    assert rows.endpoints_complete
+    assert sum(len(p.endpoint_list) for t in rows.tasks for p in t.party_list) > 0
 
 
 def test_unchanged_job_polls_are_answered_304(
@@ -377,12 +392,37 @@ def test_long_history_shows_the_newest_hundred_with_a_link_to_all(client_in, pag
         )
         for i in range(130)
     )
-    html = client_in.get(detail_url(job)).content.decode()
-    assert "130 recorded changes, the newest 100 shown" in html
-    assert ">m129<" in html and ">m029<" not in html
-    assert 'href="?history=all#hist-h"' in html
+    html = client_in.get(detail_url(job) + "?task=job-h-t0").content.decode()
+    # a long history is not on the page: it loads (the newest 100) when its <details> opens
+    assert "130 recorded changes" in html and ">m129<" not in html
+    assert 'id="history-body" hx-get="/jobs/local/job-h/?task=job-h-t0&amp;history=recent"' in html
+    body = client_in.get(
+        detail_url(job) + "?task=job-h-t0&history=recent", HTTP_HX_TARGET="history-body", **HX
+    ).content.decode()
+    assert "The newest 100 of 130 are shown" in body
+    assert ">m129<" in body and ">m030<" in body and ">m029<" not in body
+    assert 'href="?task=job-h-t0&amp;history=all#hist-h"' in body
+    assert "<html" not in body
     full = client_in.get(detail_url(job) + "?history=all").content.decode()
-    assert ">m000<" in full and "newest 100 shown" not in full
+    assert ">m000<" in full and ">m129<" in full and "are shown" not in full
+
+
+def test_short_history_is_on_the_page_and_open(client_in, pages_connection):
+    job = make_job(pages_connection, "job-s", state=kt.RUNNING, tasks=1, transitions=False)
+    Transition.objects.bulk_create(
+        Transition(
+            job=job,
+            kind="job",
+            old_state="Pending",
+            new_state="Running",
+            message=f"s{i:02d}",
+            source="poll",
+        )
+        for i in range(30)
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "30 recorded changes" in html and ">s00<" in html and ">s29<" in html
+    assert "history-body" not in html and "<details open><summary>30 recorded" in html
 
 
 def test_list_filters_fold_away_unless_a_filter_is_active(client_in, pages_connection):
