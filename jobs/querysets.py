@@ -330,7 +330,17 @@ class JobQuerySet(models.QuerySet["Job"]):
     # ------------------------------------------------------------------ detail
 
     def for_detail(self, connection: str, job_id: str) -> JobQuerySet:
-        return self.select_related("connection").filter(connection__name=connection, job_id=job_id)
+        """The job a page shows, with its connection; without `raw` (the last Kuscia reply,
+        100 KB and more for a large job), which the page loads only when asked (raw_reply)."""
+        return (
+            self.select_related("connection")
+            .defer("raw")
+            .filter(connection__name=connection, job_id=job_id)
+        )
+
+    def raw_reply(self, pk: int) -> Any:
+        """The last raw Kuscia reply stored for job `pk` (None or {} when there is none)."""
+        return self.filter(pk=pk).values_list("raw", flat=True).first()
 
     # ------------------------------------------------------------------ actions / create form
 

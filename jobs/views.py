@@ -50,7 +50,7 @@ class HtmxHttpRequest(HttpRequest):
 STOP_POLLING = 286
 LOG_MAX_LINES = 2000
 POLL_SECONDS = 3
-HISTORY_SHOWN = 100  # newest changes in the history table (?history=all for every one)
+HISTORY_SHOWN = 60  # newest changes in the opened history (?history=all for every one)
 HISTORY_INLINE = 30  # up to this many are on the page, open; more load when it is opened
 
 
@@ -358,6 +358,9 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
     job = _get_job(connection, job_id)
     selected = request.GET.get("task", "")
     target = request.htmx.target or "" if request.htmx else ""
+    if target == "raw-body":  # the last raw Kuscia reply, loaded when its <details> is opened
+        raw = Job.objects.raw_reply(job.pk)
+        return render(request, "jobs/detail.html#raw", {"raw": raw})
     if target == "history-body":  # a long history, loaded when its <details> is opened
         changes, total = Transition.objects.history(job, HISTORY_SHOWN)
         recent: dict[str, Any] = {
@@ -395,6 +398,9 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
     context["history_total"] = total
     context["history_cut"] = total > len(changes)
     context["history_lazy"] = context["history_cut"]
+    if request.GET.get("raw"):  # ?raw=1: the reply on the page (a link, or no JavaScript)
+        context["raw"] = Job.objects.raw_reply(job.pk)
+        context["raw_inline"] = True
     times = Transition.objects.task_times(job)
     context["gantt"] = _gantt(context["tasks"], times, context["now"])
     return render(request, "jobs/detail.html", context)

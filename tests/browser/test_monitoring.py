@@ -208,11 +208,22 @@ def test_long_history_loads_when_opened_and_links_to_every_change(signed_in, liv
     history.locator("summary").click()
     page.locator("table.history td", has_text="<b>h139</b>").wait_for()  # escaped, as text
     assert page.locator("table.history b").count() == 0
-    assert page.locator("table.history tbody tr").count() == 100
+    assert page.locator("table.history tbody tr").count() == 60
     page.get_by_role("link", name=re.compile(r"Show all \d+ changes")).click()
     page.wait_for_url(re.compile(r"history=all"))
     page.locator("table.history td", has_text="<b>h000</b>").wait_for()
     assert page.locator("table.history tbody tr").count() >= 140
+
+
+def test_raw_reply_loads_when_opened_as_text(signed_in, live_server):
+    page = signed_in
+    job = make_job(make_connection("local"), "job-raw", state=kt.SUCCEEDED, tasks=1)
+    Job.objects.filter(pk=job.pk).update(raw={"status": {"err_msg": "<img src=x>"}})
+    page.goto(live_server.url + "/jobs/local/job-raw/")
+    assert page.locator("pre.json").count() == 0
+    page.locator("#raw-h + details summary").click()
+    page.locator("pre.json", has_text='"err_msg": "<img src=x>"').wait_for()
+    assert page.locator("pre.json img").count() == 0
 
 
 def test_dag_nodes_are_reachable_and_selectable_by_keyboard(signed_in, live_server):

@@ -197,6 +197,29 @@ def test_detail_shows_header_dag_matrix_endpoints_timeline_history_raw(client_in
     assert "&quot;sf_node_eval_param&quot;: {" in html  # task_input_config pretty-printed
 
 
+def test_raw_reply_loads_when_opened_and_is_escaped(
+    client_in, pages_connection, django_assert_num_queries
+):
+    job = make_job(pages_connection, "job-raw", state=kt.RUNNING, tasks=1)
+    Job.objects.filter(pk=job.pk).update(
+        raw={"job_id": "job-raw", "status": {"err_msg": "<img src=x onerror=alert(1)>"}}
+    )
+    html = client_in.get(detail_url(job)).content.decode()
+    assert "onerror" not in html  # not on the page: it loads when opened
+    assert 'id="raw-body" hx-get="/jobs/local/job-raw/?raw=1"' in html
+    with django_assert_num_queries(5):  # session, user, groups, job, the reply
+        part = client_in.get(detail_url(job) + "?raw=1", HTTP_HX_TARGET="raw-body", **HX)
+    body = part.content.decode()
+    assert body.startswith('<pre class="json">') and "<html" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body and "<img" not in body
+    inline = client_in.get(detail_url(job) + "?raw=1").content.decode()  # a link, or no JS
+    assert "&lt;img src=x onerror=alert(1)&gt;" in inline and "raw-body" not in inline
+    empty = make_job(pages_connection, "job-noraw", state=kt.RUNNING, tasks=1)
+    Job.objects.filter(pk=empty.pk).update(raw={})
+    part = client_in.get(detail_url(empty) + "?raw=1", HTTP_HX_TARGET="raw-body", **HX)
+    assert "None stored yet" in part.content.decode()
+
+
 def test_dag_node_click_url_selects_task(client_in, pages_connection):
     job = make_job(pages_connection, "job-sel", tasks=[("psi", []), ("train", ["psi"])])
     html = client_in.get(detail_url(job)).content.decode()
@@ -377,7 +400,9 @@ def test_sync_indicator_refreshes_itself(client_in, pages_connection, django_ass
     assert "Check the token file." in body
 
 
-def test_long_history_shows_the_newest_hundred_with_a_link_to_all(client_in, pages_connection):
+def test_long_history_loads_the_newest_sixty_when_opened_with_a_link_to_all(
+    client_in, pages_connection
+):
     job = make_job(pages_connection, "job-h", state=kt.RUNNING, tasks=1, transitions=False)
     Transition.objects.bulk_create(
         Transition(
@@ -393,14 +418,14 @@ def test_long_history_shows_the_newest_hundred_with_a_link_to_all(client_in, pag
         for i in range(130)
     )
     html = client_in.get(detail_url(job) + "?task=job-h-t0").content.decode()
-    # a long history is not on the page: it loads (the newest 100) when its <details> opens
+    # a long history is not on the page: it loads (the newest 60) when its <details> opens
     assert "130 recorded changes" in html and ">m129<" not in html
     assert 'id="history-body" hx-get="/jobs/local/job-h/?task=job-h-t0&amp;history=recent"' in html
     body = client_in.get(
         detail_url(job) + "?task=job-h-t0&history=recent", HTTP_HX_TARGET="history-body", **HX
     ).content.decode()
-    assert "The newest 100 of 130 are shown" in body
-    assert ">m129<" in body and ">m030<" in body and ">m029<" not in body
+    assert "The newest 60 of 130 are shown" in body
+    assert ">m129<" in body and ">m070<" in body and ">m069<" not in body
     assert 'href="?task=job-h-t0&amp;history=all#hist-h"' in body
     assert "<html" not in body
     full = client_in.get(detail_url(job) + "?history=all").content.decode()
