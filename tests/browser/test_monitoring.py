@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from jobs.kuscia import types as kt
-from jobs.models import Job, PartyStatus, Task, Transition
-from tests.fixtures.data import make_connection, make_job, make_user
+from jobs.models import Job, PartyStatus, Task
+from tests.fixtures.data import add_changes, make_connection, make_job, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -191,17 +191,7 @@ def test_large_job_endpoints_load_when_a_party_is_opened(signed_in, live_server)
 def test_long_history_loads_when_opened_and_links_to_every_change(signed_in, live_server):
     page = signed_in
     job = make_job(make_connection("local"), "job-hist", state=kt.SUCCEEDED, tasks=1)
-    Transition.objects.bulk_create(
-        Transition(
-            job=job,
-            kind="job",
-            old_state="Running",
-            new_state="Running",
-            message=f"<b>h{i:03d}</b>",
-            source="poll",
-        )
-        for i in range(140)
-    )
+    add_changes(job, [f"<b>h{i:03d}</b>" for i in range(140)])
     page.goto(live_server.url + "/jobs/local/job-hist/")
     history = page.locator("#hist-h + details")
     assert page.locator("table.history").count() == 0  # not on the page until opened

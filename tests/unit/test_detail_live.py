@@ -20,12 +20,6 @@ HX = {"HTTP_HX_REQUEST": "true"}
 DATA_BLOCK = re.compile(r'<script id="live-states" type="application/json">(.*?)</script>', re.S)
 
 
-@pytest.fixture
-def client_in(client, pages_user):
-    client.force_login(pages_user)
-    return client
-
-
 def detail_url(job: Job) -> str:
     return reverse("jobs:detail", args=[job.connection.name, job.job_id])
 

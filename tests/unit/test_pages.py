@@ -9,17 +9,11 @@ from django.urls import reverse
 
 from jobs.kuscia import types as kt
 from jobs.models import Connection, Job, Task, Transition
-from tests.fixtures.data import make_connection, make_job
+from tests.fixtures.data import add_changes, make_connection, make_job
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def client_in(client, pages_user):
-    client.force_login(pages_user)
-    return client
 
 
 def detail_url(job: Job) -> str:
@@ -404,18 +398,8 @@ def test_long_history_loads_the_newest_sixty_when_opened_with_a_link_to_all(
     client_in, pages_connection
 ):
     job = make_job(pages_connection, "job-h", state=kt.RUNNING, tasks=1, transitions=False)
-    Transition.objects.bulk_create(
-        Transition(
-            job=job,
-            kind="party",
-            task_id="job-h-t0",
-            domain_id="alice",
-            old_state="Pending",
-            new_state="Running",
-            message=f"m{i:03d}",
-            source="poll",
-        )
-        for i in range(130)
+    add_changes(
+        job, [f"m{i:03d}" for i in range(130)], kind="party", task_id="job-h-t0", domain_id="alice"
     )
     html = client_in.get(detail_url(job) + "?task=job-h-t0").content.decode()
     # a long history is not on the page: it loads (the newest 60) when its <details> opens
@@ -434,17 +418,7 @@ def test_long_history_loads_the_newest_sixty_when_opened_with_a_link_to_all(
 
 def test_short_history_is_on_the_page_and_open(client_in, pages_connection):
     job = make_job(pages_connection, "job-s", state=kt.RUNNING, tasks=1, transitions=False)
-    Transition.objects.bulk_create(
-        Transition(
-            job=job,
-            kind="job",
-            old_state="Pending",
-            new_state="Running",
-            message=f"s{i:02d}",
-            source="poll",
-        )
-        for i in range(30)
-    )
+    add_changes(job, [f"s{i:02d}" for i in range(30)])
     html = client_in.get(detail_url(job)).content.decode()
     assert "30 recorded changes" in html and ">s00<" in html and ">s29<" in html
     assert "history-body" not in html and "<details open><summary>30 recorded" in html

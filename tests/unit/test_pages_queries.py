@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def client_in(client, pages_user):
-    client.force_login(pages_user)
-    return client
-
-
 def populate(n_jobs: int, n_tasks: int, parties: tuple[str, ...]):
     conn = make_connection("local")
     make_connection("other")

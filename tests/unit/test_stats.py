@@ -17,12 +17,6 @@ from tests.fixtures.data import make_connection, make_job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_in(client, pages_user):
-    client.force_login(pages_user)
-    return client
-
-
 def test_refresh_counts_every_state_exactly_and_activity_per_party():
     conn = make_connection()
     make_job(conn, "a", state=kt.RUNNING, parties=("alice", "bob"), transitions=False)
