@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import random
 import statistics
@@ -188,6 +189,41 @@ def load(n: int, seed: int = 7) -> None:
         cur.execute("VACUUM ANALYZE")
 
 
+# A SecretFlow task_input_config of the usual size (about 2 KB), as the detail jobs' tasks carry.
+TASK_INPUT_CONFIG = json.dumps(
+    {
+        "sf_datasource_config": {p: {"id": "default-data-source"} for p in ("alice", "bob")},
+        "sf_cluster_desc": {
+            "parties": ["alice", "bob"],
+            "devices": [
+                {
+                    "name": "spu",
+                    "type": "spu",
+                    "parties": ["alice", "bob"],
+                    "config": json.dumps(
+                        {
+                            "runtime_config": {"protocol": "SEMI2K", "field": "FM128"},
+                            "link_desc": {"connect_retry_times": 60},
+                        }
+                    ),
+                }
+            ],
+            "ray_fed_config": {"cross_silo_comm_backend": "brpc_link"},
+        },
+        "sf_node_eval_param": {
+            "domain": "data_prep",
+            "name": "psi",
+            "version": "0.0.5",
+            "attr_paths": [f"input/receiver_input/key_{i}" for i in range(20)],
+            "attrs": [{"ss": [f"id_{i}"]} for i in range(20)],
+        },
+        "sf_input_ids": ["alice-table", "bob-table"],
+        "sf_output_ids": ["psi-output-0", "psi-report-0"],
+        "sf_output_uris": ["psi-output-0.csv", "psi-report-0.json"],
+    }
+)
+
+
 def status_reply(job: Job) -> dict[str, object]:
     """A batchQuery-shaped status of `job` from its rows (what sync stores as `raw`)."""
     parties: dict[int, list[dict[str, object]]] = {}
@@ -272,6 +308,7 @@ def main() -> None:
     )
     for job in Job.objects.filter(job_id__in=["job-0000000", "job-0000001"]):
         Job.objects.filter(pk=job.pk).update(raw=status_reply(job))
+        Task.objects.filter(job=job).update(task_input_config=TASK_INPUT_CONFIG)
     from django.contrib.auth.models import User
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})

@@ -446,6 +446,18 @@ class KeysetPage:
         return Cursor.of(self.rows[0], self.f.sort).encode() if self.has_prev and self.rows else ""
 
 
+# A task's spec columns: only the selected task's panel shows them, and task_input_config is
+# often several KB per task, so the job page and its 3-second poll read tasks without them.
+TASK_SPEC = (
+    "app_image",
+    "priority",
+    "tolerable",
+    "task_input_config",
+    "schedule_config",
+    "party_spec",
+)
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def live_ids(self, connection: Connection) -> dict[str, str]:
         """{task id: job id} over the jobs Kuscia still has on `connection`. One query."""
@@ -466,7 +478,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
         party's state) no endpoints are read: two queries."""
         from jobs.models import Endpoint, PartyStatus
 
-        tasks = list(self.filter(job=job).order_by("position", "id"))
+        tasks = list(self.filter(job=job).defer(*TASK_SPEC).order_by("position", "id"))
         parties = _party_rows(PartyStatus.objects.filter(task__job=job))
         if not full:
             return JobRows(_attach_parties(tasks, parties, []), endpoints_complete=False)
@@ -482,6 +494,11 @@ class TaskQuerySet(models.QuerySet["Task"]):
         complete = len(parties) <= endpoint_limit and len(endpoints) <= endpoint_limit
         rows = _attach_parties(tasks, parties, endpoints if complete else [])
         return JobRows(rows, endpoints_complete=complete)
+
+    def with_spec(self, job: Job, task_id: str) -> Task | None:
+        """One task with every column, its spec included (the selected task's panel; the
+        page's other tasks are read without TASK_SPEC). One query."""
+        return self.filter(job=job, task_id=task_id).first()
 
     def endpoints_of_party(self, job: Job, domain_id: str) -> list[Any]:
         """One party's endpoints over all of a job's tasks, in spec order. One query."""

@@ -176,7 +176,9 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "party_ids": party_ids,
         "spec": spec,
         "failure": _failure(job, tasks),
-        "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
+        "selected": _with_spec(
+            job, next((tv for tv in tasks if tv.task.task_id == selected), None)
+        ),
         "now": now,
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
@@ -193,6 +195,15 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
     context["endpoints"] = _endpoints(tasks)
     context["endpoints_complete"] = rows.endpoints_complete
     return context
+
+
+def _with_spec(job: Job, tv: TaskView | None) -> TaskView | None:
+    """The selected task for its panel, read again with its spec (the page's task rows leave
+    the spec columns out)."""
+    if tv is None:
+        return None
+    task = Task.objects.with_spec(job, tv.task.task_id)
+    return TaskView(task, tv.parties, tv.box) if task is not None else tv
 
 
 def spec_digest(tasks: list[TaskView], party_ids: list[str]) -> str:

@@ -32,9 +32,11 @@ EXPECTED = {
     "overview_fragment": 8,
     "list": 8,  # session, user, groups, sync indicator, 2 facets, count, page
     "list_fragment": 5,  # session, user, groups, count, page
-    # + job, tasks, parties, endpoints, history (newest 100 and the total), task times (timeline)
-    "detail": 10,
+    # + job, tasks (without their spec), parties, endpoints, history (the newest 30 and the
+    # total), task times (timeline), the selected task with its spec
+    "detail": 11,
     "detail_fragment": 6,  # session, user, groups, job, tasks, parties (all, for the matrix)
+    "detail_fragment_selected": 7,  # + the selected task with its spec (its panel)
     "task": 9,
     "task_fragment": 7,
 }
@@ -58,6 +60,7 @@ def test_query_counts_do_not_grow_with_data(
         "list_fragment": (reverse("jobs:list") + "?party=a", HX),
         "detail": (detail + f"?task={job.job_id}-t1", {}),
         "detail_fragment": (detail, HX),
+        "detail_fragment_selected": (detail + f"?task={job.job_id}-t1", HX),
         "task": (task, {}),
         "task_fragment": (task, HX),
     }
