@@ -446,15 +446,39 @@ class KeysetPage:
         return Cursor.of(self.rows[0], self.f.sort).encode() if self.has_prev and self.rows else ""
 
 
-# A task's spec columns: only the selected task's panel shows them, and task_input_config is
-# often several KB per task, so the job page and its 3-second poll read tasks without them.
-TASK_SPEC = (
-    "app_image",
-    "priority",
-    "tolerable",
-    "task_input_config",
-    "schedule_config",
-    "party_spec",
+@dataclass(slots=True)
+class TaskRow:
+    """A task as the job page's graph, matrix, timeline and live data show it: a plain row
+    without the spec columns (only the selected task's panel shows those, and
+    task_input_config is often several KB per task). A model instance per task would cost
+    more than the query, on the page and on its 3-second poll."""
+
+    pk: int
+    task_id: str
+    alias: str
+    dependencies: list[str]
+    state: str
+    err_msg: str
+    progress: float
+    create_time: dt.datetime | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+    position: int
+    party_list: list[PartyRow] = field(default_factory=list)
+
+
+TASK_ROW = (
+    "pk",
+    "task_id",
+    "alias",
+    "dependencies",
+    "state",
+    "err_msg",
+    "progress",
+    "create_time",
+    "start_time",
+    "end_time",
+    "position",
 )
 
 
@@ -478,7 +502,8 @@ class TaskQuerySet(models.QuerySet["Task"]):
         party's state) no endpoints are read: two queries."""
         from jobs.models import Endpoint, PartyStatus
 
-        tasks = list(self.filter(job=job).defer(*TASK_SPEC).order_by("position", "id"))
+        values = self.filter(job=job).order_by("position", "id").values_list(*TASK_ROW)
+        tasks = [TaskRow(*row) for row in values]
         parties = _party_rows(PartyStatus.objects.filter(task__job=job))
         if not full:
             return JobRows(_attach_parties(tasks, parties, []), endpoints_complete=False)
@@ -497,7 +522,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def with_spec(self, job: Job, task_id: str) -> Task | None:
         """One task with every column, its spec included (the selected task's panel; the
-        page's other tasks are read without TASK_SPEC). One query."""
+        page's other tasks are TaskRows, without it). One query."""
         return self.filter(job=job, task_id=task_id).first()
 
     def endpoints_of_party(self, job: Job, domain_id: str) -> list[Any]:
@@ -549,7 +574,7 @@ def _party_rows(parties_qs: Any) -> list[PartyRow]:
     return [PartyRow(*row) for row in rows]
 
 
-def _attach_parties(tasks: list[Task], rows: list[PartyRow], endpoints: Any) -> list[Task]:
+def _attach_parties(tasks: list[Any], rows: list[PartyRow], endpoints: Any) -> list[Any]:
     parties: dict[int, list[PartyRow]] = {t.pk: [] for t in tasks}
     by_id: dict[int, PartyRow] = {}
     for p in rows:
@@ -560,7 +585,7 @@ def _attach_parties(tasks: list[Task], rows: list[PartyRow], endpoints: Any) -> 
         if owner is not None:
             owner.endpoint_list.append(e)
     for t in tasks:
-        t.party_list = parties.get(t.pk, [])  # type: ignore[attr-defined]
+        t.party_list = parties.get(t.pk, [])
     return tasks
 
 

@@ -30,6 +30,7 @@ from jobs.querysets import (
     JobFilter,
     KeysetPage,
     PartyRow,
+    TaskRow,
 )
 from jobs.templatetags.kc import (
     duration,
@@ -134,14 +135,14 @@ def _list_page(request: HttpRequest, f: JobFilter) -> KeysetPage:
 
 @dataclass
 class TaskView:
-    task: Task
+    task: Task | TaskRow  # a TaskRow on the job page; the selected task's panel has the model
     parties: list[PartyRow]
     box: dag.NodeBox | None = None
 
 
 @dataclass
 class GanttBar:
-    task: Task
+    task: Task | TaskRow
     row: int
     start: float  # 0..1 of the span
     width: float
