@@ -404,12 +404,18 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
     context = _job_context(job, selected)
     # A short history is on the page; a long one loads (newest HISTORY_SHOWN) when opened,
     # unless the user asked for every change (?history=all).
-    show_all = request.GET.get("history") == "all"
-    changes, total = Transition.objects.history(job, None if show_all else HISTORY_INLINE)
-    context["transitions"] = changes
+    if request.GET.get("history") == "all":
+        changes, total = Transition.objects.history(job, None)
+        lazy = False
+    else:  # one more than fits tells whether it fits (counting them all would read them all)
+        changes = Transition.objects.newest(job, HISTORY_INLINE + 1)
+        lazy = len(changes) > HISTORY_INLINE
+        total = len(changes)
+    context["transitions"] = [] if lazy else changes
     context["history_total"] = total
-    context["history_cut"] = total > len(changes)
-    context["history_lazy"] = context["history_cut"]
+    context["history_cut"] = False
+    context["history_lazy"] = lazy
+    context["history_inline"] = HISTORY_INLINE
     if request.GET.get("raw"):  # ?raw=1: the reply on the page (a link, or no JavaScript)
         context["raw"] = Job.objects.raw_reply(job.pk)
         context["raw_inline"] = True

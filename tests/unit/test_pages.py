@@ -34,7 +34,7 @@ def test_layout_shows_nav_user_role_logout_and_sync_age(client_in, pages_connect
         assert f">{label}</a>" in html
     assert "vera" in html and 'class="role role-viewer"' in html
     assert re.search(r'<form method="post" action="/accounts/logout/"', html)
-    assert "local: synced 5s ago" in html
+    assert re.search(r"local: synced [56]s ago", html)  # 5 s old when made; a slow run: 6
     assert 'hx-headers=\'{"X-CSRFToken": "' in html
     assert "<script>" not in html and " onclick=" not in html
 
@@ -403,7 +403,7 @@ def test_long_history_loads_the_newest_sixty_when_opened_with_a_link_to_all(
     )
     html = client_in.get(detail_url(job) + "?task=job-h-t0").content.decode()
     # a long history is not on the page: it loads (the newest 60) when its <details> opens
-    assert "130 recorded changes" in html and ">m129<" not in html
+    assert "More than 30 recorded changes" in html and ">m129<" not in html
     assert 'id="history-body" hx-get="/jobs/local/job-h/?task=job-h-t0&amp;history=recent"' in html
     body = client_in.get(
         detail_url(job) + "?task=job-h-t0&history=recent", HTTP_HX_TARGET="history-body", **HX
