@@ -264,18 +264,3 @@ def job_row(job: Any, now: dt.datetime) -> str:
         duration(job.start_time, job.end_time, now),
         ago(job.last_changed),
     )
-
-
-@register.filter
-def get(mapping: Any, key: Any) -> Any:
-    """mapping[key] or None (for the party-by-task matrix)."""
-    try:
-        return mapping.get(key)
-    except AttributeError:
-        return None
-
-
-@register.filter
-def scale(fraction: float, total: int) -> float:
-    """fraction (0..1) of total, for SVG coordinates."""
-    return round(float(fraction or 0) * total, 1)
