@@ -282,3 +282,15 @@ def test_token_never_in_responses_logs_or_database(client: Client, kuscia_sim, c
     logged = caplog.text + "\n".join(str(r.__dict__) for r in caplog.records)
     assert token not in logged
     assert token not in _snapshot()
+
+
+def test_templates_carry_no_script_or_style_blocks():
+    """Page behaviour lives in static/js, looks in static/css/console.css: no inline <script>
+    or <style> block in any template (the CSP forbids inline script; styles are cached)."""
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.html")
+        if re.search(r"<style\b|<script(?![^>]*\bsrc=)(?![^>]*application/json)", p.read_text())
+    ]
+    assert offenders == []
