@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import json
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from django.http import QueryDict
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from jobs.kuscia import types as kt
 
@@ -74,15 +76,19 @@ def iso(when: dt.datetime | None) -> str:
     return timezone.localtime(when).isoformat() if when else ""
 
 
-@register.simple_tag
-def state_badge(state: str) -> str:
-    """A state as icon and name (never colour alone); a tag, as it sits in every table row."""
-    return format_html(
-        '<span class="state {}"><span class="icon" aria-hidden="true">{}</span> {}</span>',
-        state_class(state),
-        state_icon(state),
-        state,
+def badge_html(state: str) -> str:
+    """A state as icon and name (never colour alone), as an escaped plain string: the one
+    badge markup, for this module's tags and the job page's builders (kc_detail)."""
+    return (
+        f'<span class="state {state_class(state)}"><span class="icon" aria-hidden="true">'
+        f"{state_icon(state)}</span> {html.escape(state)}</span>"
     )
+
+
+@register.simple_tag
+def state_badge(state: str) -> SafeString:
+    """badge_html as a template tag (it sits in every table row)."""
+    return mark_safe(badge_html(state))  # noqa: S308 - badge_html escapes the state
 
 
 def human_seconds(seconds: float) -> str:

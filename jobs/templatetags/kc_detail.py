@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 from django import template
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from jobs import dag as dag_mod
-from jobs.templatetags.kc import duration, percent, state_class, state_icon
+from jobs.templatetags.kc import badge_html, duration, iso, percent, stamp, state_class, state_icon
 
 if TYPE_CHECKING:
     from jobs.querysets import Change
@@ -42,14 +41,6 @@ def _e(value: object) -> str:
 
 def _safe(parts: Sequence[str]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every part is built from _e()'d values
-
-
-def badge(state: str) -> str:
-    """The same markup as kc.state_badge, as a plain string for the builders below."""
-    return (
-        f'<span class="state {state_class(state)}"><span class="icon" aria-hidden="true">'
-        f"{state_icon(state)}</span> {_e(state)}</span>"
-    )
 
 
 def summary(text: str) -> str:
@@ -118,9 +109,9 @@ def dag_svg(
 
 def matrix_cell(state: str, err: str) -> str:
     if not err:
-        return f"<td>{badge(state)}</td>"
+        return f"<td>{badge_html(state)}</td>"
     return (
-        f'<td>{badge(state)}<details class="errmsg"><summary>{_e(summary(err))}</summary>'
+        f'<td>{badge_html(state)}<details class="errmsg"><summary>{_e(summary(err))}</summary>'
         f'<pre class="wrap">{_e(err)}</pre></details></td>'
     )
 
@@ -186,10 +177,9 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
             what += " " + _e(tr.task_id)
         if tr.domain_id:
             what += " @" + _e(tr.domain_id)
-        when = timezone.localtime(tr.observed_at)
         out.append(
-            f'<tr><td class="nowrap"><time datetime="{when.isoformat()}">'
-            f"{when.strftime('%Y-%m-%d %H:%M:%S')}</time></td>"
+            f'<tr><td class="nowrap"><time datetime="{iso(tr.observed_at)}">'
+            f"{stamp(tr.observed_at)}</time></td>"
             f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or "(new)")} \u2192 '
             f'{_e(tr.new_state)}</td><td>{_e(tr.source)}</td><td class="wrap">{_e(tr.message)}'
             "</td></tr>"
