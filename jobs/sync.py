@@ -395,26 +395,20 @@ def _diff_job(
         # Deleted and created again in Kuscia with the same id (or the simulator restarted):
         # one clear transition, then the new run's tasks from scratch ("" -> state), and the
         # spec fetched again (reconcile QueryJobs spec_fetched=False jobs).
-        moved = True
-        batch.transition(
-            job,
-            Transition.Kind.JOB,
-            old_state,
-            status.state,
-            source=src,
-            message=(
-                f"job re-created in Kuscia (new create_time {_iso(status.create_time)}, "
-                f"was {_iso(job.create_time)})"
-            ),
-            kuscia_time=status.create_time,
+        message = (
+            f"job re-created in Kuscia (new create_time {_iso(status.create_time)}, "
+            f"was {_iso(job.create_time)})"
         )
+        when = status.create_time
         batch.dead_tasks.extend(t.pk for t in view.tasks.values() if t.pk is not None)
         view.tasks.clear()
         view.parties.clear()
         view.endpoints.clear()
         _set(job, "spec_fetched", False, changed)
-        _set(job, "state", status.state, changed)
-    elif _set(job, "state", status.state, changed):
+    else:
+        message = status.err_msg
+        when = _kuscia_time(status.state, status.create_time, status.start_time, status.end_time)
+    if _set(job, "state", status.state, changed) or reborn:
         moved = True
         batch.transition(
             job,
@@ -422,10 +416,8 @@ def _diff_job(
             old_state,
             status.state,
             source=src,
-            message=status.err_msg,
-            kuscia_time=_kuscia_time(
-                status.state, status.create_time, status.start_time, status.end_time
-            ),
+            message=message,
+            kuscia_time=when,
         )
     _set(job, "err_msg", status.err_msg, changed)
     _set(job, "create_time", status.create_time, changed)
