@@ -132,20 +132,28 @@ def login(base: str, username: str, password: str) -> httpx.Client:
     return client
 
 
-def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> None:
-    var_dir = tmp_path / "var"
-    web_port, sim_port = free_port(), free_port()
+def devserver_env(var_dir: Path, web_port: int, sim_port: int, **extra: str) -> dict[str, str]:
+    """The environment of a `make run` under test: its own var dir and ports, none of the
+    service URLs the test run itself uses (so the embedded defaults are what runs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.pop("KUSCIA_API_URL", None)
-    marker = f"KC_VAR_DIR={var_dir}"
+    for name in ("KUSCIA_API_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
     env.update(
         KC_VAR_DIR=str(var_dir),
         PORT=str(web_port),
         KUSCIA_SIM_PORT=str(sim_port),
         KUSCIA_CERT_DIR=str(var_dir / "simulator-certs"),
-        KC_WORKER_CONCURRENCY="2",
+        KC_WORKER_CONCURRENCY="1",
     )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(extra)
+    return env
+
+
+def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    web_port, sim_port = free_port(), free_port()
+    env = devserver_env(var_dir, web_port, sim_port, KC_WORKER_CONCURRENCY="2")
+    marker = f"KC_VAR_DIR={var_dir}"
 
     server = DevServer(env)
     try:
@@ -208,16 +216,13 @@ def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> N
 def test_with_kuscia_api_url_no_simulator_is_started(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     web_port, sim_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        KC_VAR_DIR=str(var_dir),
-        PORT=str(web_port),
-        KUSCIA_SIM_PORT=str(sim_port),
+    env = devserver_env(
+        var_dir,
+        web_port,
+        sim_port,
         KUSCIA_API_URL=f"https://127.0.0.1:{sim_port}",
         KUSCIA_CERT_DIR=str(var_dir / "certs"),
-        KC_WORKER_CONCURRENCY="1",
     )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = DevServer(env)
     try:
         server.wait_for(LOGIN_LINE, 120)
@@ -234,17 +239,8 @@ def test_a_signal_while_the_web_server_starts_stops_everything_cleanly(tmp_path:
     the whole process group it shares with its caller) stops every child and exits 0."""
     var_dir = tmp_path / "var"
     web_port, sim_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.pop("KUSCIA_API_URL", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = devserver_env(var_dir, web_port, sim_port)
     marker = f"KC_VAR_DIR={var_dir}"
-    env.update(
-        KC_VAR_DIR=str(var_dir),
-        PORT=str(web_port),
-        KUSCIA_SIM_PORT=str(sim_port),
-        KUSCIA_CERT_DIR=str(var_dir / "simulator-certs"),
-        KC_WORKER_CONCURRENCY="1",
-    )
     server = DevServer(env)
     try:
         server.wait_for(re.compile(r"starting web server"), 120)
