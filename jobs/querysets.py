@@ -616,9 +616,6 @@ CHANGE_COLUMNS = (
 
 
 class TransitionQuerySet(models.QuerySet["Transition"]):
-    def for_job(self, job: Job) -> TransitionQuerySet:
-        return self.filter(job=job).order_by("observed_at", "id")
-
     def for_task(self, job: Job, task_id: str) -> TransitionQuerySet:
         return self.filter(job=job, task_id=task_id).order_by("observed_at", "id")
 

@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +139,11 @@ class TaskView:
     parties: list[PartyRow]
     box: dag.NodeBox | None = None
 
+    def in_columns(self, party_ids: Sequence[str]) -> list[PartyRow | None]:
+        """The task's party in each matrix column (None where it has none)."""
+        by_party = {p.domain_id: p for p in self.parties}
+        return [by_party.get(pid) for pid in party_ids]
+
 
 @dataclass
 class GanttBar:
@@ -239,10 +244,8 @@ def live_data(
                 duration(t.start_time, t.end_time, now),
             ]
         )
-        by_party = {p.domain_id: p for p in tv.parties}
         row: list[Any] = []
-        for pid in party_ids:
-            ps = by_party.get(pid)
+        for ps in tv.in_columns(party_ids):
             if ps is None:
                 row.append(None)
                 continue

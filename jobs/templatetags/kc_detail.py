@@ -127,13 +127,11 @@ def party_matrix(tasks: Sequence[TaskView], party_ids: Sequence[str]) -> SafeStr
     ]
     for i, tv in enumerate(tasks):
         t = tv.task
-        by_party = {p.domain_id: p for p in tv.parties}
         out.append(
             f'<tr data-i="{i}"><th scope="row"><a href="?task={_e(quote_plus(t.task_id))}'
             f'#task-panel">{_e(t.alias or t.task_id)}</a></th>'
         )
-        for pid in party_ids:
-            ps = by_party.get(pid)
+        for ps in tv.in_columns(party_ids):
             out.append(
                 matrix_cell(ps.state, ps.err_msg)
                 if ps
