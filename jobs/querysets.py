@@ -619,18 +619,20 @@ class TransitionQuerySet(models.QuerySet["Transition"]):
     def for_task(self, job: Job, task_id: str) -> TransitionQuerySet:
         return self.filter(job=job, task_id=task_id).order_by("observed_at", "id")
 
+    def _newest_first(self, job: Job) -> TransitionQuerySet:
+        return self.filter(job=job).order_by("-observed_at", "-id")
+
     def newest(self, job: Job, n: int) -> list[Change]:
         """The job's newest `n` changes, oldest first, without counting the rest (a count
         reads every change of the job). One query."""
-        rows = self.filter(job=job).order_by("-observed_at", "-id").values_list(*CHANGE_COLUMNS)
-        return [Change(*row) for row in reversed(rows[:n])]
+        rows = self._newest_first(job).values_list(*CHANGE_COLUMNS)[:n]
+        return [Change(*row) for row in reversed(list(rows))]
 
     def history(self, job: Job, newest: int | None) -> tuple[list[Change], int]:
         """The job's newest `newest` changes (every one when None), oldest first, and how many
         it has in all (counted in the same query by a window). One query."""
         qs = (
-            self.filter(job=job)
-            .order_by("-observed_at", "-id")
+            self._newest_first(job)
             .annotate(total=models.Window(models.Count("pk")))
             .values_list(*CHANGE_COLUMNS, "total")
         )
