@@ -241,7 +241,7 @@ def live_data(
             [
                 states.setdefault(t.state, len(states)),
                 percent(t.progress),
-                duration(t.start_time, t.end_time, now),
+                duration(t.start_time, t.end_time, now, t.state),
             ]
         )
         row: list[Any] = []

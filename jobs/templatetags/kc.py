@@ -107,10 +107,15 @@ def human_seconds(seconds: float) -> str:
 
 @register.simple_tag
 def duration(
-    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime | None = None
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    now: dt.datetime | None = None,
+    state: str = "",
 ) -> str:
-    """ "3m 05s" between start and end (or now, for something still running); a dash if unknown."""
-    if start is None:
+    """ "3m 05s" between start and end (or now, for something still running); a dash if unknown,
+    which includes a finished `state` whose end time Kuscia did not report (counting up to now
+    would make a finished job look longer every minute)."""
+    if start is None or (end is None and state in kt.TERMINAL_JOB_STATES):
         return "\u2013"
     return human_seconds(((end or now or timezone.now()) - start).total_seconds())
 
@@ -267,6 +272,6 @@ def job_row(job: Any, now: dt.datetime) -> str:
         job.task_count,
         iso(job.create_time),
         stamp(job.create_time) or "\u2013",
-        duration(job.start_time, job.end_time, now),
+        duration(job.start_time, job.end_time, now, job.state),
         ago(job.last_changed),
     )

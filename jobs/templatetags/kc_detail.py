@@ -89,6 +89,7 @@ def dag_svg(
         alias = t.alias or t.task_id
         short = alias if len(alias) <= 22 else alias[:21] + "\u2026"
         pct = percent(t.progress)
+        meta = node_meta(t.state, pct, duration(t.start_time, t.end_time, now, t.state))
         cls = state_class(t.state) + (" selected" if t.task_id == chosen else "")
         out.append(
             f'<a href="{base}?task={_e(quote_plus(t.task_id))}#task-panel" class="node {cls}" '
@@ -101,7 +102,7 @@ def dag_svg(
             f'<text class="icon" x="10" y="24">{state_icon(t.state)}</text>'
             f'<text class="alias" x="30" y="24">{_e(short)}</text>'
             f'<text class="meta" x="10" y="47">'
-            f"{_e(node_meta(t.state, pct, duration(t.start_time, t.end_time, now)))}</text></g></a>"
+            f"{_e(meta)}</text></g></a>"
         )
     out.append("</svg></div>")
     return _safe(out)

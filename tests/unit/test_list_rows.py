@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from jobs.kuscia import types as kt
 from jobs.models import Job
-from jobs.templatetags.kc import job_row, job_url
+from jobs.templatetags.kc import duration, job_row, job_url
 from tests.fixtures.data import make_connection, make_job
 
 pytestmark = pytest.mark.django_db
@@ -40,3 +42,14 @@ def test_a_gone_job_row_says_so_and_missing_values_show_a_dash():
     assert html.startswith('<tr class="gone">') and "gone from Kuscia" in html
     assert html.count("<td>\u2013</td>") == 2  # initiator, parties
     assert '<time datetime="">\u2013</time>' in html
+
+
+def test_a_duration_counts_to_now_only_while_something_can_still_end():
+    start = timezone.now() - dt.timedelta(minutes=10)
+    now = start + dt.timedelta(minutes=10)
+    assert duration(start, None, now, kt.RUNNING) == "10m 00s"
+    assert duration(start, start + dt.timedelta(minutes=2), now, kt.SUCCEEDED) == "2m 00s"
+    # Finished, but Kuscia reported no end time: unknown, not "10m and growing".
+    assert duration(start, None, now, kt.SUCCEEDED) == "\u2013"
+    assert duration(start, None, now, kt.FAILED) == "\u2013"
+    assert duration(None, None, now, kt.RUNNING) == "\u2013"
