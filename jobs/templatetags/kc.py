@@ -235,9 +235,30 @@ def sync_indicator_context(request: Any) -> dict[str, Any]:
     return {
         "health": health,
         "show": True,
-        "problems": [h for h in health if h["failing"] or h["stale"]],
+        "problems": banner_items(health),
         "request": request,
     }
+
+
+def banner_items(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The red banner's items: one per failing connection (each has its own error), and the
+    stale ones grouped (never synced; not synced for a while), so ten idle connections make
+    one line, not ten. A group's `age` is its oldest connection's."""
+    items: list[dict[str, Any]] = []
+    groups: dict[bool, dict[str, Any]] = {}
+    for h in health:
+        if h["failing"]:
+            items.append({**h, "names": [h["connection"].name]})
+        elif h["stale"]:
+            never = h["last_success"] is None
+            group = groups.get(never)
+            if group is None:
+                group = groups[never] = {**h, "names": []}
+                items.append(group)
+            elif not never and h["last_success"] < group["last_success"]:
+                group.update(last_success=h["last_success"], age=h["age"])
+            group["names"].append(h["connection"].name)
+    return items
 
 
 @register.inclusion_tag("jobs/_sync_indicator.html", takes_context=True)

@@ -60,6 +60,19 @@ def test_stale_sync_is_flagged(client_in):
     assert "Data may be stale" in html and "slow" in html
 
 
+def test_stale_connections_share_one_banner_item_and_failing_ones_keep_their_own(client_in):
+    make_connection("idle-a", synced_ago=3600)
+    make_connection("idle-b", synced_ago=7200)
+    make_connection("idle-c", synced_ago=600)
+    make_connection("broken", error=("unreachable", "connection refused", "Is Kuscia up?"))
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    assert banner.count('class="banner-item"') == 2
+    assert "Data may be stale — idle-a, idle-b, idle-c" in banner
+    assert "last successful sync: 2h 00m ago (the oldest of 3)" in banner
+    assert "Sync failing — broken" in banner and "connection refused" in banner
+
+
 def test_overview_counts_link_to_filtered_list(client_in, pages_connection):
     make_job(pages_connection, "r1", state=kt.RUNNING)
     make_job(pages_connection, "f1", state=kt.FAILED, err_msg="Task[t1]-Party[bob]: boom")
