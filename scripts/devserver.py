@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 STOP_GRACE_SECONDS = 8.0
-ESCALATE_SECONDS = 3.0
+# Celery's warm shutdown with the filesystem broker takes about 7 s (its loop and pool threads
+# wake once a second); the watch itself closes at once (jobs.tasks.stop_watching_on_shutdown).
+ESCALATE_SECONDS = 10.0
 
 
 def log(message: str) -> None:
@@ -83,7 +85,12 @@ class Supervisor:
                 continue
             log(f"stopping {child.name} (pid {proc.pid})")
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                # Celery: only its main process, which stops its pool itself (warm shutdown);
+                # SIGTERM to the group would kill pool processes in the middle of a task.
+                if child.escalate:
+                    os.kill(proc.pid, signal.SIGTERM)
+                else:
+                    os.killpg(proc.pid, signal.SIGTERM)
         escalate_at = time.monotonic() + ESCALATE_SECONDS
         for child in self.children:
             proc = child.process

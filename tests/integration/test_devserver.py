@@ -197,6 +197,10 @@ def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> N
     assert processes_with_env(marker) == [], server.text()
     assert not port_open(web_port) and not port_open(sim_port)
     assert "Ctrl-C received; stopping" in server.text()
+    # The worker stopped by itself (warm shutdown): no pool process was killed mid-task, nothing
+    # was escalated or killed.
+    assert "Warm shutdown" in server.text() and "Cold shutdown" not in server.text()
+    assert "exited with 'signal" not in server.text() and "did not stop" not in server.text()
 
     # Running it again reuses the database, certificates and the demo password.
     ca_before = (var_dir / "simulator-certs" / "ca.crt").read_bytes()
