@@ -4,7 +4,12 @@ and a Permissions-Policy. Frame denial, nosniff, referrer policy and COOP come f
 `HtmxLoginRequiredMiddleware` is Django's LoginRequiredMiddleware, except that an htmx request
 (`HX-Request`) of a signed-out user (e.g. an expired session while a page polls) is answered with
 `HX-Redirect` to the login page, `next` being the page the user is on (`HX-Current-URL`), instead
-of a 302 that htmx would follow and swap the login form into a fragment."""
+of a 302 that htmx would follow and swap the login form into a fragment.
+
+`RejectNulMiddleware` answers 400 to a request whose path, query or form holds a NUL character:
+PostgreSQL text cannot hold one, so such a value would otherwise fail in the first query that
+uses it (a 500) instead of being refused (Django's form fields refuse it; raw GET and path
+values reach querysets unchecked)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
@@ -41,6 +46,36 @@ class SecurityHeadersMiddleware:
         if self.permissions and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.permissions
         return response
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    forms = [request.GET]
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        forms.append(request.POST)
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for form in forms
+        for key, values in form.lists()
+    )
+
+
+class RejectNulMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            return HttpResponseBadRequest(
+                "Bad request: the address or the form holds a NUL character (%00), which no "
+                "job, task or connection name can contain.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
 
 
 def _page_path(request: HttpRequest) -> str:
