@@ -390,7 +390,7 @@ class Cursor:
     def decode(cls, text: str, sort: str) -> Cursor | None:
         """None for anything malformed (the list then starts at its first page)."""
         head, sep, pk = text.rpartition("~")
-        if not sep or not pk.isdigit() or not head or head[0] not in "nv":
+        if not sep or not (pk.isascii() and pk.isdigit()) or not head or head[0] not in "nv":
             return None
         if head[0] == "n":
             return cls(None, int(pk)) if head == "n" else None

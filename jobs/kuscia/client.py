@@ -178,7 +178,7 @@ def validate_config(config: ConnectionConfig) -> None:
 def _raise_for_status(status: JSON, route: str) -> None:
     """Raise the typed KusciaAPIError when status.code is not 0 (absent counts as 0)."""
     code = status.get("code", 0)
-    if isinstance(code, str) and code.lstrip("-").isdigit():
+    if isinstance(code, str) and code.lstrip("-").isascii() and code.lstrip("-").isdigit():
         code = int(code)
     if not isinstance(code, int) or isinstance(code, bool):
         raise KusciaMalformed(f"status.code from {route} is not a number", route=route)

@@ -581,6 +581,7 @@ def test_framework_error_shape_without_details_or_data(cert_dir):
         (httpx.Response(200, content=b"<html>hello</html>"), "not JSON"),
         (httpx.Response(200, json=[1, 2]), "no status"),
         (httpx.Response(200, json={"status": {"code": "x"}}), "not a number"),
+        (httpx.Response(200, json={"status": {"code": "\u00b2"}}), "not a number"),
         (httpx.Response(200, json={"status": OK, "data": {"jobs": {"a": 1}}}), "data.jobs"),
         (
             httpx.Response(

@@ -1022,7 +1022,7 @@ class World:
                     alias=cf["sim-fail-task"],
                     party=cf.get("sim-fail-party") or None,
                     message=FAILURE_REASONS.get(reason, FAILURE_REASONS["exit-code"]),
-                    times=int(times_raw) if times_raw.isdigit() else None,
+                    times=int(times_raw) if times_raw.isascii() and times_raw.isdigit() else None,
                 )
             )
         return job
