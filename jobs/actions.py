@@ -10,9 +10,11 @@ twice.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -71,15 +73,49 @@ def client_for(connection: Connection) -> KusciaClient:
 # ---------------------------------------------------------------- audit bookkeeping
 
 
+P = ParamSpec("P")
+CRASH_HINT = (
+    "The console failed while acting (its log says why). Kuscia may or may not have done it: "
+    "check the job's state before trying again."
+)
+# The row the running service claimed (see _audited).
+_claimed: contextvars.ContextVar[AuditRecord | None] = contextvars.ContextVar(
+    "claimed", default=None
+)
+
+
+def _audited(service: Callable[P, ActionResult]) -> Callable[P, ActionResult]:
+    """A claimed row never stays "In progress": if the service fails with anything but a Kuscia
+    error (which it records itself), the row is finished as an internal error and the
+    exception goes on to the server log."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> ActionResult:
+        token = _claimed.set(None)
+        try:
+            return service(*args, **kwargs)
+        except Exception:
+            record = _claimed.get()
+            if record is not None and record.outcome == Outcome.PENDING:
+                _finish(record, outcome=Outcome.ERROR, error_kind="internal", hint=CRASH_HINT)
+            raise
+        finally:
+            _claimed.reset(token)
+
+    return run
+
+
 def _claim(key: str, **fields: Any) -> tuple[AuditRecord, bool]:
     """Create the pending audit row for `key`; (existing row, False) if the key was used."""
     if not key:
         raise ValueError("an action needs its one-time key")
     try:
         with transaction.atomic():
-            return AuditRecord.objects.create(idempotency_key=key, **fields), True
+            record = AuditRecord.objects.create(idempotency_key=key, **fields)
     except IntegrityError:
         return AuditRecord.objects.by_key(key).get(), False
+    _claimed.set(record)
+    return record, True
 
 
 def _who(user: Any) -> dict[str, Any]:
@@ -121,6 +157,7 @@ def _refresh(job: Job, client: KusciaClient) -> tuple[Job, str]:
 # ---------------------------------------------------------------- create
 
 
+@_audited
 def create_job(*, user: Any, connection: Connection, spec: kt.JobSpec, key: str) -> ActionResult:
     request = spec_to_request(spec)
     record, fresh = _claim(
@@ -172,6 +209,7 @@ def _job_of(record: AuditRecord) -> Job | None:
 # ---------------------------------------------------------------- acting on one job
 
 
+@_audited
 def _act(
     *,
     action: str,
@@ -310,6 +348,7 @@ def approve_job(*, user: Any, job: Job, key: str, accept: bool, reason: str = ""
     )
 
 
+@_audited
 def delete_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
     """Delete in Kuscia; the console keeps the job's history, marked deleted."""
     record, fresh = _claim(
@@ -352,6 +391,7 @@ def delete_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResu
     return ActionResult(record=record, job=job)
 
 
+@_audited
 def forget_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
     """Remove a job Kuscia no longer has from the local database (history included)."""
     record, fresh = _claim(
@@ -380,6 +420,7 @@ def forget_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResu
     return ActionResult(record=record, job=None)
 
 
+@_audited
 def track_job(*, user: Any, connection: Connection, job_id: str, key: str) -> ActionResult:
     """Add an existing Kuscia job by id (QueryJob, then keep it in sync)."""
     record, fresh = _claim(

@@ -39,6 +39,31 @@ def test_unusable_connection_is_an_audited_error_not_a_crash(setup):
     assert AuditRecord.objects.count() == 1
 
 
+@pytest.mark.parametrize("service", ["stop", "delete", "track"])
+def test_an_unexpected_error_finishes_the_audit_row_instead_of_leaving_it_in_progress(
+    setup, monkeypatch, service
+):
+    conn, job, op, _ = setup
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug, not a Kuscia error")
+
+    monkeypatch.setattr(actions, "client_for", broken)
+    monkeypatch.setattr(actions.sync, "track_job", broken)
+    calls = {
+        "stop": lambda: actions.stop_job(user=op, job=job, key="k-crash"),
+        "delete": lambda: actions.delete_job(user=op, job=job, key="k-crash"),
+        "track": lambda: actions.track_job(user=op, connection=conn, job_id="j9", key="k-crash"),
+    }
+    with pytest.raises(RuntimeError):
+        calls[service]()
+    rec = AuditRecord.objects.get(idempotency_key="k-crash")
+    assert rec.outcome == "error" and rec.error_kind == "internal" and rec.finished_at
+    assert "may or may not" in rec.hint
+    # A retry with the same key finds the finished row; it does not say "still in progress".
+    assert calls[service]().duplicate
+
+
 def test_forget_needs_a_deleted_job(setup):
     _conn, job, op, _ = setup
     result = actions.forget_job(user=op, job=job, key="f1")
