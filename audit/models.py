@@ -1,7 +1,9 @@
-"""Who did what to which Kuscia job, and what Kuscia answered.
+"""Who did what to which Kuscia job, and what Kuscia answered; and who changed which
+connection.
 
-Written only by jobs.actions (one record per create/act attempt). Never holds certificates or
-tokens: `request_summary` is the request body Kuscia received (job ids, spec, reason).
+Written only by jobs.actions (one record per create/act attempt, one per connection change).
+Never holds certificates or tokens: `request_summary` is the request body Kuscia received (job
+ids, spec, reason), or for a connection the names of the fields that changed (job_id empty).
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class AuditRecord(models.Model):
         DELETE = "delete", "Delete"
         FORGET = "forget", "Forget (local)"
         TRACK = "track", "Add by id"
+        CONNECTION_ADD = "connection_add", "Add connection"
+        CONNECTION_EDIT = "connection_edit", "Edit connection"
+        CONNECTION_ON = "connection_on", "Enable connection"
+        CONNECTION_OFF = "connection_off", "Disable connection"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "In progress"

@@ -447,3 +447,30 @@ def track_job(*, user: Any, connection: Connection, job_id: str, key: str) -> Ac
 
 def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
     return Job.objects.for_action(connection_name, job_id).first()
+
+
+# ---------------------------------------------------------------- connections
+
+
+def record_connection_change(
+    *, user: Any, connection: Connection, action: str, changed: list[str]
+) -> AuditRecord:
+    """The audit row of a connection added, edited, enabled or disabled (by an admin, through
+    jobs.views_connections, in the same transaction as the change). It names the fields that
+    changed, never their values' files: paths are stored on the connection, secrets nowhere."""
+    return AuditRecord.objects.create(
+        **_who(user),
+        connection=connection,
+        connection_name=connection.name,
+        job_id="",
+        action=action,
+        request_summary={
+            "url": connection.url,
+            "protocol": connection.protocol,
+            "mode": connection.mode,
+            "enabled": connection.enabled,
+            "changed": changed,
+        },
+        outcome=Outcome.OK,
+        finished_at=timezone.now(),
+    )

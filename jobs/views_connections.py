@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,10 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import admin_required
+from audit.models import AuditRecord
+from jobs import actions
 from jobs.kuscia.check import CheckStep, first_failure, run_check
 from jobs.models import Connection, Job
 
 log = logging.getLogger("jobs.connections")
+Action = AuditRecord.Action
 
 PATH_FIELDS = ("cert_dir", "ca_file", "cert_file", "key_file", "token_file")
 
@@ -103,11 +106,17 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         self.pasted: set[str] = set()
         if data is not None:
             # Someone pasted a certificate, key or token into a path field: drop it before the
-            # form is bound, so that it is neither saved nor echoed back in the page.
+            # form is bound, so that it is neither saved nor echoed back in the page. A value
+            # without any "/" is no path we could use, and may be a token.
             data = data.copy()
             for name in PATH_FIELDS:
-                value = str(data.get(name, ""))
-                if "\n" in value or "\r" in value or "-----BEGIN" in value:
+                value = str(data.get(name, "")).strip()
+                if (
+                    "\n" in value
+                    or "\r" in value
+                    or "-----BEGIN" in value
+                    or (value and "/" not in value)
+                ):
                     self.pasted.add(name)
                     data[name] = ""
         super().__init__(data, *args, **kwargs)
@@ -137,7 +146,8 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
     def _clean_path(self, name: str) -> str:
         if name in self.pasted:
             raise forms.ValidationError(
-                "Give the path of the file, not its contents. The contents were not saved."
+                "Give the absolute path of the file, not its contents. What was typed here was "
+                "not kept, in case it was a key or token."
             )
         value = str(self.cleaned_data.get(name) or "").strip()
         if not value:
@@ -184,17 +194,19 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-def _log_change(request: HttpRequest, connection: Connection, flag: int, message: str) -> None:
-    """Audit trail of connection changes, in Django admin's history and the log."""
-    assert request.user.pk is not None
-    LogEntry.objects.log_actions(
-        user_id=request.user.pk,
-        queryset=[connection],
-        action_flag=flag,
-        change_message=message,
-        single_object=True,
+def _record(request: HttpRequest, connection: Connection, action: str, changed: list[str]) -> None:
+    """The change in the console's audit log (and the app log); call inside the change's
+    transaction, so that there is never a change without its record or the reverse."""
+    actions.record_connection_change(
+        user=request.user, connection=connection, action=action, changed=changed
     )
-    log.info("connection %s by user=%s: %s", connection.name, request.user.get_username(), message)
+    log.info(
+        "connection %s by user=%s: %s %s",
+        connection.name,
+        request.user.get_username(),
+        action,
+        ", ".join(changed),
+    )
 
 
 @require_GET
@@ -208,10 +220,9 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 def connection_add(request: HttpRequest) -> HttpResponse:
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        connection = form.save()
-        _log_change(
-            request, connection, ADDITION, f"added {connection.url} ({connection.protocol})"
-        )
+        with transaction.atomic():
+            connection = form.save()
+            _record(request, connection, Action.CONNECTION_ADD, list(form.changed_data))
         messages.success(request, f"Connection {connection.name} added. Run the check below.")
         return redirect("connections:check", name=connection.name)
     return render(request, "connections/form.html", {"form": form, "connection": None})
@@ -230,9 +241,9 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         return redirect("connections:list")
     form = ConnectionForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
-        connection = form.save()
-        changed = ", ".join(form.changed_data) or "nothing"
-        _log_change(request, connection, CHANGE, f"changed {changed}")
+        with transaction.atomic():
+            connection = form.save()
+            _record(request, connection, Action.CONNECTION_EDIT, list(form.changed_data))
         messages.success(request, f"Connection {connection.name} saved.")
         return redirect("connections:list")
     return render(request, "connections/form.html", {"form": form, "connection": connection})
@@ -243,9 +254,11 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
 def connection_toggle(request: HttpRequest, name: str) -> HttpResponse:
     connection = get_object_or_404(Connection, name=name)
     connection.enabled = not connection.enabled
-    connection.save(update_fields=["enabled"])
+    with transaction.atomic():
+        connection.save(update_fields=["enabled"])
+        action = Action.CONNECTION_ON if connection.enabled else Action.CONNECTION_OFF
+        _record(request, connection, action, ["enabled"])
     verb = "enabled" if connection.enabled else "disabled"
-    _log_change(request, connection, CHANGE, verb)
     messages.success(request, f"Connection {connection.name} {verb}.")
     return redirect("connections:list")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from audit.models import AuditRecord
 from jobs.models import Connection, SyncState
 
 pytestmark = pytest.mark.django_db
@@ -77,8 +77,12 @@ def test_admin_adds_a_connection_and_it_is_logged(client):
     assert response.status_code == 302 and response["Location"] == "/connections/bob/check/"
     conn = Connection.objects.get(name="bob")
     assert conn.cert_dir == "/etc/kuscia/bob" and conn.mode == "p2p" and conn.enabled
-    entry = LogEntry.objects.get(object_id=str(conn.pk))
-    assert entry.user_id == admin.pk and "added" in entry.change_message
+    record = AuditRecord.objects.get(connection=conn)
+    assert record.user_id == admin.pk and record.action == "connection_add"
+    assert record.outcome == "ok" and record.job_id == ""
+    assert "cert_dir" in record.request_summary["changed"]
+    audit = client.get("/audit/?action=connection_add").content.decode()
+    assert "Add connection" in audit and "bob" in audit
 
 
 def test_pasted_key_is_refused_and_not_echoed(client):
@@ -86,8 +90,18 @@ def test_pasted_key_is_refused_and_not_echoed(client):
     response = client.post("/connections/new/", form_data(cert_dir="", key_file=PEM))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Give the path of the file, not its contents" in html
+    assert "Give the absolute path of the file, not its contents" in html
     assert "BEGIN PRIVATE KEY" not in html and "MIGHAgEAMBMG" not in html
+    assert not Connection.objects.filter(name="bob").exists()
+
+
+def test_a_token_typed_into_the_token_file_field_is_refused_and_not_echoed(client):
+    login_as(client, "admin")
+    token = "s3cr3tT0kenValue1234567890abcdef"
+    response = client.post("/connections/new/", form_data(cert_dir="", token_file=token))
+    html = response.content.decode()
+    assert response.status_code == 200 and token not in html
+    assert "not kept, in case it was a key or token" in html
     assert not Connection.objects.filter(name="bob").exists()
 
 
@@ -125,10 +139,11 @@ def test_admin_edits_and_disables(client):
     conn.refresh_from_db()
     assert not conn.enabled
     assert client.get("/connections/bob/toggle/").status_code == 405
-    messages = LogEntry.objects.filter(object_id=str(conn.pk)).values_list(
-        "change_message", flat=True
-    )
-    assert set(messages) == {"changed tls_server_name", "disabled"}
+    records = AuditRecord.objects.filter(connection=conn).order_by("pk")
+    assert [(r.action, r.request_summary["changed"]) for r in records] == [
+        ("connection_edit", ["tls_server_name"]),
+        ("connection_off", ["enabled"]),
+    ]
 
 
 def test_default_connection_is_not_editable_in_the_ui(client):
