@@ -15,3 +15,6 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False  # an audit trail is append-only

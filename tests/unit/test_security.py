@@ -294,3 +294,28 @@ def test_templates_carry_no_script_or_style_blocks():
         if re.search(r"<style\b|<script(?![^>]*\bsrc=)(?![^>]*application/json)", p.read_text())
     ]
     assert offenders == []
+
+
+def test_django_admin_cannot_write_connections_or_delete_audit_records(client: Client):
+    """The console's connection pages are the one write path (they refuse pasted secrets and
+    audit every change); the audit trail is append-only, for superusers too."""
+    from django.contrib.auth.models import User
+
+    from audit.models import AuditRecord
+
+    root = User.objects.create_superuser("root", password="pw-Kuscia-123")
+    client.force_login(root)
+    conn = make_connection("local")
+    record = AuditRecord.objects.create(
+        username="x", connection_name="local", job_id="j", action="stop"
+    )
+    pasted = {"name": "evil", "url": "https://10.0.0.1:8082", "key_file": "-----BEGIN X"}
+    assert client.post("/admin/jobs/connection/add/", pasted).status_code == 403
+    change = f"/admin/jobs/connection/{conn.pk}/change/"
+    assert client.post(change, {**pasted, "name": "local"}).status_code in (403, 200)
+    conn.refresh_from_db()
+    assert conn.key_file == "" and conn.url == "https://127.0.0.1:1"
+    delete = f"/admin/audit/auditrecord/{record.pk}/delete/"
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert AuditRecord.objects.filter(pk=record.pk).exists()
+    assert client.get("/admin/jobs/connection/").status_code == 200  # still readable
