@@ -116,7 +116,9 @@ class PartyForm(forms.Form):
             if not item:
                 continue
             dest, sep, kbps = item.partition("=")
-            if not sep or not kbps.strip().isdigit():
+            kbps = kbps.strip()
+            # ASCII only: isdigit() alone also accepts '²', which int() refuses.
+            if not sep or not (kbps.isascii() and kbps.isdigit()):
                 raise forms.ValidationError("Write destination=kbps, e.g. bob=1000.")
             out.append(kt.BandwidthLimit(dest.strip(), int(kbps)))
         return tuple(out)

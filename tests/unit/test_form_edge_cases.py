@@ -3,6 +3,7 @@ Unicode digits where a number is expected, JSON nested too deeply to read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,9 +12,10 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from audit.models import AuditRecord
-from jobs import actions
-from jobs.forms import JobCreateForms, spec_to_data
+from jobs import actions, jobspec
+from jobs.forms import JobCreateForms, PartyForm, spec_to_data
 from jobs.job_templates import example_spec
+from jobs.kuscia import types as kt
 from tests.fixtures.data import make_connection
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +69,25 @@ def test_every_error_added_while_building_makes_the_form_invalid(db):
     bundle = JobCreateForms(data)
     assert not bundle.is_valid()
     assert bundle.spec is None and bundle.problem_count() == 1
+
+
+@pytest.mark.parametrize("kbps", ["²", "٣", "1²"])
+def test_bandwidth_limit_in_unicode_digits_is_a_field_error(kbps):
+    form = PartyForm({"bandwidth_limits": f"bob={kbps}"})
+    assert not form.is_valid()
+    assert form.errors["bandwidth_limits"] == ["Write destination=kbps, e.g. bob=1000."]
+
+
+def test_bandwidth_limit_in_unicode_digits_through_the_page(operator, nothing_sent):
+    data = create_data(**{"tasks-0-parties-0-bandwidth_limits": "bob=²"})
+    r = operator.post(reverse("jobs-actions:create"), data)
+    assert r.status_code == 200
+    assert "Write destination=kbps" in r.content.decode()
+
+
+def test_quantity_in_unicode_digits_is_a_problem():
+    task = example_spec("job-x").tasks[0]
+    party = replace(task.parties[0], resources=kt.JobResource(cpu="٣", memory="2Gi"))
+    spec = replace(example_spec("job-x"), tasks=(replace(task, parties=(party,)),))
+    fields = [p.field for p in jobspec.errors(jobspec.validate_spec(spec))]
+    assert fields == ["tasks.0.parties.0.cpu"]
