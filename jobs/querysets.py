@@ -535,6 +535,10 @@ class TaskQuerySet(models.QuerySet["Task"]):
             .order_by("party__task__position", "port_name")
         )
 
+    def of_job(self, job: Job, task_id: str) -> bool:
+        """Whether `job` has the task `task_id` (one query)."""
+        return self.filter(job=job, task_id=task_id).exists()
+
     def one_for_page(self, job: Job, task_id: str) -> Task | None:
         """One task with its parties and their endpoints (three queries)."""
         from jobs.models import Endpoint, PartyStatus

@@ -454,6 +454,8 @@ def task_detail(
 def task_log(request: HtmxHttpRequest, connection: str, job_id: str, task_id: str) -> HttpResponse:
     """The task's log from Kuscia's log API (lite/autonomy nodes only; the local party's)."""
     job = _get_job(connection, job_id)
+    if not Task.objects.of_job(job, task_id):  # only this job's tasks, not any id Kuscia has
+        raise Http404("This job has no such task.")
     context: dict[str, Any] = {"job": job, "task_id": task_id, "lines": [], "error": None}
     if job.connection.mode not in (Connection.Mode.LITE, Connection.Mode.P2P):
         context["error"] = {
