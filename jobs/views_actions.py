@@ -263,6 +263,12 @@ def buttons(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
     return render(request, "jobs/_job_actions.html", {"job": job})
 
 
+def _refused(connection: str, job_id: str, action: str, reason: str) -> HttpResponse:
+    """Back to the job page with the confirmation form open again, keeping the typed reason."""
+    query = {"refused": action, **({"reason": reason} if reason else {})}
+    return redirect(_detail_url(connection, job_id) + "?" + urlencode(query))
+
+
 @operator_required
 @require_POST
 def act(request: HttpRequest, connection: str, job_id: str, action: str) -> HttpResponse:
@@ -281,13 +287,11 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
         )
     elif action == "delete":
         if form.cleaned_data["confirm_job_id"].strip() != job.job_id:
-            url = _detail_url(connection, job_id) + "?" + urlencode({"refused": "delete"})
-            return redirect(url)
+            return _refused(connection, job_id, "delete", reason)
         result = actions.delete_job(user=request.user, job=job, key=key, reason=reason)
     elif action == "forget":
         if form.cleaned_data["confirm_job_id"].strip() != job.job_id:
-            url = _detail_url(connection, job_id) + "?" + urlencode({"refused": "forget"})
-            return redirect(url)
+            return _refused(connection, job_id, "forget", reason)
         result = actions.forget_job(user=request.user, job=job, key=key, reason=reason)
         if result.ok:
             return redirect(reverse("audit:list") + "?" + urlencode({"job": job_id}))

@@ -103,9 +103,12 @@ def test_stop_restart_suspend_delete_forget(env):
     page = op.get(r["Location"]).content.decode()
     assert "11210" in page and "can not be suspend" in page
 
-    # a wrong confirmation does nothing
-    r = _act(op, job, "delete", "t-del-0", confirm_job_id="nope")
+    # a wrong confirmation does nothing, and the form opens again with the reason kept
+    r = _act(op, job, "delete", "t-del-0", confirm_job_id="nope", reason="<b>done</b> with it")
     assert "refused=delete" in r["Location"]
+    page = op.get(r["Location"]).content.decode()
+    assert '<details class="action action-delete" open>' in page
+    assert 'value="&lt;b&gt;done&lt;/b&gt; with it"' in page
     assert not AuditRecord.objects.filter(idempotency_key="t-del-0").exists()
     assert "act-a1" in sim.world.jobs
 
