@@ -373,7 +373,7 @@ def apply_input_picks(config: str, picks: list[str]) -> str:
         return config
     try:
         doc = json.loads(config) if config.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return config
     if not isinstance(doc, dict):
         return config
@@ -439,10 +439,10 @@ def _management(data: dict[str, list[str]], prefix: str, count: int) -> None:
 
 
 def pretty_json(text: str) -> str:
-    """Pretty-print JSON text; anything else is returned unchanged."""
+    """Pretty-print JSON text; anything else (or JSON nested too deeply) is returned unchanged."""
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -578,6 +578,8 @@ class PasteForm(forms.Form):
             value = json.loads(text)
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
+        except RecursionError:
+            raise forms.ValidationError(jobspec.TOO_DEEP) from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Expected a JSON object (the CreateJob body).")
         return value

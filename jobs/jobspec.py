@@ -43,6 +43,8 @@ MAX_ALIAS = 63
 INT32_MAX = 2**31 - 1
 INT32_MIN = -(2**31)
 UINT64_MAX = 2**64 - 1
+# json.loads raises RecursionError, not ValueError, on JSON nested about a thousand levels deep.
+TOO_DEEP = "JSON nested too deeply to read."
 
 Severity = Literal["error", "warning"]
 
@@ -211,6 +213,8 @@ def _task(i: int, task: TaskSpec, job_id: str, existing_tasks: dict[str, str]) -
             json.loads(task.task_input_config)
         except ValueError as exc:
             out.append(Problem(f"{at}.task_input_config", f"Not valid JSON: {exc}."))
+        except RecursionError:
+            out.append(Problem(f"{at}.task_input_config", TOO_DEEP))
     if not task.parties:
         out.append(Problem(f"{at}.parties", "A task needs at least one party."))
     seen: set[tuple[str, str]] = set()

@@ -140,16 +140,19 @@ def thousands(value: int | None) -> str:
 
 @register.filter
 def pretty_json(text: Any) -> str:
-    """Pretty-print JSON given as text or data; text that is not JSON comes back unchanged.
-    The result is escaped by the template like any other string."""
+    """Pretty-print JSON given as text or data; text that is not JSON (or is nested too deeply
+    to read) comes back unchanged. The result is escaped by the template like any other string."""
     if isinstance(text, str):
         if not text.strip():
             return ""
         try:
-            text = json.loads(text)
-        except ValueError:
-            return str(text)
-    return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)
+            return json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=False)
+        except (ValueError, RecursionError):
+            return text
+    try:
+        return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)
+    except RecursionError:  # data (from a JSON field) nested deeper than the stack here allows
+        return "(nested too deeply to show)"
 
 
 @register.simple_tag

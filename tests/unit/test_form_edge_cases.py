@@ -1,8 +1,9 @@
-"""Create-form input that used to slip through or crash: a custom-field key given twice,
-Unicode digits where a number is expected, JSON nested too deeply to read."""
+"""Input that used to slip through the create form or crash a page: a custom-field key given
+twice, Unicode digits where a number is expected, JSON nested too deeply to read."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -13,10 +14,14 @@ from django.utils.datastructures import MultiValueDict
 
 from audit.models import AuditRecord
 from jobs import actions, jobspec
-from jobs.forms import JobCreateForms, PartyForm, spec_to_data
+from jobs.forms import JobCreateForms, PartyForm, apply_input_picks, spec_to_data
+from jobs.forms import pretty_json as forms_pretty_json
 from jobs.job_templates import example_spec
 from jobs.kuscia import types as kt
-from tests.fixtures.data import make_connection
+from jobs.kuscia.wire import spec_to_request
+from jobs.models import Task
+from jobs.templatetags.kc import pretty_json as kc_pretty_json
+from tests.fixtures.data import make_connection, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +52,8 @@ def create_data(**fields: str) -> MultiValueDict[str, Any]:
 
 
 def test_custom_key_given_twice_refuses_the_form_and_keeps_what_was_typed(operator, nothing_sent):
-    data = create_data(
-        **{"cf-TOTAL_FORMS": "2", "cf-0-key": "team", "cf-0-value": "red"},
-        **{"cf-1-key": "team", "cf-1-value": "blue"},
-    )
+    typed = {"cf-0-key": "team", "cf-0-value": "red", "cf-1-key": "team", "cf-1-value": "blue"}
+    data = create_data(**{"cf-TOTAL_FORMS": "2", **typed})
     r = operator.post(reverse("jobs-actions:create"), data)
     assert r.status_code == 200
     assert not AuditRecord.objects.exists()
@@ -91,3 +94,56 @@ def test_quantity_in_unicode_digits_is_a_problem():
     spec = replace(example_spec("job-x"), tasks=(replace(task, parties=(party,)),))
     fields = [p.field for p in jobspec.errors(jobspec.validate_spec(spec))]
     assert fields == ["tasks.0.parties.0.cpu"]
+
+
+DEEP = "[" * 5000 + "]" * 5000  # json.loads raises RecursionError, not ValueError
+
+
+def test_pasted_json_nested_too_deeply_is_a_field_error(operator):
+    r = operator.post(reverse("jobs-actions:paste"), {"request_json": DEEP})
+    assert r.status_code == 200
+    assert r.context["paste"].errors["request_json"] == [jobspec.TOO_DEEP]
+
+
+def test_pasted_task_input_config_nested_too_deeply_is_a_field_error(operator):
+    body = spec_to_request(example_spec("job-x"))
+    body["tasks"][0]["task_input_config"] = DEEP
+    r = operator.post(reverse("jobs-actions:paste"), {"request_json": json.dumps(body)})
+    assert r.status_code == 200
+    task = r.context["f"].tasks.forms[0]
+    assert task.errors["task_input_config"] == [jobspec.TOO_DEEP]
+    assert task["task_input_config"].value() == DEEP  # kept as pasted
+
+
+def test_preview_of_task_input_config_nested_too_deeply_is_a_field_error(operator, nothing_sent):
+    data = create_data(**{"tasks-0-task_input_config": DEEP, "intent": "preview"})
+    r = operator.post(reverse("jobs-actions:create"), data)
+    assert r.status_code == 200
+    task = r.context["f"].tasks.forms[0]
+    assert task.errors["task_input_config"] == [jobspec.TOO_DEEP]
+    assert "/api/v1/job/create" not in r.content.decode()  # no preview
+
+
+def test_input_picks_leave_json_nested_too_deeply_unchanged():
+    assert apply_input_picks(DEEP, ["alice-data"]) == DEEP
+    assert forms_pretty_json(DEEP) == DEEP
+
+
+def test_job_page_shows_task_input_config_nested_too_deeply_as_escaped_text(
+    client_in, pages_connection
+):
+    job = make_job(pages_connection, "job-deep", tasks=1)
+    deep = "[" * 5000 + '"<b>"' + "]" * 5000
+    Task.objects.filter(job=job).update(task_input_config=deep)
+    r = client_in.get(reverse("jobs:detail", args=["local", "job-deep"]) + "?task=job-deep-t0")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "[" * 5000 + "&quot;&lt;b&gt;&quot;" + "]" * 5000 in html and "<b>" not in html
+    assert kc_pretty_json(deep) == deep
+
+
+def test_pretty_json_of_data_nested_too_deeply_says_so():
+    data: list[Any] = []
+    for _ in range(5000):
+        data = [data]
+    assert kc_pretty_json(data) == "(nested too deeply to show)"
