@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import html
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -127,6 +128,15 @@ def ago(when: dt.datetime | None) -> str:
     return human_seconds((timezone.now() - when).total_seconds()) + " ago"
 
 
+_INNER_CAPITAL = re.compile("(?<=[a-z])(?=[A-Z])")
+
+
+@register.filter
+def breakable(text: str) -> SafeString:
+    """Escaped text that may wrap before an inner capital: Awaiting<wbr>Approval."""
+    return mark_safe(_INNER_CAPITAL.sub("<wbr>", html.escape(str(text))))  # noqa: S308
+
+
 @register.filter
 def percent(value: float | None) -> int:
     return round((value or 0) * 100)
@@ -244,23 +254,27 @@ def sync_indicator_context(request: Any) -> dict[str, Any]:
 
 
 def banner_items(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The red banner's items: one per failing connection (each has its own error), and the
-    stale ones grouped (never synced; not synced for a while), so ten idle connections make
-    one line, not ten. A group's `age` is its oldest connection's."""
+    """The red banner's items, grouped so that ten connections with one problem make one item,
+    not ten: failing connections by error kind and hint (each keeps its own message in `rows`;
+    the hint is said once), stale ones by whether they ever synced (`age`: the oldest)."""
     items: list[dict[str, Any]] = []
-    groups: dict[bool, dict[str, Any]] = {}
+    groups: dict[tuple[object, ...], dict[str, Any]] = {}
     for h in health:
-        if h["failing"]:
-            items.append({**h, "names": [h["connection"].name]})
-        elif h["stale"]:
-            never = h["last_success"] is None
-            group = groups.get(never)
-            if group is None:
-                group = groups[never] = {**h, "names": []}
-                items.append(group)
-            elif not never and h["last_success"] < group["last_success"]:
-                group.update(last_success=h["last_success"], age=h["age"])
-            group["names"].append(h["connection"].name)
+        if not (h["failing"] or h["stale"]):
+            continue
+        never = h["last_success"] is None
+        key = ("failing", h["kind"], h["hint"]) if h["failing"] else ("stale", never)
+        row = {"name": h["connection"].name, "message": h["message"], "age": h["age"]}
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {**h, "names": [], "rows": []}
+            items.append(group)
+        elif not never and (
+            group["last_success"] is None or h["last_success"] < group["last_success"]
+        ):
+            group.update(last_success=h["last_success"], age=h["age"])
+        group["names"].append(row["name"])
+        group["rows"].append(row)
     return items
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jobs.kuscia import types as kt
 from jobs.models import Job
-from jobs.templatetags.kc import duration, job_row, job_url
+from jobs.templatetags.kc import breakable, duration, job_row, job_url
 from tests.fixtures.data import make_connection, make_job
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +53,9 @@ def test_a_duration_counts_to_now_only_while_something_can_still_end():
     assert duration(start, None, now, kt.SUCCEEDED) == "\u2013"
     assert duration(start, None, now, kt.FAILED) == "\u2013"
     assert duration(None, None, now, kt.RUNNING) == "\u2013"
+
+
+def test_a_long_state_name_may_wrap_before_its_inner_capital_and_stays_escaped():
+    assert breakable("AwaitingApproval") == "Awaiting<wbr>Approval"
+    assert breakable("Running") == "Running"
+    assert breakable("<b>NewState</b>") == "&lt;b&gt;New<wbr>State&lt;/b&gt;"

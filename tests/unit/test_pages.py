@@ -73,6 +73,19 @@ def test_stale_connections_share_one_banner_item_and_failing_ones_keep_their_own
     assert "Sync failing — broken" in banner and "connection refused" in banner
 
 
+def test_connections_failing_the_same_way_share_one_item_and_one_hint(client_in):
+    make_connection("a", error=("tls_untrusted", "a: verify failed", "Use the right CA."))
+    make_connection("b", error=("tls_untrusted", "b: verify failed", "Use the right CA."))
+    make_connection("c", error=("unreachable", "connection refused", "Is Kuscia up?"))
+    html = client_in.get(reverse("jobs:list")).content.decode()
+    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    assert banner.count('class="banner-item"') == 2
+    assert "Sync failing — a, b" in banner and banner.count("Use the right CA.") == 1
+    assert "<strong>a:</strong>" in banner and "a: verify failed" in banner
+    assert "b: verify failed" in banner
+    assert "Sync failing — c" in banner and "3 failed attempts in a row" in banner
+
+
 def test_overview_counts_link_to_filtered_list(client_in, pages_connection):
     make_job(pages_connection, "r1", state=kt.RUNNING)
     make_job(pages_connection, "f1", state=kt.FAILED, err_msg="Task[t1]-Party[bob]: boom")
