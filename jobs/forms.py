@@ -26,6 +26,7 @@ from jobs.kuscia import types as kt
 from jobs.kuscia.config import ConnectionConfig
 from jobs.kuscia.wire import spec_to_request
 from jobs.models import Connection, Job, Task
+from jobs.templatetags.kc import pretty_json
 
 PREFIX_RE = re.compile(r"^tasks-\d{1,3}-parties$")
 SCHEDULE_FIELDS = (
@@ -436,14 +437,6 @@ def _management(data: dict[str, list[str]], prefix: str, count: int) -> None:
     data[f"{prefix}-INITIAL_FORMS"] = ["0"]
     data[f"{prefix}-MIN_NUM_FORMS"] = ["0"]
     data[f"{prefix}-MAX_NUM_FORMS"] = [str(MAX_FORMS)]
-
-
-def pretty_json(text: str) -> str:
-    """Pretty-print JSON text; anything else (or JSON nested too deeply) is returned unchanged."""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        return text
 
 
 def spec_from_job(job: Job, *, new_job_id: str) -> kt.JobSpec:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django import template
 from django.conf import settings
 from django.http import QueryDict
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -163,15 +163,6 @@ def pretty_json(text: Any) -> str:
         return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)
     except RecursionError:  # data (from a JSON field) nested deeper than the stack here allows
         return "(nested too deeply to show)"
-
-
-@register.simple_tag
-def url_or(name: str, fallback: str, *args: Any) -> str:
-    """reverse(name) or a fallback path while another team's page is not wired in yet."""
-    try:
-        return reverse(name, args=args or None)
-    except NoReverseMatch:
-        return fallback
 
 
 @register.simple_tag(takes_context=True)

@@ -15,7 +15,6 @@ from django.utils.datastructures import MultiValueDict
 from audit.models import AuditRecord
 from jobs import actions, jobspec
 from jobs.forms import JobCreateForms, PartyForm, apply_input_picks, spec_to_data
-from jobs.forms import pretty_json as forms_pretty_json
 from jobs.job_templates import example_spec
 from jobs.kuscia import types as kt
 from jobs.kuscia.wire import spec_to_request
@@ -126,7 +125,7 @@ def test_preview_of_task_input_config_nested_too_deeply_is_a_field_error(operato
 
 def test_input_picks_leave_json_nested_too_deeply_unchanged():
     assert apply_input_picks(DEEP, ["alice-data"]) == DEEP
-    assert forms_pretty_json(DEEP) == DEEP
+    assert kc_pretty_json(DEEP) == DEEP
 
 
 def test_job_page_shows_task_input_config_nested_too_deeply_as_escaped_text(
