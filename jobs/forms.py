@@ -28,7 +28,7 @@ from jobs.kuscia.wire import spec_to_request
 from jobs.models import Connection, Job, Task
 from jobs.templatetags.kc import pretty_json
 
-PREFIX_RE = re.compile(r"^tasks-\d{1,3}-parties$")
+PREFIX_RE = re.compile(r"tasks-[0-9]{1,3}-parties")  # use fullmatch
 SCHEDULE_FIELDS = (
     "task_timeout_seconds",
     "resource_reserved_seconds",

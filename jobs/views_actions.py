@@ -176,7 +176,7 @@ def paste(request: HttpRequest) -> HttpResponse:
     return _page(request, bundle, paste=paste_form, paste_open=True)
 
 
-PREFIX_TASK = re.compile(r"^\d{1,3}$")
+PREFIX_TASK = re.compile(r"[0-9]{1,3}")  # use fullmatch
 
 
 @operator_required
@@ -184,7 +184,7 @@ PREFIX_TASK = re.compile(r"^\d{1,3}$")
 def task_row(request: HttpRequest) -> HttpResponse:
     """htmx: one more task block (index from the page's TOTAL_FORMS)."""
     index = request.GET.get("index", "")
-    if not PREFIX_TASK.match(index):
+    if not PREFIX_TASK.fullmatch(index):
         return HttpResponseBadRequest("index")
     form = forms.TaskForm(prefix=f"tasks-{index}")
     forms.TaskFormSet(prefix="tasks").add_fields(form, int(index))  # the "remove" box
@@ -196,7 +196,7 @@ def task_row(request: HttpRequest) -> HttpResponse:
 @require_GET
 def party_row(request: HttpRequest) -> HttpResponse:
     prefix, index = request.GET.get("prefix", ""), request.GET.get("index", "")
-    if not forms.PREFIX_RE.match(prefix) or not PREFIX_TASK.match(index):
+    if not forms.PREFIX_RE.fullmatch(prefix) or not PREFIX_TASK.fullmatch(index):
         return HttpResponseBadRequest("prefix")
     pform = forms.PartyForm(prefix=f"{prefix}-{index}")
     forms.PartyFormSet(prefix=prefix).add_fields(pform, int(index))
@@ -207,7 +207,7 @@ def party_row(request: HttpRequest) -> HttpResponse:
 @require_GET
 def field_row(request: HttpRequest) -> HttpResponse:
     index = request.GET.get("index", "")
-    if not PREFIX_TASK.match(index):
+    if not PREFIX_TASK.fullmatch(index):
         return HttpResponseBadRequest("index")
     cform = forms.CustomFieldForm(prefix=f"cf-{index}")
     forms.CustomFieldFormSet(prefix="cf").add_fields(cform, int(index))

@@ -62,3 +62,18 @@ def test_ordinary_values_still_pass(operator_client: Client) -> None:
 def test_digits_that_are_not_ascii_are_ignored(operator_client: Client, url: str) -> None:
     # "²".isdigit() is True but int("²") raises: a cursor or ?done= with it is just ignored.
     assert operator_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/jobs/new/task/?index=3", 200),
+        ("/jobs/new/task/?index=%D9%A3", 400),  # an Arabic-Indic three
+        ("/jobs/new/task/?index=3%0A", 400),
+        ("/jobs/new/party/?prefix=tasks-0-parties&index=1", 200),
+        ("/jobs/new/party/?prefix=tasks-%D9%A3-parties&index=1", 400),
+        ("/jobs/new/party/?prefix=tasks-0-parties%0A&index=1", 400),
+    ],
+)
+def test_form_row_indexes_are_ascii_numbers(operator_client: Client, url: str, status: int) -> None:
+    assert operator_client.get(url).status_code == status
