@@ -37,6 +37,7 @@ from jobs.templatetags.kc import (
     human_seconds,
     percent,
     request_sync_health,
+    stamp,
     state_class,
     state_icon,
     sync_indicator_context,
@@ -148,6 +149,7 @@ class TaskView:
 @dataclass
 class GanttBar:
     task: Task | TaskRow
+    index: int  # the task's index in spec order (data-i, as in the graph and the matrix)
     row: int
     start: float  # 0..1 of the span
     width: float
@@ -190,8 +192,9 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "done": job.is_terminal,
         "has_tasks": bool(tasks),
     }
+    context["gantt"] = _gantt(tasks, Transition.objects.task_times(job), now)
     if not full:
-        context["live"] = live_data(tasks, party_ids, spec, now)
+        context["live"] = live_data(tasks, party_ids, spec, now, context["gantt"])
         return context
     layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
     boxes = {n.alias: n for n in layout.nodes}
@@ -221,7 +224,11 @@ def spec_digest(tasks: list[TaskView], party_ids: list[str]) -> str:
 
 
 def live_data(
-    tasks: list[TaskView], party_ids: list[str], spec: str, now: dt.datetime
+    tasks: list[TaskView],
+    party_ids: list[str],
+    spec: str,
+    now: dt.datetime,
+    gantt: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The live fragment's data block (rendered with json_script, applied by console.js):
 
@@ -230,7 +237,9 @@ def live_data(
     - `tasks`: per task in spec order [state index, percent, duration text],
     - `cells`: per task, per party column: null (no such party), a state index, or
       [state index, message index],
-    - `messages`: the distinct party err_msgs (the same reason often fails several cells)."""
+    - `messages`: the distinct party err_msgs (the same reason often fails several cells),
+    - `gantt`: the timeline's caption and its bars, each [task index, start, width (fractions
+      of the span, 4 digits), duration text] (views._gantt)."""
     states: dict[str, int] = {}
     messages: dict[str, int] = {}
     task_rows: list[list[Any]] = []
@@ -258,6 +267,13 @@ def live_data(
         "tasks": task_rows,
         "cells": cells,
         "messages": list(messages),
+        "gantt": {
+            "caption": gantt["caption"] if gantt else "",
+            "bars": [
+                [b.index, round(b.start, 4), round(b.width, 4), b.label]
+                for b in (gantt["bars"] if gantt else [])
+            ],
+        },
     }
 
 
@@ -312,7 +328,7 @@ def _gantt(
         elif state in (kt.SUCCEEDED, kt.FAILED):
             ended[task_id] = when
     spans = []
-    for tv in tasks:
+    for index, tv in enumerate(tasks):
         tid = tv.task.task_id
         start = running.get(tid) or tv.task.start_time
         if start is None:
@@ -320,23 +336,25 @@ def _gantt(
         end = ended.get(tid) or tv.task.end_time
         if end is None and tv.task.state not in (kt.SUCCEEDED, kt.FAILED):
             end = now
-        spans.append((tv.task, start, end or start))
+        spans.append((tv.task, index, start, end or start))
     if not spans:
-        return {"bars": [], "height": 0}
-    lo = min(s for _, s, _ in spans)
-    hi = max(e for _, _, e in spans)
+        return {"bars": [], "height": 0, "caption": ""}
+    lo = min(s for _, _, s, _ in spans)
+    hi = max(e for _, _, _, e in spans)
     total = max((hi - lo).total_seconds(), 1.0)
     bars = [
         GanttBar(
             task,
-            i,
+            index,
+            row,
             (s - lo).total_seconds() / total,
             max((e - s).total_seconds() / total, 0.004),
             human_seconds((e - s).total_seconds()),
         )
-        for i, (task, s, e) in enumerate(spans)
+        for row, (task, index, s, e) in enumerate(spans)
     ]
-    return {"bars": bars, "height": len(bars) * 22 + 8, "span": human_seconds(total), "start": lo}
+    caption = f"From {stamp(lo)}, {human_seconds(total)} in all (from recorded transitions)."
+    return {"bars": bars, "height": len(bars) * 22 + 8, "caption": caption}
 
 
 ETAG_SECONDS = 30
@@ -422,8 +440,6 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
     if request.GET.get("raw"):  # ?raw=1: the reply on the page (a link, or no JavaScript)
         context["raw"] = Job.objects.raw_reply(job.pk)
         context["raw_inline"] = True
-    times = Transition.objects.task_times(job)
-    context["gantt"] = _gantt(context["tasks"], times, context["now"])
     return render(request, "jobs/detail.html", context)
 
 

@@ -145,10 +145,11 @@ def party_matrix(tasks: Sequence[TaskView], party_ids: Sequence[str]) -> SafeStr
 
 @register.simple_tag
 def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
-    """Bars per task on one time axis (positions precomputed by views._gantt)."""
+    """Bars per task on one time axis (positions precomputed by views._gantt). Each bar's
+    `data-i` is its task's index: the live data block redraws them (static/js/console.js)."""
     out = [
-        f'<svg class="gantt" xmlns="http://www.w3.org/2000/svg" width="100%" height="{height}" '
-        'role="img" aria-label="Task timeline">'
+        f'<svg class="gantt" id="job-gantt" xmlns="http://www.w3.org/2000/svg" width="100%" '
+        f'height="{height}" role="img" aria-label="Task timeline">'
     ]
     for bar in bars:
         t = bar.task
@@ -156,8 +157,9 @@ def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
         short = alias if len(alias) <= 28 else alias[:27] + "\u2026"
         y = bar.row * 22
         out.append(
-            f'<g class="{state_class(t.state)}"><title>{_e(alias)}: {bar.label} ({_e(t.state)})'
-            f'</title><rect class="lane" x="0" y="{y}" width="100%" height="20"/>'
+            f'<g class="{state_class(t.state)}" data-i="{bar.index}"><title>{_e(alias)}: '
+            f"{bar.label} ({_e(t.state)})</title>"
+            f'<rect class="lane" x="0" y="{y}" width="100%" height="20"/>'
             f'<rect class="span" x="{bar.start * 100:.2f}%" y="{y}" '
             f'width="{bar.width * 100:.2f}%" height="20" rx="3"/>'
             f'<text x="4" y="{y}" dy="14">{_e(short)} \u00b7 {bar.label}</text></g>'

@@ -77,6 +77,7 @@
     }
     updateGraph(graph, data);
     updateMatrix(document.getElementById("party-matrix"), data);
+    updateGantt(document.getElementById("job-gantt"), graph, data);
   }
 
   function updateGraph(svg, data) {
@@ -116,6 +117,66 @@
         fillCell(tds[j], st, msg, chars);
       }
     });
+  }
+
+  // The timeline: one <g data-i> per started task, in the order of data.gantt.bars; bars
+  // are moved, added and removed to match (a task starts, a running one grows).
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  function updateGantt(svg, graph, data) {
+    if (!svg || !data.gantt) return;
+    var bars = data.gantt.bars, caption = document.getElementById("gantt-caption");
+    if (caption) {
+      setText(caption, data.gantt.caption);
+      caption.hidden = !data.gantt.caption;
+    }
+    var wrap = document.getElementById("gantt-wrap"), empty = document.getElementById("gantt-empty");
+    if (wrap) wrap.hidden = bars.length === 0;
+    if (empty) empty.hidden = bars.length > 0;
+    var old = {};
+    svg.querySelectorAll("g[data-i]").forEach(function (g) { old[g.getAttribute("data-i")] = g; });
+    bars.forEach(function (bar, row) {
+      var i = String(bar[0]), task = data.tasks[bar[0]];
+      if (!task) return;
+      var st = data.states[task[0]], g = old[i] || newBar(i);
+      delete old[i];
+      var node = graph ? graph.querySelector('a.node[data-i="' + i + '"]') : null;
+      var alias = node ? node.getAttribute("data-alias") : i;
+      var shortAlias = alias.length <= 28 ? alias : alias.slice(0, 27) + "\u2026";
+      var y = String(row * 22);
+      if (g.getAttribute("class") !== st[1]) g.setAttribute("class", st[1]);
+      setText(g.querySelector("title"), alias + ": " + bar[3] + " (" + st[0] + ")");
+      g.querySelector("rect.lane").setAttribute("y", y);
+      var span = g.querySelector("rect.span");
+      span.setAttribute("x", (bar[1] * 100).toFixed(2) + "%");
+      span.setAttribute("y", y);
+      span.setAttribute("width", (bar[2] * 100).toFixed(2) + "%");
+      var text = g.querySelector("text");
+      text.setAttribute("y", y);
+      setText(text, shortAlias + " \u00b7 " + bar[3]);
+      svg.appendChild(g); // in bar order
+    });
+    Object.keys(old).forEach(function (i) { svg.removeChild(old[i]); });
+    svg.setAttribute("height", String(bars.length ? bars.length * 22 + 8 : 0));
+  }
+
+  function newBar(i) {
+    var g = document.createElementNS(SVG_NS, "g");
+    g.setAttribute("data-i", i);
+    g.appendChild(document.createElementNS(SVG_NS, "title"));
+    var lane = svgElement("rect", { "class": "lane", x: "0", width: "100%", height: "20" });
+    var span = svgElement("rect", { "class": "span", height: "20", rx: "3" });
+    var text = svgElement("text", { x: "4", dy: "14" });
+    g.appendChild(lane);
+    g.appendChild(span);
+    g.appendChild(text);
+    return g;
+  }
+
+  function svgElement(tag, attrs) {
+    var elt = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs).forEach(function (name) { elt.setAttribute(name, attrs[name]); });
+    return elt;
   }
 
   // what a cell shows now: the badge's state name and the full message (read from the DOM, so

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.kuscia import types as kt
-from jobs.models import Job, PartyStatus, Task
+from jobs.models import Job, PartyStatus, Task, Transition
 from tests.fixtures.data import make_connection, make_job, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,17 +27,29 @@ def sync_wrote(job: Job, digest: str) -> None:
     Job.objects.filter(pk=job.pk).update(status_hash=digest, last_changed=timezone.now())
 
 
+def psi_then_train(job_id: str, **fields: object) -> Job:
+    """A running two-task job (psi, then train) of alice and bob."""
+    tasks = [("psi", []), ("train", ["psi"])]
+    return make_job(
+        make_connection("local"),
+        job_id,
+        state=kt.RUNNING,
+        tasks=tasks,
+        parties=("alice", "bob"),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def open_live(page, live_server, job: Job) -> None:
+    """Open the job's page and mark the document, to tell later whether it reloaded."""
+    page.goto(f"{live_server.url}/jobs/{job.connection.name}/{job.job_id}/")
+    page.evaluate("window.__sameDocument = true")
+
+
 def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_server):
     page = signed_in
-    job = make_job(
-        make_connection("local"),
-        "job-m",
-        state=kt.RUNNING,
-        tasks=[("psi", []), ("train", ["psi"])],
-        parties=("alice", "bob"),
-    )
-    page.goto(live_server.url + "/jobs/local/job-m/")
-    page.evaluate("window.__sameDocument = true")
+    job = psi_then_train("job-m")
+    open_live(page, live_server, job)
     bob_train = page.locator('#party-matrix tr[data-i="1"] td').nth(1)
     node = page.locator('svg.dag a[data-task="job-m-train"]')
     assert bob_train.locator(".state").inner_text().strip().endswith("Running")
@@ -86,3 +98,35 @@ def test_tasks_known_after_the_page_loaded_appear_by_themselves(signed_in, live_
     sync_wrote(job, "spec-fetched")
     page.locator('svg.dag a[data-task="job-late-psi"]').wait_for(timeout=10_000)
     page.locator("#party-matrix").wait_for()
+
+
+def test_a_task_that_starts_gets_its_timeline_bar_without_reload(signed_in, live_server):
+    page = signed_in
+    job = psi_then_train("job-t", task_states=[kt.RUNNING, kt.PENDING], transitions=False)
+    Task.objects.filter(job=job, alias="train").update(start_time=None)
+    open_live(page, live_server, job)
+    bars = page.locator("#job-gantt g[data-i]")
+    assert bars.count() == 1 and "psi" in bars.nth(0).text_content()
+
+    # Kuscia reports train running: the sync engine records the transition and the start
+    now = timezone.now()
+    Task.objects.filter(job=job, alias="train").update(
+        state=kt.RUNNING, start_time=now, progress=0.1
+    )
+    Transition.objects.create(
+        job=job,
+        kind=Transition.Kind.TASK,
+        task_id="job-t-train",
+        old_state=kt.PENDING,
+        new_state=kt.RUNNING,
+        observed_at=now,
+        source=Transition.Source.WATCH,
+    )
+    sync_wrote(job, "train-started")
+
+    train = page.locator('#job-gantt g[data-i="1"].st-running')
+    train.wait_for(timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True
+    assert bars.count() == 2 and train.locator("text").text_content().startswith("train · ")
+    assert train.locator("rect.span").get_attribute("y") == "22"  # the second row
+    assert page.locator("#gantt-caption").is_visible()

@@ -72,6 +72,40 @@ def test_128_task_fragment_is_small_and_carries_every_task_and_party(client_in, 
     assert cell_state(data, data["cells"][10][1]) == (kt.FAILED, "exit code 137 (OOMKilled)")
 
 
+GANTT_BAR = re.compile(
+    r'<g class="(st-\w+)" data-i="(\d+)"><title>.*?</title>.*?<rect class="span" '
+    r'x="([\d.]+)%" y="\d+" width="([\d.]+)%"',
+    re.S,
+)
+
+
+def test_fragment_carries_the_timeline_the_page_draws(client_in, pages_connection):
+    job = make_job(pages_connection, "job-tl", state=kt.RUNNING, tasks=6)
+    page = client_in.get(detail_url(job)).content.decode()
+    drawn = [(int(i), float(x), float(w)) for _c, i, x, w in GANTT_BAR.findall(page)]
+    data = live_block(client_in.get(detail_url(job), **HX).content.decode())
+    bars = data["gantt"]["bars"]
+    assert drawn and [b[0] for b in bars] == [i for i, _x, _w in drawn]
+    for (_i, x, w), bar in zip(drawn, bars, strict=True):
+        assert abs(bar[1] * 100 - x) < 0.01 and abs(bar[2] * 100 - w) < 0.01
+    assert data["gantt"]["caption"].startswith("From ") and "in all" in data["gantt"]["caption"]
+    # only started tasks have a bar; every bar names a task of the data block
+    started = [t.position for t in Task.objects.filter(job=job, start_time__isnull=False)]
+    assert sorted(b[0] for b in bars) == sorted(started)
+
+
+def test_a_job_with_no_started_task_has_an_empty_timeline_the_script_can_fill(
+    client_in, pages_connection
+):
+    job = make_job(pages_connection, "job-new", state=kt.PENDING, tasks=2, transitions=False)
+    Task.objects.filter(job=job).update(start_time=None)
+    page = client_in.get(detail_url(job)).content.decode()
+    assert 'id="gantt-wrap" hidden' in page and 'id="job-gantt"' in page
+    assert re.search(r'id="gantt-empty">No task has started yet', page)
+    data = live_block(client_in.get(detail_url(job), **HX).content.decode())
+    assert data["gantt"] == {"caption": "", "bars": []}
+
+
 def test_fragment_and_page_describe_the_same_structure(client_in, pages_connection):
     job = make_job(pages_connection, "job-same", state=kt.RUNNING, tasks=5)
     page = client_in.get(detail_url(job)).content.decode()

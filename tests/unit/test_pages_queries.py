@@ -35,8 +35,9 @@ EXPECTED = {
     # + job, tasks (without their spec), parties, endpoints, history (the newest 30 and the
     # total), task times (timeline), the selected task with its spec
     "detail": 11,
-    "detail_fragment": 6,  # session, user, groups, job, tasks, parties (all, for the matrix)
-    "detail_fragment_selected": 7,  # + the selected task with its spec (its panel)
+    # session, user, groups, job, tasks, parties (all, for the matrix), task times (timeline)
+    "detail_fragment": 7,
+    "detail_fragment_selected": 8,  # + the selected task with its spec (its panel)
     "task": 9,
     "task_fragment": 7,
 }
