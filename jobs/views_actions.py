@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -297,6 +298,18 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
             return redirect(reverse("audit:list") + "?" + urlencode({"job": job_id}))
     else:
         raise Http404("No such action.")
+    earlier = result.record
+    if result.duplicate and (earlier.action, earlier.job_id, earlier.connection_name) != (
+        action,
+        job.job_id,
+        job.connection.name,
+    ):  # the form's one-time token was spent on something else: say so, do nothing
+        messages.error(
+            request,
+            f"Not done: this form was already used for “{earlier.get_action_display()}” "
+            f"of {earlier.job_id or earlier.connection_name}. Reload the page for a fresh form.",
+        )
+        return redirect(_detail_url(connection, job_id))
     return redirect(_detail_url(connection, job_id, result))
 
 

@@ -103,3 +103,24 @@ def test_audit_page_filters_and_query_count(setup):
     assert body.count("<tr data-action") == 10  # i even and divisible by 3: 0, 6, ... 54
     r = client.get(reverse("audit:list"), {"job": "job-5", "page": "1"})
     assert r.content.decode().count("<tr data-action") == 11  # job-5, job-50..59
+
+
+def test_a_token_spent_on_another_action_is_refused_with_a_message(setup):
+    _conn, job, op, client = setup
+    actions.stop_job(user=op, job=job, key="k-once", reason="first")
+    url = reverse(
+        "jobs-actions:act", kwargs={"connection": "broken", "job_id": "j1", "action": "suspend"}
+    )
+    response = client.post(url, {"token": "k-once"}, follow=True)
+    html = response.content.decode()
+    assert "Not done: this form was already used for “Stop” of j1" in html
+    assert "done=" not in response.redirect_chain[-1][0]
+    assert AuditRecord.objects.count() == 1  # nothing else was attempted
+    # the same form sent twice is still the same attempt (no message, the earlier result)
+    again = client.post(
+        reverse(
+            "jobs-actions:act", kwargs={"connection": "broken", "job_id": "j1", "action": "stop"}
+        ),
+        {"token": "k-once"},
+    )
+    assert "done=" in again["Location"]
