@@ -914,6 +914,9 @@ class ReconcileSummary:
     requests: int = 0
     specs_fetched: int = 0
     gone: list[str] = field(default_factory=list)
+    # ids Kuscia refused with 11203 without "not found" (e.g. a lite node's "domain's KusciaAPI
+    # could only retrieve the job ..."): not gone, just not visible through this connection
+    hidden: list[str] = field(default_factory=list)
     writes: WriteStats = field(default_factory=WriteStats)
     slow_included: bool = False
     seconds: float = 0.0
@@ -930,6 +933,7 @@ class ReconcileSummary:
             "specs_fetched": self.specs_fetched,
             "gone": self.gone[:50],
             "gone_count": len(self.gone),
+            "hidden": self.hidden[:50],
             "rows_written": self.writes.rows,
             "transitions": self.writes.transitions,
             "stale_skipped": self.writes.stale_skipped,
@@ -949,6 +953,9 @@ class ReconcileSummary:
             f"({self.writes.transitions} transitions), {len(self.gone)} gone, "
             f"{self.specs_fetched} specs fetched, {self.seconds:.3f}s"
         )
+        if self.hidden:
+            text += f"; {len(self.hidden)} refused by Kuscia (not visible here): "
+            text += ", ".join(self.hidden[:5]) + (" …" if len(self.hidden) > 5 else "")
         return text + (f"; error {self.error}" if self.error else "")
 
 
@@ -1001,26 +1008,35 @@ def jobs_to_poll(connection: Connection, *, now: datetime, include_slow: bool) -
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
-def _is_unknown_job(exc: KusciaError) -> bool:
+def _fails_the_batch(exc: KusciaError) -> bool:
+    """11203: one id Kuscia will not answer for fails the whole batch. That is an unknown id
+    (kind "not_found": the message says "not found") or one this connection may not see."""
     return exc.code == BATCH_NOT_FOUND or exc.kind == "not_found"
 
 
 def fetch_statuses(
     client: KusciaClient, ids: Sequence[str], summary: ReconcileSummary
 ) -> tuple[list[kt.JobStatus], list[str]]:
-    """batchQuery `ids`; on 11203 (one unknown id fails the whole batch) isolate the unknown ids
-    (by the id Kuscia names in its message, else by bisection). Returns (statuses, unknown)."""
+    """batchQuery `ids`; on 11203 (one id fails the whole batch) isolate the failing ids (by the
+    id Kuscia names in a not-found message, else by bisection). Returns (statuses, unknown): an
+    id is unknown only when Kuscia said "not found"; one it refused otherwise is added to
+    `summary.hidden` and left as it is."""
     if not ids:
         return [], []
     try:
         summary.requests += 1
         return list(client.batch_query_job_status(list(ids))), []
     except KusciaError as exc:
-        if not _is_unknown_job(exc):
+        if not _fails_the_batch(exc):
             raise
-        named = [i for i in _QUOTED.findall(exc.message) if i in ids]
+        not_found, message = exc.kind == "not_found", exc.message
+        named = [i for i in _QUOTED.findall(message) if i in ids] if not_found else []
     if len(ids) == 1:
-        return [], list(ids)
+        if not_found:
+            return [], list(ids)
+        summary.hidden.extend(ids)
+        log.warning("kuscia refused job %s: %s", ids[0], message)
+        return [], []
     if named:
         rest = [i for i in ids if i not in named]
         statuses, unknown = fetch_statuses(client, rest, summary)

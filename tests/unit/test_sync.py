@@ -319,6 +319,7 @@ class FakeKuscia:
         self.requests: list[tuple[str, Any]] = []
         self.down = False
         self.watch_events: list[dict[str, Any]] = []
+        self.not_ours: set[str] = set()  # jobs a lite node's domain does not take part in
 
     def put(self, detail: kt.JobDetail) -> None:
         self.jobs[detail.job_id] = detail
@@ -339,6 +340,9 @@ class FakeKuscia:
         self.requests.append((path, body))
         if path == "/api/v1/job/status/batchQuery":
             for jid in body["job_ids"]:
+                if jid in self.not_ours:
+                    msg = "domain's KusciaAPI could only retrieve the job it participates in"
+                    return self.reply(None, 11203, msg)
                 if jid not in self.jobs:
                     msg = f'kusciajobs.kuscia.secretflow "{jid}" not found'
                     return self.reply(None, 11203, msg)
@@ -360,6 +364,23 @@ def known(conn: Connection, fake: FakeKuscia, job_id: str, state: str = kt.RUNNI
     d = detail_of(spec(job_id), st)
     fake.put(d)
     sync.apply_job_detail(conn, d, source="action", job_source=Job.Source.ADDED)
+
+
+def test_a_job_kuscia_refuses_to_show_is_not_marked_gone(conn: Connection) -> None:
+    """11203 without "not found" (a lite node asked for a job its domain is not in) fails the
+    batch like an unknown id, but the job still exists: it is left alone, not marked gone."""
+    fake = FakeKuscia()
+    for i in range(4):
+        known(conn, fake, f"j{i}")
+    fake.not_ours.add("j1")
+    del fake.jobs["j3"]
+    with fake.client() as client:
+        summary = sync.reconcile_connection(conn, client=client)
+    assert summary.error == "" and summary.gone == ["j3"] and summary.hidden == ["j1"]
+    assert Job.objects.get(job_id="j1").gone_at is None
+    assert Job.objects.get(job_id="j3").gone_reason == "not-found"
+    assert summary.as_dict()["hidden"] == ["j1"]
+    assert "1 refused by Kuscia (not visible here): j1" in str(summary)
 
 
 def test_reconcile_isolates_unknown_ids_and_finishes_the_rest(conn: Connection) -> None:
