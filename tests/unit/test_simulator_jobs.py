@@ -25,8 +25,8 @@ def manual(kuscia_sim_factory):
     return sim, SimHTTP(sim)
 
 
-def job(job_id="job-best-effort-linear", *, seconds="10", **custom):
-    req = example_job(job_id)
+def job(job_id="job-best-effort-linear", *, seconds="10", prefix="job", **custom):
+    req = example_job(job_id, prefix=prefix)
     req["custom_fields"] = {"sim-task-seconds": seconds, **custom}
     return req
 
@@ -127,6 +127,9 @@ def test_create_existing_job_is_11201(sim_http):
         (lambda r: r.update(tasks=[simple_task(f"t{i}") for i in range(129)]), 11201, None),
         (lambda r: r.update(custom_fields={"note": "Not a label value!"}), 11201, None),
         (lambda r: r.update(custom_fields={"note": "x" * 64}), 11201, None),
+        # Go's "$" is the end of the text: a trailing newline is not a valid id or label
+        (lambda r: r.update(job_id="job-nl\n"), 11100, None),
+        (lambda r: r.update(custom_fields={"note": "v\n"}), 11201, None),
     ],
 )
 def test_create_validation(sim_http, mutate, code, message):
@@ -378,6 +381,22 @@ def test_async_validation_fails_with_empty_err_msg(manual, tasks):
     assert all(t["create_time"] == "" for t in st["tasks"])
 
 
+def test_a_task_id_another_job_already_created_fails_the_job(manual):
+    sim, http = manual
+    first, second = job("job-first"), job("job-second")
+    for req in (first, second):
+        req["tasks"] = [simple_task("shared-task")]
+        assert http.post("/api/v1/job/create", req)["status"]["code"] == 0
+    sim.world.advance(3)
+    assert status_of(http, "job-first")["state"] == "Running"
+    st = status_of(http, "job-second")
+    assert st["state"] == "Failed" and st["end_time"]
+    assert st["err_msg"] == (
+        "KusciaJob failed after 3x retry, last error: Failed to create task shared-task "
+        "because of a task with the same name already exists"
+    )
+
+
 def test_unknown_initiator_fails_later(manual):
     sim, http = manual
     req = job("job-who")
@@ -437,15 +456,15 @@ def test_fail_reason_catalogue_and_in_process_message(manual):
         "/api/v1/job/create",
         job("job-oom", **{"sim-fail-task": "job-split", "sim-fail-reason": "oom"}),
     )
-    http.post("/api/v1/job/create", job("job-custom"))
-    sim.world.fail_task("job-custom", "job-psi", party="alice", message="disk full on alice")
+    http.post("/api/v1/job/create", job("job-custom", prefix="custom"))
+    sim.world.fail_task("job-custom", "custom-psi", party="alice", message="disk full on alice")
     sim.world.run_until_idle()
     oom = status_of(http, "job-oom")
     assert oom["state"] == "Failed"
     assert "OOMKilled" in oom["err_msg"] and "Party[bob]" in oom["err_msg"]
     assert oom["tasks"][0]["state"] == "Succeeded"
     custom = status_of(http, "job-custom")
-    assert custom["err_msg"] == "Task[job-psi]-Party[alice]: disk full on alice"
+    assert custom["err_msg"] == "Task[custom-psi]-Party[alice]: disk full on alice"
 
 
 def test_tolerable_failure_is_ignored(manual):

@@ -233,7 +233,7 @@ def test_demo_world_runs_for_a_few_minutes_with_the_promised_jobs(tmp_path):
     assert states["job-wide-dag"]["state"] == "Succeeded"
     failed = states["job-psi-fails-at-bob"]
     assert failed["state"] == "Failed" and failed["err_msg"].startswith(
-        "Task[job-psi]-Party[bob]: "
+        "Task[fails-psi]-Party[bob]: "
     )
     assert {d["domain_id"] for d in world.domaindata} == {"alice", "bob", "carol"}
     assert world.app_images == {"secretflow-image"}

@@ -72,17 +72,20 @@ def _party_list(parties: list[str]) -> list[JSON]:
     return [{"domain_id": p} for p in parties]
 
 
-def example_job(job_id: str = "job-best-effort-linear") -> JSON:
-    """The docs' CreateJob request: job-psi → job-split between alice and bob."""
+def example_job(job_id: str = "job-best-effort-linear", *, prefix: str = "job") -> JSON:
+    """The docs' CreateJob request: job-psi → job-split between alice and bob. Task ids name
+    cluster-wide objects, so a second such job running at once needs another `prefix`
+    (<prefix>-psi → <prefix>-split)."""
     ab = ["alice", "bob"]
+    psi, split = f"{prefix}-psi", f"{prefix}-split"
     return {
         "job_id": job_id,
         "initiator": "alice",
         "max_parallelism": 2,
         "tasks": [
             {
-                "task_id": "job-psi",
-                "alias": "job-psi",
+                "task_id": psi,
+                "alias": psi,
                 "app_image": "secretflow-image",
                 "parties": _party_list(ab),
                 "dependencies": [],
@@ -96,11 +99,11 @@ def example_job(job_id: str = "job-best-effort-linear") -> JSON:
                 ),
             },
             {
-                "task_id": "job-split",
-                "alias": "job-split",
+                "task_id": split,
+                "alias": split,
                 "app_image": "secretflow-image",
                 "parties": _party_list(ab),
-                "dependencies": ["job-psi"],
+                "dependencies": [psi],
                 "priority": 100,
                 "task_input_config": task_input_config(
                     ab,
@@ -135,9 +138,9 @@ def demo_jobs() -> list[JSON]:
     """Jobs the simulator starts with unless demo=False: they run over a few minutes."""
     ab = ["alice", "bob"]
     abc = ["alice", "bob", "carol"]
-    failing = example_job("job-psi-fails-at-bob")
+    failing = example_job("job-psi-fails-at-bob", prefix="fails")
     failing["custom_fields"] = {
-        "sim-fail-task": "job-psi",
+        "sim-fail-task": "fails-psi",
         "sim-fail-party": "bob",
         "sim-fail-reason": "exit-code",
     }

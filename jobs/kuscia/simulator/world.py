@@ -59,12 +59,16 @@ ERR_DOMAINDATA_NOT_EXISTS = 11506
 ERR_QUERY_LOG = 13200
 ERR_QUERY_POD_NODE = 13201
 
+# Kuscia checks these with Go regexps, where "$" is the end of the text: fullmatch here
+# ("$" in Python also matches before a final newline) and ASCII digits only.
 JOB_ID_REGEX = "^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$"
 _JOB_ID_RE = re.compile(JOB_ID_REGEX)
 _TASK_ID_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_QUANTITY_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
+_QUANTITY_RE = re.compile(
+    r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$", re.ASCII
+)
 CUSTOM_FIELD_LABEL_PREFIX = "kuscia.job.custom-fields/"
 
 # SecretFlow's AppImage ports (scripts/templates/app_image.secretflow.yaml): name, scope.
@@ -319,7 +323,7 @@ class World:
         clock: Clock | None = None,
         speed: float = 1.0,
         domain_cert_pem: str = "",
-        log_mode: str = "lite",
+        log_mode: str | None = None,
         shuffle: bool = False,
         mode: str = "master",
         local_domain: str = "alice",
@@ -343,7 +347,9 @@ class World:
         self.app_images = {"secretflow-image"}
         self.routes: dict[tuple[str, str], tuple[str, str]] = {}  # -> (status, reason)
         self.faults = Faults()
-        self.log_mode = log_mode  # "lite": logs served; "master": 11105 like a real master
+        # "master": 11105 like a real master (the default for mode master); "lite": logs served
+        # (an autonomy node's default; a master-mode world with it stands in for a lite node)
+        self.log_mode = log_mode or ("master" if mode == "master" else "lite")
         self.domain_cert_pem = domain_cert_pem
         # Kuscia builds stage/approve lists, parties and endpoints from Go maps: their order is
         # random per answer. shuffle=True reproduces that; False keeps spec order for tests.
@@ -606,6 +612,17 @@ class World:
         ]
         ready.sort(key=lambda t: -t.priority)  # stable: spec order among equal priorities
         for spec in ready[: max(job.max_parallelism - active, 0)]:
+            if self._task_id_taken(spec.task_id, job):
+                # A task id names a cluster-wide KusciaTask: the controller's create fails,
+                # is retried, and fails the job (pkg/controllers/kusciajob/handler/running.go).
+                job.phase = "Failed"
+                job.message = (
+                    "KusciaJob failed after 3x retry, last error: Failed to create task "
+                    f"{spec.task_id} because of a task with the same name already exists"
+                )
+                job.end_time = at
+                self._publish(1, job)
+                return
             job.runs[spec.alias] = TaskRun(task_id=spec.task_id, alias=spec.alias, create_time=at)
             self._schedule(job, 1.0, "task_start", spec.alias, at=at)
         by_alias = {t.alias: t for t in job.tasks}
@@ -626,6 +643,15 @@ class World:
             job.message = ""
             job.end_time = at
         self._publish(1, job)
+
+    def _task_id_taken(self, task_id: str, job: Job) -> bool:
+        """Whether another job already created a task named `task_id`."""
+        return any(
+            run.task_id == task_id
+            for other in self.jobs.values()
+            if other is not job
+            for run in other.runs.values()
+        )
 
     def _task_start(self, job: Job, alias: str, at: float) -> None:
         run = job.runs.get(alias)
@@ -875,7 +901,7 @@ class World:
         job_id = req["job_id"]
         if not job_id:
             raise APIError(ERR_VALIDATE, "job id can not be empty")
-        if not _JOB_ID_RE.match(job_id):
+        if not _JOB_ID_RE.fullmatch(job_id):
             raise APIError(
                 ERR_VALIDATE,
                 f'Field "job_id" is invalid, invalid value: "{job_id}": regex used for '
@@ -902,7 +928,7 @@ class World:
                 res = p["resources"] or {}
                 for kind in ("cpu", "memory", "bandwidth"):
                     value = res.get(kind, "")
-                    if value and not _QUANTITY_RE.match(value):
+                    if value and not _QUANTITY_RE.fullmatch(value):
                         raise APIError(
                             ERR_VALIDATE,
                             f"parse input {kind} resource failed: quantities must match the "
@@ -952,7 +978,7 @@ class World:
                 )
         for key, value in req["custom_fields"].items():
             label = CUSTOM_FIELD_LABEL_PREFIX + key
-            if len(key) > 63 or not _LABEL_NAME_RE.match(key):
+            if len(key) > 63 or not _LABEL_NAME_RE.fullmatch(key):
                 raise APIError(
                     ERR_CREATE_JOB,
                     invalid + f'metadata.labels: Invalid value: "{label}": name part must '
@@ -967,7 +993,7 @@ class World:
                     invalid + f'metadata.labels: Invalid value: "{value}": must be no more '
                     "than 63 characters",
                 )
-            if not _LABEL_VALUE_RE.match(value):
+            if not _LABEL_VALUE_RE.fullmatch(value):
                 raise APIError(
                     ERR_CREATE_JOB,
                     invalid + f'metadata.labels: Invalid value: "{value}": a valid label must '
