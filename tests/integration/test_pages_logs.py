@@ -28,10 +28,11 @@ def as_in_kuscia(job: Job) -> None:
         task.save(update_fields=["task_id"])
 
 
-def test_lite_node_log_is_shown(client, pages_user, kuscia_sim):
+def test_lite_node_log_is_shown(client, pages_user, kuscia_sim_factory):
     client.force_login(pages_user)
-    kuscia_sim.world.create_job(example_job("job-log"))
-    conn = sim_connection(kuscia_sim, "alice-lite", Connection.Mode.LITE)
+    sim = kuscia_sim_factory(log_mode="lite")  # a lite node's log API
+    sim.world.create_job(example_job("job-log"))
+    conn = sim_connection(sim, "alice-lite", Connection.Mode.LITE)
     job = make_job(conn, "job-log", tasks=[("job-psi", []), ("job-split", ["job-psi"])])
     as_in_kuscia(job)
     url = reverse("jobs:task_log", args=["alice-lite", "job-log", "job-psi"])

@@ -62,7 +62,7 @@ def job(job_id, **custom):
 
 @pytest.fixture
 def manual(kuscia_sim_factory):
-    sim = kuscia_sim_factory(clock=ManualClock(), speed=1.0, heartbeat_interval=30)
+    sim = kuscia_sim_factory(clock=ManualClock(), speed=1.0, heartbeat_interval=30, log_mode="lite")
     return sim, SimHTTP(sim)
 
 

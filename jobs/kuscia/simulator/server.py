@@ -476,7 +476,8 @@ class Simulator:
     when None). `speed` scales simulated time; `clock` may be a ManualClock for deterministic
     tests (then `world.advance(seconds)` moves time). `faults` are keyword arguments of
     `world.Faults`. `heartbeat_interval` is Kuscia's 10 s, configurable for tests.
-    `log_mode="master"` answers task logs with 11105 like a real master; `shuffle=True` returns
+    `log_mode="master"` answers task logs with 11105 like a real master (the default with
+    `mode="master"`), `log_mode="lite"` serves them as a lite node does; `shuffle=True` returns
     map-derived lists (stages, approvals, parties, endpoints) in random order like Kuscia.
     `mode="autonomy"` makes it the P2P node of `local_domain` (see world.World).
     """
@@ -492,7 +493,7 @@ class Simulator:
         clock: Clock | None = None,
         *,
         heartbeat_interval: float = 10.0,
-        log_mode: str = "lite",
+        log_mode: str | None = None,
         faults: dict[str, Any] | None = None,
         shuffle: bool = False,
         mode: str = "master",

@@ -42,9 +42,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--log-mode",
-            default="lite",
+            default=None,
             choices=("lite", "master"),
-            help="lite: serve task logs; master: answer 11105 like a real master",
+            help="lite: serve task logs, as a lite or autonomy node does; master: answer 11105 "
+            "like a real master (default: master for --mode master, lite for autonomy)",
         )
         parser.add_argument(
             "--mode",
