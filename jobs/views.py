@@ -184,18 +184,17 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "party_ids": party_ids,
         "spec": spec,
         "failure": _failure(job, tasks),
-        "selected": _with_spec(
-            job, next((tv for tv in tasks if tv.task.task_id == selected), None)
-        ),
+        "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
         "now": now,
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
         "has_tasks": bool(tasks),
     }
     context["gantt"] = _gantt(tasks, Transition.objects.task_times(job), now)
-    if not full:
+    if not full:  # the selected task's live part needs no spec
         context["live"] = live_data(tasks, party_ids, spec, now, context["gantt"])
         return context
+    context["selected"] = _with_spec(job, context["selected"])
     layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
     boxes = {n.alias: n for n in layout.nodes}
     for tv in tasks:

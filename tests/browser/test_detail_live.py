@@ -130,3 +130,24 @@ def test_a_task_that_starts_gets_its_timeline_bar_without_reload(signed_in, live
     assert bars.count() == 2 and train.locator("text").text_content().startswith("train · ")
     assert train.locator("rect.span").get_attribute("y") == "22"  # the second row
     assert page.locator("#gantt-caption").is_visible()
+
+
+def test_the_task_panel_keeps_an_opened_spec_and_the_focus_across_updates(
+    signed_in, live_server
+):
+    page = signed_in
+    job = psi_then_train("job-p")
+    page.goto(f"{live_server.url}/jobs/local/job-p/?task=job-p-train")
+    page.locator("#task-panel details.taskspec summary").click()
+    page.locator("#task-panel h2 a").focus()
+
+    Task.objects.filter(job=job, alias="train").update(state=kt.FAILED, progress=0.7)
+    PartyStatus.objects.filter(task__job=job, task__alias="train", domain_id="bob").update(
+        state=kt.FAILED, err_msg="exit code 1"
+    )
+    sync_wrote(job, "train-failed")
+
+    page.locator("#task-live .task-state .st-failed").wait_for(timeout=10_000)
+    assert "exit code 1" in page.locator("#task-live").inner_text()
+    assert page.locator("#task-panel details.taskspec").get_attribute("open") is not None
+    assert page.evaluate("document.activeElement.textContent") == "task page, logs"

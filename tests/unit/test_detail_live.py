@@ -138,7 +138,9 @@ def test_fragment_sends_the_task_panel_out_of_band_and_stops_when_terminal(
     job = make_job(pages_connection, "job-oob", state=kt.RUNNING, tasks=[("psi", [])])
     html = client_in.get(detail_url(job) + "?task=job-oob-psi", **HX).content.decode()
     assert html.lstrip().startswith('<div id="job-status"')
-    assert '<section id="task-panel" class="card" aria-live="polite" hx-swap-oob="true">' in html
+    # only the panel's live part: its links and an opened spec stay (and keep the focus)
+    assert '<div id="task-live" aria-live="polite" hx-swap-oob="true">' in html
+    assert 'id="task-panel"' not in html and "Task spec" not in html
     assert 'hx-trigger="every 3s, kc-visible"' in html
     Job.objects.filter(pk=job.pk).update(state=kt.SUCCEEDED, status_hash="done")
     Task.objects.filter(job=job).update(state=kt.SUCCEEDED, progress=1.0)

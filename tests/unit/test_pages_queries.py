@@ -37,7 +37,7 @@ EXPECTED = {
     "detail": 11,
     # session, user, groups, job, tasks, parties (all, for the matrix), task times (timeline)
     "detail_fragment": 7,
-    "detail_fragment_selected": 8,  # + the selected task with its spec (its panel)
+    "detail_fragment_selected": 7,  # the selected task's live part needs no more
     "task": 9,
     "task_fragment": 7,
 }
