@@ -132,9 +132,7 @@ def test_a_task_that_starts_gets_its_timeline_bar_without_reload(signed_in, live
     assert page.locator("#gantt-caption").is_visible()
 
 
-def test_the_task_panel_keeps_an_opened_spec_and_the_focus_across_updates(
-    signed_in, live_server
-):
+def test_the_task_panel_keeps_an_opened_spec_and_the_focus_across_updates(signed_in, live_server):
     page = signed_in
     job = psi_then_train("job-p")
     page.goto(f"{live_server.url}/jobs/local/job-p/?task=job-p-train")
