@@ -33,7 +33,7 @@ def connect(sim: Simulator) -> Connection:
 
 
 def create(sim: Simulator, job_id: str, seconds: float = 100.0) -> None:
-    job = example_job(job_id)
+    job = example_job(job_id, prefix=job_id)  # task ids are cluster-wide: one set per job
     job["custom_fields"] = {"sim-task-seconds": str(seconds)}
     sim.world.create_job(job)
 
