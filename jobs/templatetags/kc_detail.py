@@ -54,6 +54,14 @@ def node_meta(state: str, pct: int, took: str) -> str:
     return f"{state} \u00b7 {pct}% \u00b7 {took}"
 
 
+CURRENT = ' aria-current="true"'  # the selected graph node
+
+
+def node_label(alias: str, state: str, pct: int, took: str) -> str:
+    """A graph node's accessible name: what it shows, in words (the alias, then its meta)."""
+    return f"{alias}: {state}, {pct}%, {took}"
+
+
 @register.simple_tag
 def dag_svg(
     layout: dag_mod.Layout,
@@ -89,15 +97,20 @@ def dag_svg(
         alias = t.alias or t.task_id
         short = alias if len(alias) <= 22 else alias[:21] + "\u2026"
         pct = percent(t.progress)
-        meta = node_meta(t.state, pct, duration(t.start_time, t.end_time, now, t.state))
-        cls = state_class(t.state) + (" selected" if t.task_id == chosen else "")
+        took = duration(t.start_time, t.end_time, now, t.state)
+        meta = node_meta(t.state, pct, took)
+        is_chosen = t.task_id == chosen
+        cls = state_class(t.state) + (" selected" if is_chosen else "")
         out.append(
             f'<a href="{base}?task={_e(quote_plus(t.task_id))}#task-panel" class="node {cls}" '
             f'data-i="{i}" data-task="{_e(t.task_id)}" data-alias="{_e(alias)}" '
-            f'aria-label="{_e(alias)}: {_e(t.state)}, {pct}%">'
+            f'aria-label="{_e(node_label(alias, t.state, pct, took))}"'
+            f"{CURRENT if is_chosen else ''}>"
             f"<title>{_e(alias)} ({_e(t.task_id)}) \u2014 {_e(t.state)}</title>"
-            f'<g transform="translate({b.x},{b.y})"><rect class="box" width="{w}" height="{h}" '
-            f'rx="6"/><rect class="bar" y="{h - 4}" height="4" '
+            f'<g transform="translate({b.x},{b.y})"><rect class="ring" x="-5" y="-5" '
+            f'width="{w + 10}" height="{h + 10}" rx="9"/>'
+            f'<rect class="box" width="{w}" height="{h}" rx="6"/>'
+            f'<rect class="bar" y="{h - 4}" height="4" '
             f'width="{round((t.progress or 0) * w, 1)}"/>'
             f'<text class="icon" x="10" y="24">{state_icon(t.state)}</text>'
             f'<text class="alias" x="30" y="24">{_e(short)}</text>'
@@ -162,7 +175,8 @@ def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
             f'<rect class="lane" x="0" y="{y}" width="100%" height="20"/>'
             f'<rect class="span" x="{bar.start * 100:.2f}%" y="{y}" '
             f'width="{bar.width * 100:.2f}%" height="20" rx="3"/>'
-            f'<text x="4" y="{y}" dy="14">{_e(short)} \u00b7 {bar.label}</text></g>'
+            f'<text x="4" y="{y}" dy="14">{state_icon(t.state)} {_e(short)} \u00b7 {bar.label}'
+            "</text></g>"
         )
     out.append("</svg>")
     return _safe(out)

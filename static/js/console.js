@@ -58,6 +58,15 @@
   // DOM APIs and textContent only, so Kuscia's strings are never parsed as HTML.
   document.addEventListener("htmx:afterSettle", applyLiveStates);
 
+  // A graph node reached with Tab is scrolled fully into the graph's box (the browser's own
+  // focus scrolling leaves SVG links half hidden).
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest("svg.dag a.node")) {
+      target.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  });
+
   function applyLiveStates() {
     var block = document.getElementById("live-states");
     if (!block || block.kcApplied) return;
@@ -89,7 +98,7 @@
       var st = data.states[row[0]], pct = row[1], alias = node.getAttribute("data-alias");
       var cls = "node " + st[1] + (node.classList.contains("selected") ? " selected" : "");
       if (node.getAttribute("class") !== cls) node.setAttribute("class", cls);
-      node.setAttribute("aria-label", alias + ": " + st[0] + ", " + pct + "%");
+      node.setAttribute("aria-label", alias + ": " + st[0] + ", " + pct + "%, " + row[2]);
       setText(node.querySelector("title"), alias + " (" + node.getAttribute("data-task") + ") \u2014 " + st[0]);
       setText(node.querySelector("text.icon"), st[2]);
       setText(node.querySelector("text.meta"), st[0] + " \u00b7 " + pct + "% \u00b7 " + row[2]);
@@ -153,7 +162,7 @@
       span.setAttribute("width", (bar[2] * 100).toFixed(2) + "%");
       var text = g.querySelector("text");
       text.setAttribute("y", y);
-      setText(text, shortAlias + " \u00b7 " + bar[3]);
+      setText(text, st[2] + " " + shortAlias + " \u00b7 " + bar[3]);
       svg.appendChild(g); // in bar order
     });
     Object.keys(old).forEach(function (i) { svg.removeChild(old[i]); });

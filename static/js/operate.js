@@ -151,5 +151,15 @@
     form.setAttribute("data-sent", "1");
   });
 
+  // Escape closes an open action panel and puts the focus back on its button.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || !evt.target || !evt.target.closest) return;
+    var panel = evt.target.closest("details.action[open]");
+    if (!panel) return;
+    panel.open = false;
+    var summary = panel.querySelector("summary");
+    if (summary) summary.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", refreshDependencies);
 })();

@@ -68,7 +68,7 @@ def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_se
     page.locator('svg.dag a[data-task="job-m-train"].st-failed').wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert bob_train.locator(".state").inner_text().strip().endswith("Failed")
-    assert node.get_attribute("aria-label") == "train: Failed, 70%"
+    assert node.get_attribute("aria-label").startswith("train: Failed, 70%, ")
     assert node.locator("text.icon").text_content() == "✗"
     assert node.locator("text.meta").text_content().startswith("Failed · 70% · ")
     # the message is text: shown verbatim, nothing of it parsed or run
@@ -127,7 +127,7 @@ def test_a_task_that_starts_gets_its_timeline_bar_without_reload(signed_in, live
     train = page.locator('#job-gantt g[data-i="1"].st-running')
     train.wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True
-    assert bars.count() == 2 and train.locator("text").text_content().startswith("train · ")
+    assert bars.count() == 2 and train.locator("text").text_content().startswith("▶ train · ")
     assert train.locator("rect.span").get_attribute("y") == "22"  # the second row
     assert page.locator("#gantt-caption").is_visible()
 

@@ -234,3 +234,31 @@ def test_dag_nodes_are_reachable_and_selectable_by_keyboard(signed_in, live_serv
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"\?task=job-kb-train#task-panel$"))
     assert "train" in page.locator("#task-panel h2").inner_text()
+    node = page.locator('svg.dag a[data-task="job-kb-train"]')
+    assert node.get_attribute("aria-current") == "true"  # the selected node says so
+
+
+def test_a_node_reached_by_keyboard_is_scrolled_fully_into_a_narrow_graph(signed_in, live_server):
+    from tests.fixtures.data import chain
+
+    page = signed_in
+    make_job(make_connection("local"), "job-wide", state=kt.RUNNING, tasks=chain(6))
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server.url + "/jobs/local/job-wide/")
+    page.locator("a.skip-graph").focus()  # the link that skips the graph comes first
+    page.keyboard.press("Tab")  # the graph's scroll box
+    seen = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        seen.append(
+            page.evaluate(
+                """() => {
+                  const a = document.activeElement, box = a.closest('.dag-wrap');
+                  const r = a.getBoundingClientRect(), w = box.getBoundingClientRect();
+                  const inside = r.left >= w.left - 1 && r.right <= w.right + 1;
+                  return [a.getAttribute('data-task'), inside];
+                }"""
+            )
+        )
+    assert [task for task, _ in seen] == [f"job-wide-t{i}" for i in range(6)]
+    assert all(inside for _, inside in seen), seen

@@ -111,6 +111,13 @@ def test_stop_restart_delete_running_job(world, operator_page, live_server):
     page.locator("summary[data-action=suspend]").wait_for()
     shot(page, "job-running-actions")
 
+    # Escape closes an open panel and gives the focus back to its button
+    page.locator("summary[data-action=cancel]").click()
+    page.locator("details.action-cancel input[name=reason]").focus()
+    page.keyboard.press("Escape")
+    assert page.locator("details.action-cancel").get_attribute("open") is None
+    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "cancel"
+
     page.locator("summary[data-action=stop]").click()
     form = page.locator("details.action-stop form")
     form.locator("input[name=reason]").fill("browser test")

@@ -133,3 +133,19 @@ def test_post_without_token_is_refused_with_a_message(operator_client, conn):
     r = operator_client.post(reverse("jobs-actions:create"), data)
     assert r.status_code == 200 and "lost its one-time token" in r.content.decode()
     assert not AuditRecord.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["/jobs/new/", "/jobs/new/?template=psi-split", "/jobs/new/paste/"])
+def test_every_field_description_the_form_points_to_exists(operator_client, conn, url):
+    """Django sets aria-describedby="<id>_helptext" on fields with help text: the page must
+    render that element, or screen readers lose the hint."""
+    import re
+
+    response = operator_client.get(url)
+    if response.status_code == 405:  # the paste view only takes POST
+        response = operator_client.post(url, {"request_json": "{}", "connection": "main"})
+    html = response.content.decode()
+    wanted = {i for ids in re.findall(r'aria-describedby="([^"]+)"', html) for i in ids.split()}
+    assert wanted, "the form has described fields"
+    ids = set(re.findall(r'\sid="([^"]+)"', html))
+    assert sorted(w for w in wanted if w not in ids) == []

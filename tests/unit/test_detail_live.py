@@ -100,7 +100,7 @@ def test_a_job_with_no_started_task_has_an_empty_timeline_the_script_can_fill(
     job = make_job(pages_connection, "job-new", state=kt.PENDING, tasks=2, transitions=False)
     Task.objects.filter(job=job).update(start_time=None)
     page = client_in.get(detail_url(job)).content.decode()
-    assert 'id="gantt-wrap" hidden' in page and 'id="job-gantt"' in page
+    assert re.search(r'id="gantt-wrap"[^>]* hidden>', page) and 'id="job-gantt"' in page
     assert re.search(r'id="gantt-empty">No task has started yet', page)
     data = live_block(client_in.get(detail_url(job), **HX).content.decode())
     assert data["gantt"] == {"caption": "", "bars": []}
