@@ -264,6 +264,23 @@ def test_null_means_unset(sim_http):
     assert sim_http.post("/api/v1/job/create", req)["status"]["code"] == 0
 
 
+def test_null_inside_a_map_or_a_list_takes_kuscias_second_decoder(sim_http):
+    """protojson refuses null as a map value or list item; Kuscia then decodes the body with
+    Go encoding/json (JSONProtoBinder), which takes it as the zero value."""
+    req = example_job("job-null-map")
+    req["custom_fields"] = {"team": None}
+    assert sim_http.post("/api/v1/job/create", req)["status"]["code"] == 0
+    data = sim_http.post("/api/v1/job/query", {"job_id": "job-null-map"})["data"]
+    assert data["custom_fields"] == {"team": ""}
+    reply = sim_http.post("/api/v1/job/status/batchQuery", {"job_ids": [None]})
+    assert reply["status"] == {"code": 11100, "message": "job id can not be empty", "details": []}
+    # Go's decoder knows no camelCase keys and no unknown fields: such a body fails both
+    bad = {"jobIds": [None]}
+    assert sim_http.post("/api/v1/job/status/batchQuery", bad)["status"]["code"] == 11101
+    bad = {"job_ids": [None], "extra": 1}
+    assert sim_http.post("/api/v1/job/status/batchQuery", bad)["status"]["code"] == 11101
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -249,11 +249,80 @@ def parse_json(body: bytes) -> Any:
 
 
 def decode_unary(body: bytes, schema: Schema) -> dict[str, Any]:
-    """protojson.Unmarshal(DiscardUnknown) of `body` into a message with `schema`."""
+    """Kuscia's JSONProtoBinder: protojson.Unmarshal(DiscardUnknown) of `body`, and when that
+    fails, Go encoding/json with unknown fields disallowed (meant for maps holding null:
+    {"custom_fields": {"k": null}}). When both fail the request is refused (11101); the message
+    here is protojson's (Kuscia's is Go's, whose wording names Go types this schema lacks)."""
     obj = parse_json(body)
     if not isinstance(obj, dict):
         raise DecodeError(f"proto: syntax error (line 1:1): unexpected token {json.dumps(obj)}")
-    return decode_message(obj, schema)
+    try:
+        return decode_message(obj, schema)
+    except DecodeError as first:
+        try:
+            return decode_go(obj, schema)
+        except DecodeError:
+            raise first from None
+
+
+def decode_go(obj: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """Go encoding/json into the generated struct, DisallowUnknownFields: keys are the proto
+    names matched case-insensitively (no camelCase), null leaves a field (or a map value, or a
+    list item) at its zero value, integers and enums must be JSON numbers."""
+    out = {name: default(ftype) for name, ftype in schema.items()}
+    by_key = {name.lower(): name for name in schema}
+    for key, v in obj.items():
+        name = by_key.get(key.lower())
+        if name is None:
+            raise DecodeError(f'json: unknown field "{key}"')
+        if v is not None:
+            out[name] = _go_value(v, schema[name], name)
+    return out
+
+
+def _go_value(v: Any, ftype: FieldType, name: str) -> Any:
+    def refuse() -> DecodeError:
+        return DecodeError(f"json: cannot unmarshal {_type_name(v)} into Go struct field {name}")
+
+    if isinstance(ftype, tuple):
+        kind = ftype[0]
+        if kind == "msg":
+            if not isinstance(v, dict):
+                raise refuse()
+            return decode_go(v, ftype[1])
+        if kind == "repeated":
+            if not isinstance(v, list):
+                raise refuse()
+            item_type = ftype[1]
+            return [
+                default(item_type) if item is None else _go_value(item, item_type, name)
+                for item in v
+            ]
+        if kind == "map":
+            if not isinstance(v, dict):
+                raise refuse()
+            if not all(item is None or isinstance(item, str) for item in v.values()):
+                raise refuse()
+            return {k: item or "" for k, item in v.items()}
+        if kind == "enum":
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise refuse()
+            return v
+    if ftype == "string":
+        if not isinstance(v, str):
+            raise refuse()
+        return v
+    if ftype == "bool":
+        if not isinstance(v, bool):
+            raise refuse()
+        return v
+    if ftype == "float":
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise refuse()
+        return float(v)
+    if isinstance(v, bool) or not isinstance(v, int):  # int32/int64: an integer number only
+        raise refuse()
+    return _int(v, ftype, name)
 
 
 class BindError(Exception):
