@@ -63,6 +63,8 @@ def offered_actions(job: Job) -> list[str]:
     if job.gone_at is not None:
         return [Action.FORGET]
     offered = [a for a, states in OFFERED_IN.items() if job.state in states]
+    if job.state == kt.FAILED and job.end_time is None:  # tasks may still run: Stop stops them
+        offered.insert(0, Action.STOP)
     return [*offered, Action.DELETE]
 
 

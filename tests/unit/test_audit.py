@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditRecord
 from jobs import actions
@@ -73,7 +74,9 @@ def test_forget_needs_a_deleted_job(setup):
 def test_offered_actions_follow_the_state(setup):
     conn, _job, _op, _ = setup
     offered = {
-        state: actions.offered_actions(Job(connection=conn, job_id="x", state=state))
+        state: actions.offered_actions(
+            Job(connection=conn, job_id="x", state=state, end_time=timezone.now())
+        )
         for state in kt.JOB_STATES
     }
     assert offered[kt.RUNNING] == ["stop", "cancel", "suspend", "delete"]
@@ -81,6 +84,9 @@ def test_offered_actions_follow_the_state(setup):
     assert offered[kt.SUSPENDED] == ["stop", "cancel", "restart", "delete"]
     assert offered[kt.AWAITING_APPROVAL] == ["stop", "cancel", "approve", "reject", "delete"]
     assert offered[kt.SUCCEEDED] == ["delete"]
+    # Failed with no end time (a restart failing, tasks still running): Stop still acts (§8.3)
+    ongoing = Job(connection=conn, job_id="x", state=kt.FAILED, end_time=None)
+    assert actions.offered_actions(ongoing) == ["stop", "cancel", "restart", "delete"]
 
 
 def test_audit_page_filters_and_query_count(setup):
