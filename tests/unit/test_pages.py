@@ -455,3 +455,15 @@ def test_list_filters_fold_away_unless_a_filter_is_active(client_in, pages_conne
     assert '<details class="filterbox">' in html  # closed on narrow screens (CSS opens wide)
     html = client_in.get(reverse("jobs:list") + "?state=Failed&party=bob").content.decode()
     assert '<details class="filterbox" open>' in html and "2 filters active" in html
+
+
+def test_a_long_job_message_folds_into_a_summary_and_stays_escaped(client_in, pages_connection):
+    long = "<b>stderr</b> " + "x" * 600
+    job = make_job(pages_connection, "job-long", state=kt.FAILED, err_msg=long)
+    html = client_in.get(reverse("jobs:detail", args=["local", job.job_id])).content.decode()
+    box = html.split('<div class="errbox">', 1)[1].split("</div>", 1)[0]
+    assert '<details class="errlong">' in box and "<b>" not in box
+    assert box.count("&lt;b&gt;stderr&lt;/b&gt;") == 2  # the summary's start and the whole text
+    short = make_job(pages_connection, "job-short", state=kt.FAILED, err_msg="exit 1")
+    html = client_in.get(reverse("jobs:detail", args=["local", short.job_id])).content.decode()
+    assert '<span class="msg wrap">exit 1</span>' in html and "errlong" not in html
