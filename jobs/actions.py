@@ -96,7 +96,7 @@ def _audited(service: Callable[P, ActionResult]) -> Callable[P, ActionResult]:
         token = _claimed.set(None)
         try:
             return service(*args, **kwargs)
-        except Exception:
+        except BaseException:  # also a worker's timeout (SystemExit) in the middle of a call
             record = _claimed.get()
             if record is not None and record.outcome == Outcome.PENDING:
                 _finish(record, outcome=Outcome.ERROR, error_kind="internal", hint=CRASH_HINT)

@@ -294,8 +294,6 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
         if form.cleaned_data["confirm_job_id"].strip() != job.job_id:
             return _refused(connection, job_id, "forget", reason)
         result = actions.forget_job(user=request.user, job=job, key=key, reason=reason)
-        if result.ok:
-            return redirect(reverse("audit:list") + "?" + urlencode({"job": job_id}))
     else:
         raise Http404("No such action.")
     earlier = result.record
@@ -310,6 +308,8 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
             f"of {earlier.job_id or earlier.connection_name}. Reload the page for a fresh form.",
         )
         return redirect(_detail_url(connection, job_id))
+    if action == "forget" and result.ok:  # the job is gone from the console: its audit trail
+        return redirect(reverse("audit:list") + "?" + urlencode({"job": job_id}))
     return redirect(_detail_url(connection, job_id, result))
 
 

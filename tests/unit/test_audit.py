@@ -130,3 +130,19 @@ def test_a_token_spent_on_another_action_is_refused_with_a_message(setup):
         {"token": "k-once"},
     )
     assert "done=" in again["Location"]
+
+
+def test_a_token_spent_on_a_forget_is_refused_for_another_jobs_forget(setup):
+    conn, job, op, client = setup
+    other = Job.objects.create(connection=conn, job_id="j2", state=kt.FAILED, source="added")
+    Job.objects.filter(pk__in=[job.pk, other.pk]).update(gone_at=timezone.now())
+    job.refresh_from_db()
+    assert actions.forget_job(user=op, job=job, key="k-f").ok
+    url = reverse(
+        "jobs-actions:act", kwargs={"connection": "broken", "job_id": "j2", "action": "forget"}
+    )
+    response = client.post(url, {"token": "k-f", "confirm_job_id": "j2"}, follow=True)
+    assert "Not done: this form was already used for “Forget (local)” of j1" in (
+        response.content.decode()
+    )
+    assert Job.objects.filter(pk=other.pk).exists()  # j2 was not forgotten
