@@ -247,22 +247,21 @@ def sync_indicator_context(request: Any) -> dict[str, Any]:
 def banner_items(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The red banner's items, grouped so that ten connections with one problem make one item,
     not ten: failing connections by error kind and hint (each keeps its own message in `rows`;
-    the hint is said once), stale ones by whether they ever synced (`age`: the oldest)."""
+    the hint is said once), stale ones alike; never-synced connections apart from the others
+    in both cases (`age`: the oldest)."""
     items: list[dict[str, Any]] = []
     groups: dict[tuple[object, ...], dict[str, Any]] = {}
     for h in health:
         if not (h["failing"] or h["stale"]):
             continue
         never = h["last_success"] is None
-        key = ("failing", h["kind"], h["hint"]) if h["failing"] else ("stale", never)
+        key = ("failing", h["kind"], h["hint"], never) if h["failing"] else ("stale", never)
         row = {"name": h["connection"].name, "message": h["message"], "age": h["age"]}
         group = groups.get(key)
         if group is None:
             group = groups[key] = {**h, "names": [], "rows": []}
             items.append(group)
-        elif not never and (
-            group["last_success"] is None or h["last_success"] < group["last_success"]
-        ):
+        elif not never and h["last_success"] < group["last_success"]:
             group.update(last_success=h["last_success"], age=h["age"])
         group["names"].append(row["name"])
         group["rows"].append(row)

@@ -462,8 +462,18 @@ def test_a_long_job_message_folds_into_a_summary_and_stays_escaped(client_in, pa
     job = make_job(pages_connection, "job-long", state=kt.FAILED, err_msg=long)
     html = client_in.get(reverse("jobs:detail", args=["local", job.job_id])).content.decode()
     box = html.split('<div class="errbox">', 1)[1].split("</div>", 1)[0]
-    assert '<details class="errlong">' in box and "<b>" not in box
+    assert '<details class="errlong" id="job-errlong">' in box and "<b>" not in box
     assert box.count("&lt;b&gt;stderr&lt;/b&gt;") == 2  # the summary's start and the whole text
     short = make_job(pages_connection, "job-short", state=kt.FAILED, err_msg="exit 1")
     html = client_in.get(reverse("jobs:detail", args=["local", short.job_id])).content.decode()
     assert '<span class="msg wrap">exit 1</span>' in html and "errlong" not in html
+
+
+def test_a_never_synced_failing_connection_is_not_given_another_ones_age(client_in):
+    error = ("unreachable", "connection refused", "Is Kuscia up?")
+    make_connection("a", synced_ago=None, error=error)
+    make_connection("b", synced_ago=600, error=error)
+    html = client_in.get(reverse("jobs:list")).content.decode()
+    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    assert "Sync failing — a</strong>" in banner and "last successful sync: never" in banner
+    assert "Sync failing — b</strong>" in banner and "10m 00s ago" in banner
