@@ -6,7 +6,7 @@ and a Permissions-Policy. Frame denial, nosniff, referrer policy and COOP come f
 `HX-Redirect` to the login page, `next` being the page the user is on (`HX-Current-URL`), instead
 of a 302 that htmx would follow and swap the login form into a fragment.
 
-`RejectNulMiddleware` answers 400 to a request whose path, query or form holds a NUL character:
+`RejectNulMiddleware` answers 400 to a request whose path, query, form or cookies hold a NUL:
 PostgreSQL text cannot hold one, so such a value would otherwise fail in the first query that
 uses it (a 500) instead of being refused (Django's form fields refuse it; raw GET and path
 values reach querysets unchecked)."""
@@ -49,8 +49,8 @@ class SecurityHeadersMiddleware:
 
 
 def _has_nul(request: HttpRequest) -> bool:
-    if "\x00" in request.path:
-        return True
+    if "\x00" in request.path or any("\x00" in v for v in request.COOKIES.values()):
+        return True  # (a session cookie with one would reach the session query)
     forms = [request.GET]
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded",

@@ -77,3 +77,8 @@ def test_digits_that_are_not_ascii_are_ignored(operator_client: Client, url: str
 )
 def test_form_row_indexes_are_ascii_numbers(operator_client: Client, url: str, status: int) -> None:
     assert operator_client.get(url).status_code == status
+
+
+def test_a_nul_in_a_cookie_is_a_400(operator_client: Client) -> None:
+    operator_client.cookies["sessionid"] = "abc\x00def"
+    assert operator_client.get("/jobs/").status_code == 400
