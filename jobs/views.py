@@ -333,9 +333,11 @@ def _gantt(
         if start is None:
             continue
         end = ended.get(tid) or tv.task.end_time
-        if end is None and tv.task.state not in (kt.SUCCEEDED, kt.FAILED):
+        if end is None:
+            if tv.task.state in (kt.SUCCEEDED, kt.FAILED):
+                continue  # finished, but when is unknown: no bar (its duration shows a dash too)
             end = now
-        spans.append((tv.task, index, start, end or start))
+        spans.append((tv.task, index, start, end))
     if not spans:
         return {"bars": [], "height": 0, "caption": ""}
     lo = min(s for _, _, s, _ in spans)

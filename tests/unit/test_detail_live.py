@@ -159,3 +159,10 @@ def test_page_matrix_is_complete_without_the_script(client_in, pages_connection)
     assert matrix.count('class="state st-failed"') == 1  # t1 at bob (alice: Succeeded)
     assert "<summary>OOMKilled: 9Gi</summary>" in matrix
     assert "as of page load" not in page
+
+
+def test_a_finished_task_with_no_known_end_gets_no_timeline_bar(client_in, pages_connection):
+    job = make_job(pages_connection, "job-noend", state=kt.SUCCEEDED, tasks=2, transitions=False)
+    Task.objects.filter(job=job, position=1).update(end_time=None)
+    data = live_block(client_in.get(detail_url(job), **HX).content.decode())
+    assert [bar[0] for bar in data["gantt"]["bars"]] == [0]  # t1's duration shows a dash
