@@ -58,6 +58,23 @@
   // DOM APIs and textContent only, so Kuscia's strings are never parsed as HTML.
   document.addEventListener("htmx:afterSettle", applyLiveStates);
 
+  // A polled fragment replaces its part of the page: a <details id> the user opened there
+  // (e.g. a long job message) is opened again in the new content.
+  var openBeforeSwap = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    openBeforeSwap = [];
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll("details[id][open]").forEach(function (d) { openBeforeSwap.push(d.id); });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    openBeforeSwap.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details && details.tagName === "DETAILS") details.open = true;
+    });
+    openBeforeSwap = [];
+  });
+
   // A graph node reached with Tab is scrolled fully into the graph's box (the browser's own
   // focus scrolling leaves SVG links half hidden).
   document.addEventListener("focusin", function (event) {

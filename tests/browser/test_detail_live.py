@@ -149,3 +149,17 @@ def test_the_task_panel_keeps_an_opened_spec_and_the_focus_across_updates(signed
     assert "exit code 1" in page.locator("#task-live").inner_text()
     assert page.locator("#task-panel details.taskspec").get_attribute("open") is not None
     assert page.evaluate("document.activeElement.textContent") == "task page, logs"
+
+
+def test_an_opened_long_job_message_stays_open_across_polls(signed_in, live_server):
+    page = signed_in
+    job = psi_then_train("job-e", err_msg="This job is restarted by alice. " + "x" * 400)
+    open_live(page, live_server, job)
+    page.locator("#job-errlong summary").click()
+    Task.objects.filter(job=job, alias="train").update(progress=0.9)
+    sync_wrote(job, "progress")  # the status part (which holds the message) is swapped
+    page.locator('svg.dag a[data-task="job-e-train"] text.meta').filter(has_text="90%").wait_for(
+        timeout=10_000
+    )
+    assert page.locator("#job-errlong").get_attribute("open") is not None
+    assert page.evaluate("window.__sameDocument") is True
