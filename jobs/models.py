@@ -199,6 +199,11 @@ class Job(models.Model):
     gone_at = models.DateTimeField(null=True, blank=True)
     # why: "deleted-here", "not-found" (reconcile), "watch-deleted"
     gone_reason = models.CharField(max_length=32, blank=True)
+    # Kuscia answered 11203 without "not found" for this job (e.g. a lite node whose domain is
+    # not a party): it still exists but this connection may not see it; asked again only on
+    # slow polls, cleared by the next status (jobs.sync.reconcile_connection).
+    refused_at = models.DateTimeField(null=True, blank=True)
+    refused_message = models.TextField(blank=True)
     raw = models.JSONField(default=dict, blank=True)  # last raw Kuscia reply for this job
     # Fingerprint of the last applied status (jobs.sync): an unchanged job costs no write.
     status_hash = models.CharField(max_length=32, blank=True)

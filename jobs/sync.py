@@ -791,6 +791,25 @@ def _mark_gone_ids(
     )
 
 
+def _mark_refused(
+    connection: Connection, job_ids: list[str], message: str, observed_at: datetime
+) -> None:
+    """Jobs Kuscia refused to show (11203 without "not found"): not gone; polled less often."""
+    if not job_ids:
+        return
+    jobs = Job.objects.filter(connection=connection, job_id__in=job_ids)
+    jobs.filter(refused_at__isnull=True).update(refused_at=observed_at)
+    jobs.update(refused_message=message)
+
+
+def _clear_refused(connection: Connection, job_ids: set[str]) -> None:
+    """Jobs Kuscia shows again: no longer refused."""
+    if job_ids:
+        Job.objects.filter(connection=connection, job_id__in=job_ids).update(
+            refused_at=None, refused_message=""
+        )
+
+
 def forget_job(job: Job) -> None:
     """Delete the local row and its history (Kuscia is not touched)."""
     Job.objects.filter(pk=job.pk).delete()
@@ -917,6 +936,7 @@ class ReconcileSummary:
     # ids Kuscia refused with 11203 without "not found" (e.g. a lite node's "domain's KusciaAPI
     # could only retrieve the job ..."): not gone, just not visible through this connection
     hidden: list[str] = field(default_factory=list)
+    refused_message: str = ""  # Kuscia's message for the last of them
     writes: WriteStats = field(default_factory=WriteStats)
     slow_included: bool = False
     seconds: float = 0.0
@@ -965,12 +985,14 @@ class PollPlan:
     specs_missing: list[str]  # known only from a status: QueryJob them (a few per cycle)
     any_active: bool
     hashes: dict[str, str] = field(default_factory=dict)  # job_id -> status_hash when read
+    refused: set[str] = field(default_factory=set)  # jobs Kuscia refused to show (refused_at)
 
 
 def poll_plan(connection: Connection, *, now: datetime, include_slow: bool) -> PollPlan:
     """What one reconcile asks Kuscia (one query): every active job; with include_slow also
     restartable (Failed/Suspended) jobs changed within KUSCIA_RESTARTABLE_SECONDS and jobs that
-    finished within KUSCIA_RECENT_SECONDS. Other terminal jobs are never polled."""
+    finished within KUSCIA_RECENT_SECONDS. Other terminal jobs are never polled. A job Kuscia
+    refused to show (refused_at) is asked again only with include_slow."""
     restartable = now - timedelta(seconds=settings.KUSCIA_RESTARTABLE_SECONDS)
     recent = now - timedelta(seconds=settings.KUSCIA_RECENT_SECONDS)
     finished = kt.TERMINAL_JOB_STATES - kt.RESTARTABLE_JOB_STATES
@@ -983,10 +1005,14 @@ def poll_plan(connection: Connection, *, now: datetime, include_slow: bool) -> P
         Job.objects.filter(connection=connection, gone_at__isnull=True)
         .filter(wanted)
         .order_by("pk")
-        .values_list("job_id", "state", "spec_fetched", "last_changed", "status_hash")
+        .values_list("job_id", "state", "spec_fetched", "last_changed", "status_hash", "refused_at")
     )
-    for job_id, state, spec_fetched, last_changed, digest in rows:
+    for job_id, state, spec_fetched, last_changed, digest, refused_at in rows:
         plan.hashes[job_id] = digest
+        if refused_at is not None:
+            plan.refused.add(job_id)
+            if not include_slow:
+                continue
         active = state in kt.ACTIVE_JOB_STATES
         plan.any_active |= active
         if not spec_fetched and len(plan.specs_missing) < settings.KUSCIA_SPECS_PER_CYCLE:
@@ -1035,6 +1061,7 @@ def fetch_statuses(
         if not_found:
             return [], list(ids)
         summary.hidden.extend(ids)
+        summary.refused_message = message
         log.warning("kuscia refused job %s: %s", ids[0], message)
         return [], []
     if named:
@@ -1099,6 +1126,7 @@ def reconcile_connection(
                 pending = pool.submit(fetch, chunks[i + 1]) if i + 1 < len(chunks) else None
                 summary.fetch_seconds += took
                 summary.chunks += 1
+                _clear_refused(connection, plan.refused & {s.job_id for s in statuses})
                 summary.writes.add(
                     apply_job_statuses(
                         connection,
@@ -1115,6 +1143,7 @@ def reconcile_connection(
                 summary.gone.extend(unknown)
                 if lease is not None:
                     lease.renew()
+        _mark_refused(connection, summary.hidden, summary.refused_message, started)
         _fetch_missing_specs(connection, client, plan.specs_missing, summary)
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0

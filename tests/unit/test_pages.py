@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.kuscia import types as kt
 from jobs.models import Connection, Job, Task, Transition
@@ -477,3 +478,13 @@ def test_a_never_synced_failing_connection_is_not_given_another_ones_age(client_
     banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
     assert "Sync failing — a</strong>" in banner and "last successful sync: never" in banner
     assert "Sync failing — b</strong>" in banner and "10m 00s ago" in banner
+
+
+def test_a_job_kuscia_refuses_to_show_says_so_on_its_page(client_in, pages_connection):
+    job = make_job(pages_connection, "job-hidden", state=kt.RUNNING)
+    Job.objects.filter(pk=job.pk).update(
+        refused_at=timezone.now(), refused_message="domain's <b>KusciaAPI</b> could only retrieve"
+    )
+    html = client_in.get(reverse("jobs:detail", args=["local", job.job_id])).content.decode()
+    assert "Kuscia has refused to show this job to local since" in html
+    assert "&lt;b&gt;KusciaAPI&lt;/b&gt;" in html and "<b>KusciaAPI" not in html
