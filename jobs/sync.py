@@ -1386,9 +1386,11 @@ def handle_watch_event(
         return
     row = (
         Job.objects.filter(connection=connection, job_id=job_id)
-        .values_list("spec_fetched", "status_hash", "gone_at", "create_time")
+        .values_list("spec_fetched", "status_hash", "gone_at", "create_time", "refused_at")
         .first()
     )
+    if row is not None and row[4] is not None:  # Kuscia shows it again
+        _clear_refused(connection, {job_id})
     if row is not None and row[0] and row[2] is None and row[1] == fingerprint(event.job.status):
         return  # nothing new (e.g. the ADDED burst after a reconnect)
     created = event.job.status.create_time

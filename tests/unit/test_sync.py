@@ -521,6 +521,17 @@ def test_watch_discovers_updates_and_marks_deleted_gone(conn: Connection) -> Non
     assert state.watch_connected_since is None and state.watch_last_error == ""
 
 
+def test_a_watch_event_for_a_refused_job_clears_its_mark(conn: Connection) -> None:
+    fake = FakeKuscia()
+    known(conn, fake, "j1")
+    Job.objects.filter(job_id="j1").update(refused_at=timezone.now(), refused_message="no")
+    fake.watch_events = [{"object": {"job_id": "j1", "status": to_json(fake.jobs["j1"].status)}}]
+    with fake.client() as client:
+        sync.watch_connection(conn.pk, timeout_seconds=5, client=client)
+    job = Job.objects.get(job_id="j1")
+    assert job.refused_at is None and job.refused_message == ""
+
+
 def test_refresh_and_track(conn: Connection) -> None:
     fake = FakeKuscia()
     st = status("j1", kt.RUNNING, (task("psi", kt.RUNNING),))
