@@ -107,15 +107,29 @@ def _audited(service: Callable[P, ActionResult]) -> Callable[P, ActionResult]:
     return run
 
 
+class KeySpent(Exception):
+    """The one-time key was already used for another action or another job (`earlier`)."""
+
+    def __init__(self, earlier: AuditRecord) -> None:
+        super().__init__(f"key already used for {earlier.action} of {earlier.job_id}")
+        self.earlier = earlier
+
+
 def _claim(key: str, **fields: Any) -> tuple[AuditRecord, bool]:
-    """Create the pending audit row for `key`; (existing row, False) if the key was used."""
+    """Create the pending audit row for `key`; (existing row, False) if the key was used for
+    this same action on this same job (a double submit or a retry). KeySpent if it was used
+    for something else: that attempt is not this one."""
     if not key:
         raise ValueError("an action needs its one-time key")
     try:
         with transaction.atomic():
             record = AuditRecord.objects.create(idempotency_key=key, **fields)
     except IntegrityError:
-        return AuditRecord.objects.by_key(key).get(), False
+        earlier = AuditRecord.objects.by_key(key).get()
+        same = ("action", "connection_name", "job_id")
+        if any(getattr(earlier, name) != fields[name] for name in same):
+            raise KeySpent(earlier) from None
+        return earlier, False
     _claimed.set(record)
     return record, True
 

@@ -24,7 +24,7 @@ from jobs.job_templates import APP_IMAGE, TEMPLATES, get_template
 from jobs.kuscia import types as kt
 from jobs.kuscia.errors import KusciaError
 from jobs.kuscia.wire import SpecError, spec_from_request, spec_to_request
-from jobs.models import Connection
+from jobs.models import Connection, Job
 
 TEMPLATE = "jobs/create.html"
 
@@ -264,6 +264,24 @@ def buttons(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
     return render(request, "jobs/_job_actions.html", {"job": job})
 
 
+def _run_action(
+    request: HttpRequest, job: Job, action: str, key: str, reason: str
+) -> actions.ActionResult:
+    """The service for `action` on `job` (Http404 for an unknown action)."""
+    if action in ACT:
+        return ACT[action](user=request.user, job=job, key=key, reason=reason)
+    if action in ("approve", "reject"):
+        accept = action == "approve"
+        return actions.approve_job(
+            user=request.user, job=job, key=key, accept=accept, reason=reason
+        )
+    if action == "delete":
+        return actions.delete_job(user=request.user, job=job, key=key, reason=reason)
+    if action == "forget":
+        return actions.forget_job(user=request.user, job=job, key=key, reason=reason)
+    raise Http404("No such action.")
+
+
 def _refused(connection: str, job_id: str, action: str, reason: str) -> HttpResponse:
     """Back to the job page with the confirmation form open again, keeping the typed reason."""
     query = {"refused": action, **({"reason": reason} if reason else {})}
@@ -280,28 +298,13 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
     if not form.is_valid():
         return HttpResponseBadRequest("This form is missing its one-time token; reload the page.")
     reason, key = form.cleaned_data["reason"].strip(), form.cleaned_data["token"]
-    if action in ACT:
-        result = ACT[action](user=request.user, job=job, key=key, reason=reason)
-    elif action in ("approve", "reject"):
-        result = actions.approve_job(
-            user=request.user, job=job, key=key, accept=action == "approve", reason=reason
-        )
-    elif action == "delete":
-        if form.cleaned_data["confirm_job_id"].strip() != job.job_id:
-            return _refused(connection, job_id, "delete", reason)
-        result = actions.delete_job(user=request.user, job=job, key=key, reason=reason)
-    elif action == "forget":
-        if form.cleaned_data["confirm_job_id"].strip() != job.job_id:
-            return _refused(connection, job_id, "forget", reason)
-        result = actions.forget_job(user=request.user, job=job, key=key, reason=reason)
-    else:
-        raise Http404("No such action.")
-    earlier = result.record
-    if result.duplicate and (earlier.action, earlier.job_id, earlier.connection_name) != (
-        action,
-        job.job_id,
-        job.connection.name,
-    ):  # the form's one-time token was spent on something else: say so, do nothing
+    confirmed = form.cleaned_data["confirm_job_id"].strip() == job.job_id
+    if action in ("delete", "forget") and not confirmed:
+        return _refused(connection, job_id, action, reason)
+    try:
+        result = _run_action(request, job, action, key, reason)
+    except actions.KeySpent as spent:  # the form's one-time token was spent on something else
+        earlier = spent.earlier
         messages.error(
             request,
             f"Not done: this form was already used for “{earlier.get_action_display()}” "
