@@ -227,7 +227,7 @@ def live_data(
     party_ids: list[str],
     spec: str,
     now: dt.datetime,
-    gantt: dict[str, Any] | None = None,
+    gantt: dict[str, Any],
 ) -> dict[str, Any]:
     """The live fragment's data block (rendered with json_script, applied by console.js):
 
@@ -267,10 +267,9 @@ def live_data(
         "cells": cells,
         "messages": list(messages),
         "gantt": {
-            "caption": gantt["caption"] if gantt else "",
+            "caption": gantt["caption"],
             "bars": [
-                [b.index, round(b.start, 4), round(b.width, 4), b.label]
-                for b in (gantt["bars"] if gantt else [])
+                [b.index, round(b.start, 4), round(b.width, 4), b.label] for b in gantt["bars"]
             ],
         },
     }
