@@ -935,7 +935,7 @@ class ReconcileSummary:
     gone: list[str] = field(default_factory=list)
     # ids Kuscia refused with 11203 without "not found" (e.g. a lite node's "domain's KusciaAPI
     # could only retrieve the job ..."): not gone, just not visible through this connection
-    hidden: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     refused_message: str = ""  # Kuscia's message for the last of them
     writes: WriteStats = field(default_factory=WriteStats)
     slow_included: bool = False
@@ -953,7 +953,7 @@ class ReconcileSummary:
             "specs_fetched": self.specs_fetched,
             "gone": self.gone[:50],
             "gone_count": len(self.gone),
-            "hidden": self.hidden[:50],
+            "refused": self.refused[:50],
             "rows_written": self.writes.rows,
             "transitions": self.writes.transitions,
             "stale_skipped": self.writes.stale_skipped,
@@ -973,9 +973,9 @@ class ReconcileSummary:
             f"({self.writes.transitions} transitions), {len(self.gone)} gone, "
             f"{self.specs_fetched} specs fetched, {self.seconds:.3f}s"
         )
-        if self.hidden:
-            text += f"; {len(self.hidden)} refused by Kuscia (not visible here): "
-            text += ", ".join(self.hidden[:5]) + (" …" if len(self.hidden) > 5 else "")
+        if self.refused:
+            text += f"; {len(self.refused)} refused by Kuscia (not visible here): "
+            text += ", ".join(self.refused[:5]) + (" …" if len(self.refused) > 5 else "")
         return text + (f"; error {self.error}" if self.error else "")
 
 
@@ -1046,7 +1046,7 @@ def fetch_statuses(
     """batchQuery `ids`; on 11203 (one id fails the whole batch) isolate the failing ids (by the
     id Kuscia names in a not-found message, else by bisection). Returns (statuses, unknown): an
     id is unknown only when Kuscia said "not found"; one it refused otherwise is added to
-    `summary.hidden` and left as it is."""
+    `summary.refused` and left as it is."""
     if not ids:
         return [], []
     try:
@@ -1060,7 +1060,7 @@ def fetch_statuses(
     if len(ids) == 1:
         if not_found:
             return [], list(ids)
-        summary.hidden.extend(ids)
+        summary.refused.extend(ids)
         summary.refused_message = message
         log.warning("kuscia refused job %s: %s", ids[0], message)
         return [], []
@@ -1143,7 +1143,7 @@ def reconcile_connection(
                 summary.gone.extend(unknown)
                 if lease is not None:
                     lease.renew()
-        _mark_refused(connection, summary.hidden, summary.refused_message, started)
+        _mark_refused(connection, summary.refused, summary.refused_message, started)
         _fetch_missing_specs(connection, client, plan.specs_missing, summary)
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0

@@ -376,22 +376,22 @@ def test_a_job_kuscia_refuses_to_show_is_not_marked_gone(conn: Connection) -> No
     del fake.jobs["j3"]
     with fake.client() as client:
         summary = sync.reconcile_connection(conn, client=client)
-    assert summary.error == "" and summary.gone == ["j3"] and summary.hidden == ["j1"]
+    assert summary.error == "" and summary.gone == ["j3"] and summary.refused == ["j1"]
     assert Job.objects.get(job_id="j1").gone_at is None
     assert Job.objects.get(job_id="j3").gone_reason == "not-found"
-    assert summary.as_dict()["hidden"] == ["j1"]
+    assert summary.as_dict()["refused"] == ["j1"]
     assert "1 refused by Kuscia (not visible here): j1" in str(summary)
     refused = Job.objects.get(job_id="j1")
     assert refused.refused_at is not None and "could only retrieve" in refused.refused_message
     # The next quick cycle does not ask for it (one request, no bisection) ...
     with fake.client() as client:
         quick = sync.reconcile_connection(conn, client=client, include_slow=False)
-    assert quick.requests == 1 and quick.hidden == []
+    assert quick.requests == 1 and quick.refused == []
     # ... a slow one does; once Kuscia shows it again, it is no longer marked
     fake.not_ours.clear()
     with fake.client() as client:
         slow = sync.reconcile_connection(conn, client=client, include_slow=True)
-    assert slow.hidden == [] and Job.objects.get(job_id="j1").refused_at is None
+    assert slow.refused == [] and Job.objects.get(job_id="j1").refused_at is None
 
 
 def test_reconcile_isolates_unknown_ids_and_finishes_the_rest(conn: Connection) -> None:
