@@ -1,7 +1,7 @@
 """Who did what to which Kuscia job, and what Kuscia answered; and who changed which
 connection.
 
-Written only by jobs.actions (one record per create/act attempt, one per connection change).
+Written only by operate.actions (one record per create/act attempt, one per connection change).
 Never holds certificates or tokens: `request_summary` is the request body Kuscia received (job
 ids, spec, reason), or for a connection the names of the fields that changed (job_id empty).
 """
@@ -75,7 +75,7 @@ class AuditRecord(models.Model):
     )
     username = models.CharField(max_length=150)
     connection = models.ForeignKey(
-        "jobs.Connection", null=True, blank=True, on_delete=models.SET_NULL
+        "connections.Connection", null=True, blank=True, on_delete=models.SET_NULL
     )
     connection_name = models.CharField(max_length=64)
     job_id = models.CharField(max_length=63, db_index=True)

@@ -37,16 +37,9 @@ from django.test import Client, override_settings  # noqa: E402
 from django.urls import include, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from jobs.kuscia import types as kt  # noqa: E402
-from jobs.models import (  # noqa: E402
-    Connection,
-    Endpoint,
-    Job,
-    PartyStatus,
-    SyncState,
-    Task,
-    Transition,
-)
+from connections.models import Connection, SyncState  # noqa: E402
+from jobs.models import Endpoint, Job, PartyStatus, Task, Transition  # noqa: E402
+from kuscia import types as kt  # noqa: E402
 
 
 def trivial(request: HttpRequest) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 Each job has 2 tasks x 2 parties x 3 endpoints, in the unary (protojson) dialect with every
 field present, like the seed document's reply. Two figures per size:
-  wire    json.loads + jobs.kuscia.wire.parse_batch_job_status on the reply bytes
+  wire    json.loads + kuscia.wire.parse_batch_job_status on the reply bytes
   client  KusciaClient.batch_query_job_status through httpx.MockTransport (HTTP plumbing,
           envelope checks and parsing; no network)
 
@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from jobs.kuscia import wire  # noqa: E402
-from jobs.kuscia.client import KusciaClient  # noqa: E402
-from jobs.kuscia.config import ConnectionConfig  # noqa: E402
+from kuscia import wire  # noqa: E402
+from kuscia.client import KusciaClient  # noqa: E402
+from kuscia.config import ConnectionConfig  # noqa: E402
 
 SIZES = (1, 100, 1000)
 T = "2023-07-27T01:55:46Z"

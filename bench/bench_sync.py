@@ -76,7 +76,7 @@ def main() -> int:
 
     from django.conf import settings
 
-    from jobs.kuscia.simulator import ensure_certs
+    from simulator import ensure_certs
 
     certs = Path(tempfile.mkdtemp(prefix="bench-sync-certs-"))
     ensure_certs(certs)
@@ -104,8 +104,8 @@ def main() -> int:
 def _sim_process(conn: Any, cert_dir: str) -> None:
     """The simulator in its own process (its HTTP threads must not share our GIL), driven
     through a pipe: ("create", ids), ("advance", s), ("stop", id), ("query", id), ("quit",)."""
-    from jobs.kuscia.simulator import ManualClock, Simulator
-    from jobs.kuscia.simulator.demo import example_job
+    from simulator import ManualClock, Simulator
+    from simulator.demo import example_job
 
     sim = Simulator(cert_dir=cert_dir, demo=False, clock=ManualClock(), heartbeat_interval=5.0)
     sim.start()
@@ -157,10 +157,11 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
     from django.conf import settings
     from django.db import connection, connections
 
+    from connections.models import Connection
     from jobs import sync
-    from jobs.kuscia.client import KusciaClient
-    from jobs.kuscia.wire import parse_job_detail
-    from jobs.models import Connection, Job
+    from jobs.models import Job
+    from kuscia.client import KusciaClient
+    from kuscia.wire import parse_job_detail
 
     with connection.cursor() as cur:
         cur.execute(

@@ -1,14 +1,32 @@
 """Top-level URLs. Each app owns its own url module; this file only includes them."""
 
 from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect
 from django.urls import include, path
 
+
+def moved_admin(request: HttpRequest, model: str, rest: str = "") -> HttpResponsePermanentRedirect:
+    """Connections were the `jobs` app's models before the layout split: old admin links work."""
+    if model not in ("connection", "syncstate", "synclease"):
+        raise Http404
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(
+        f"/admin/connections/{model}/{rest}" + (f"?{query}" if query else "")
+    )
+
+
 urlpatterns = [
+    path(
+        "admin/jobs/",
+        include(
+            [path("<slug:model>/", moved_admin), path("<slug:model>/<path:rest>", moved_admin)]
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("", include("jobs.health")),
-    path("connections/", include("jobs.connection_urls")),
-    path("jobs/", include("jobs.action_urls")),
+    path("", include("dashboard.health")),
+    path("connections/", include("connections.urls")),
+    path("jobs/", include("operate.urls")),
     path("audit/", include("audit.urls")),
     path("", include("jobs.urls")),
 ]

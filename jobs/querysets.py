@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, models
 from django.db.models import Q
 
-from jobs.kuscia import types as kt
+from kuscia import types as kt
 
 if TYPE_CHECKING:
-    from jobs.models import Connection, Job, JobStats, Task, Transition  # noqa: F401
+    from connections.models import Connection
+    from jobs.models import Job, JobStats, Task, Transition  # noqa: F401
 
 # "Stuck": waiting to start for longer than this, or running without any observed change.
 STUCK_WAITING = dt.timedelta(minutes=10)
@@ -113,44 +114,6 @@ class JobFilter:
         """How many filters narrow the list (sort and page size are not filters)."""
         fields = (self.party, self.initiator, self.connection, self.created_from, self.q)
         return bool(self.states) + sum(bool(v) for v in fields) + bool(self.created_to)
-
-
-class ConnectionQuerySet(models.QuerySet["Connection"]):
-    def enabled(self) -> ConnectionQuerySet:
-        return self.filter(enabled=True)
-
-    def with_sync(self) -> ConnectionQuerySet:
-        """Enabled connections with their sync health, for the indicator on every page: only
-        the columns it shows (it runs on every request)."""
-        return (
-            self.enabled()
-            .select_related("sync")
-            .only(
-                "name",
-                "mode",
-                "sync__last_success",
-                "sync__last_error_at",
-                "sync__last_error_kind",
-                "sync__last_error_message",
-                "sync__last_error_hint",
-                "sync__consecutive_failures",
-                "sync__watch_connected_since",
-            )
-            .order_by("name")
-        )
-
-    def named(self, name: str) -> ConnectionQuerySet:
-        """The enabled connection called `name` (empty when none): `.first()` it."""
-        return self.enabled().filter(name=name)
-
-    def default_first(self) -> ConnectionQuerySet:
-        """Enabled connections, the default one first (then oldest): `.first()` is the
-        connection a form starts with. One query."""
-        return self.enabled().order_by("-is_default", "pk")
-
-    def names(self) -> list[str]:
-        """Every connection name, sorted (the list page's connection filter)."""
-        return list(self.order_by("name").values_list("name", flat=True))
 
 
 # The columns a job row in a list or on the overview shows (and its connection's name): loading
@@ -319,7 +282,7 @@ class JobQuerySet(models.QuerySet["Job"]):
     def list_facets(self, recent: int = 500) -> dict[str, list[str]]:
         """Choices for the list filters: every connection name, and the initiators of the
         `recent` most recently created jobs (bounded work on a large table). Two queries."""
-        from jobs.models import Connection
+        from connections.models import Connection
 
         rows = self.order_by("-create_time").values_list("initiator", flat=True)[:recent]
         return {

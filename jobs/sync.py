@@ -42,19 +42,11 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from jobs.kuscia import types as kt
-from jobs.kuscia.client import KusciaClient
-from jobs.kuscia.errors import KusciaError
-from jobs.models import (
-    Connection,
-    Endpoint,
-    Job,
-    PartyStatus,
-    SyncLease,
-    SyncState,
-    Task,
-    Transition,
-)
+from connections.models import Connection, SyncLease, SyncState
+from jobs.models import Endpoint, Job, PartyStatus, Task, Transition
+from kuscia import types as kt
+from kuscia.client import KusciaClient
+from kuscia.errors import KusciaError
 
 log = logging.getLogger(__name__)
 

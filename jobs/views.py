@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from connections.models import Connection
 from jobs import dag, stats
-from jobs.kuscia import types as kt
-from jobs.models import Connection, Job, Task, Transition
+from jobs.models import Job, Task, Transition
 from jobs.querysets import (
     COUNT_CAP,
     PAGE_SIZES,
@@ -42,6 +42,7 @@ from jobs.templatetags.kc import (
     state_icon,
     sync_indicator_context,
 )
+from kuscia import types as kt
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -481,8 +482,8 @@ def task_log(request: HtmxHttpRequest, connection: str, job_id: str, task_id: st
             "hint": "Add a connection to the party's own node to read its logs.",
         }
         return render(request, "jobs/task.html#log", context)
-    from jobs.kuscia.client import KusciaClient
-    from jobs.kuscia.errors import KusciaError
+    from kuscia.client import KusciaClient
+    from kuscia.errors import KusciaError
 
     try:
         with KusciaClient(job.connection.client_config()) as client:

@@ -191,8 +191,8 @@ def prepare_dirs(env: dict[str, str], var_dir: Path) -> None:
 
 def ensure_sim_certs(cert_dir: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    import jobs.kuscia.simulator as simulator
-    from jobs.kuscia.simulator import certs
+    import simulator as simulator
+    from simulator import certs
 
     ensure = getattr(simulator, "ensure_certs", certs.ensure_certs)
     cert_dir.mkdir(parents=True, exist_ok=True)

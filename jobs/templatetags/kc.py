@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from jobs.kuscia import types as kt
+from kuscia import types as kt
 
 register = template.Library()
 
@@ -221,7 +221,7 @@ def _has_sync(connection: Any) -> bool:
 def request_sync_health(request: Any) -> list[dict[str, Any]]:
     """sync_health of every enabled connection, read once per request (the layout's
     indicator and the overview's sync card show the same rows)."""
-    from jobs.models import Connection
+    from connections.models import Connection
 
     cached = getattr(request, "_kc_sync_health", None)
     if cached is None:

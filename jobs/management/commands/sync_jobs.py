@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connections.models import Connection
 from jobs import sync
-from jobs.models import Connection
 
 
 class Command(BaseCommand):

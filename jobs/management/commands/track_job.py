@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connections.models import Connection
 from jobs import sync
-from jobs.kuscia.errors import KusciaError
-from jobs.models import Connection
+from kuscia.errors import KusciaError
 
 
 class Command(BaseCommand):

@@ -1,0 +1,596 @@
+"""Forms for creating a job and acting on one.
+
+The create form is a small tree: JobForm (job fields), a custom-fields formset, a tasks
+formset, and for each task a parties formset (prefix "tasks-<i>-parties"). `JobCreateForms`
+binds them all, builds the JobSpec, runs operate.jobspec on it and puts every problem next to
+its field. `spec_to_data` is the reverse (template, "run again", pasted JSON → form data).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shlex
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.forms.formsets import BaseFormSet, formset_factory
+from django.utils.datastructures import MultiValueDict
+
+from connections.models import Connection
+from jobs.models import Job, Task
+from jobs.templatetags.kc import pretty_json
+from kuscia import types as kt
+from kuscia.config import ConnectionConfig
+from kuscia.wire import spec_to_request
+from operate import jobspec
+from operate.job_templates import APP_IMAGE
+
+PREFIX_RE = re.compile(r"tasks-[0-9]{1,3}-parties")  # use fullmatch
+SCHEDULE_FIELDS = (
+    "task_timeout_seconds",
+    "resource_reserved_seconds",
+    "resource_reallocation_interval_seconds",
+)
+MAX_FORMS = 200  # a little above Kuscia's 128 tasks so "too many tasks" gets our message
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class AnyChoicesField(forms.MultipleChoiceField):
+    """A multi-select whose options are only suggestions: any value is kept, and operate.jobspec
+    says which ones are wrong (a dependency that names no alias is an error there)."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+class JobForm(forms.Form):
+    connection = forms.ModelChoiceField(
+        queryset=Connection.objects.enabled(), empty_label=None, to_field_name="name"
+    )
+    job_id = forms.CharField(required=False, max_length=200, label="Job id")
+    initiator = forms.CharField(required=False, max_length=200)
+    max_parallelism = forms.IntegerField(
+        initial=1, label="Max parallelism", help_text="Tasks running at once, 1-128."
+    )
+    submit_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class CustomFieldForm(forms.Form):
+    key = forms.CharField(required=False, max_length=200)
+    value = forms.CharField(required=False, max_length=200)
+
+
+class TaskForm(forms.Form):
+    alias = forms.CharField(required=False, max_length=200)
+    task_id = forms.CharField(
+        required=False, max_length=200, label="Task id", help_text="Empty: same as the alias."
+    )
+    app_image = forms.CharField(required=False, max_length=255, initial=APP_IMAGE)
+    dependencies = AnyChoicesField(
+        required=False, help_text="Other tasks (by alias) that must succeed first."
+    )
+    priority = forms.IntegerField(required=False, initial=0)
+    tolerable = forms.BooleanField(
+        required=False, help_text="The job may succeed even if this task fails."
+    )
+    task_timeout_seconds = forms.IntegerField(required=False, label="Scheduling timeout (s)")
+    resource_reserved_seconds = forms.IntegerField(required=False, label="Resource reserved (s)")
+    resource_reallocation_interval_seconds = forms.IntegerField(
+        required=False, label="Reallocation interval (s)"
+    )
+    task_input_config = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "data-json-editor": ""}),
+        label="Task input config (JSON)",
+    )
+
+
+class PartyForm(forms.Form):
+    domain_id = forms.CharField(required=False, max_length=200, label="Domain")
+    role = forms.CharField(required=False, max_length=200)
+    cpu = forms.CharField(required=False, max_length=32, label="CPU")
+    memory = forms.CharField(required=False, max_length=32)
+    bandwidth = forms.CharField(required=False, max_length=32, label="Bandwidth (Mbps)")
+    bandwidth_limits = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Bandwidth limits",
+        help_text="destination=kbps, comma separated",
+    )
+    input_data = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Input data",
+        help_text="Domain data id for sf_input_ids (SecretFlow).",
+    )
+
+    def clean_bandwidth_limits(self) -> tuple[kt.BandwidthLimit, ...]:
+        raw = self.cleaned_data.get("bandwidth_limits", "")
+        out = []
+        for item in (p.strip() for p in raw.split(",")):
+            if not item:
+                continue
+            dest, sep, kbps = item.partition("=")
+            kbps = kbps.strip()
+            # ASCII only: isdigit() alone also accepts '²', which int() refuses.
+            if not sep or not (kbps.isascii() and kbps.isdigit()):
+                raise forms.ValidationError("Write destination=kbps, e.g. bob=1000.")
+            out.append(kt.BandwidthLimit(dest.strip(), int(kbps)))
+        return tuple(out)
+
+
+class _FormSet(BaseFormSet):  # type: ignore[type-arg]
+    """Every row in the page counts (no silently skipped 'empty extra' forms)."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "empty_permitted": False}
+
+
+CustomFieldFormSet = formset_factory(
+    CustomFieldForm, formset=_FormSet, extra=0, can_delete=True, max_num=MAX_FORMS
+)
+TaskFormSet = formset_factory(
+    TaskForm, formset=_FormSet, extra=0, can_delete=True, max_num=MAX_FORMS, absolute_max=MAX_FORMS
+)
+PartyFormSet = formset_factory(
+    PartyForm, formset=_FormSet, extra=0, can_delete=True, max_num=MAX_FORMS
+)
+
+
+def blank_party_formset(prefix: str, count: int = 2) -> Any:
+    return PartyFormSet(prefix=prefix, initial=[{}] * count)
+
+
+def _deleted(form: forms.Form) -> bool:
+    raw = form.data.get(form.add_prefix("DELETE"))
+    return raw not in (None, "", "false", "False", "off", "0")
+
+
+# ---------------------------------------------------------------- the whole create form
+
+
+class JobCreateForms:
+    def __init__(self, data: Any | None = None, *, initial_connection: str = "") -> None:
+        self.bound = data is not None
+        self.job = JobForm(
+            data, initial={"connection": initial_connection, "submit_token": new_token()}
+        )
+        self.custom_fields = CustomFieldFormSet(data, prefix="cf")
+        self.tasks = TaskFormSet(data, prefix="tasks")
+        for form in self.tasks.forms:
+            form.parties = PartyFormSet(data, prefix=f"{form.prefix}-parties")  # type: ignore[attr-defined]
+        self.task_errors: list[str] = []
+        self.warnings: list[tuple[str, str]] = []
+        self.spec: kt.JobSpec | None = None
+        self._offer_aliases()
+
+    # -- rendering helpers
+
+    def _offer_aliases(self) -> None:
+        aliases = [str(f["alias"].value() or "") for f in self.tasks.forms]
+        for form in self.tasks.forms:
+            own = str(form["alias"].value() or "")
+            chosen = [str(v) for v in (form["dependencies"].value() or [])]
+            offer = [a for a in dict.fromkeys([*aliases, *chosen]) if a and a != own]
+            form.fields["dependencies"].choices = [(a, a) for a in offer]
+
+    @property
+    def connection(self) -> Connection | None:
+        if self.bound and self.job.is_valid():
+            conn: Connection = self.job.cleaned_data["connection"]
+            return conn
+        return None
+
+    # -- validation
+
+    def is_valid(self) -> bool:
+        ok = all(
+            [
+                self.job.is_valid(),
+                self._formset_ok(self.custom_fields),
+                self._formset_ok(self.tasks),
+            ]
+        )
+        active_tasks = [f for f in self.tasks.forms if not _deleted(f)]
+        for form in active_tasks:
+            ok = self._formset_ok(form.parties) and ok  # type: ignore[attr-defined]
+        spec, custom_rows = self._build(active_tasks)
+        connection = self.connection
+        if connection is None:
+            return False
+        problems = jobspec.validate_spec(
+            spec,
+            existing_job_ids=existing_job_ids(connection),
+            existing_task_ids=existing_task_ids(connection),
+            local_domain=connection.local_domain
+            if connection.mode in (Connection.Mode.P2P, Connection.Mode.LITE)
+            else "",
+        )
+        for problem in problems:
+            if problem.is_error:
+                ok = False
+                self._place(problem, active_tasks, custom_rows)
+            else:
+                self.warnings.append((_label(problem.field), problem.message))
+        if not self.tasks.forms or not active_tasks:
+            ok = False
+        # One rule: any error the page shows blocks, also those added while building the spec.
+        if self.problem_count():
+            ok = False
+        self.spec = spec if ok else None
+        return ok
+
+    def problem_count(self) -> int:
+        """How many errors the page shows (for the summary at the top)."""
+        if not self.bound or not hasattr(self.job, "cleaned_data"):
+            return 0
+        forms_: list[forms.Form] = [self.job]
+        for fs in (self.custom_fields, self.tasks):
+            forms_ += [f for f in fs.forms if not _deleted(f)]
+        for t in self.tasks.forms:
+            if not _deleted(t):
+                forms_ += [f for f in t.parties.forms if not _deleted(f)]  # type: ignore[attr-defined]
+        count = sum(len(e) for f in forms_ for e in f.errors.values())
+        count += len(self.task_errors) + len(self.tasks.non_form_errors())
+        return count + len(self.custom_fields.non_form_errors())
+
+    @staticmethod
+    def _formset_ok(formset: Any) -> bool:
+        if not formset.management_form.is_valid():
+            return False
+        return all(f.is_valid() for f in formset.forms if not _deleted(f))
+
+    def _build(self, active_tasks: list[forms.Form]) -> tuple[kt.JobSpec, list[forms.Form]]:
+        jd = self.job.cleaned_data if self.job.is_bound else {}
+        custom: dict[str, str] = {}
+        custom_rows: list[forms.Form] = []
+        for form in self.custom_fields.forms:
+            if _deleted(form):
+                continue
+            cd = getattr(form, "cleaned_data", {})
+            key, value = cd.get("key", "").strip(), cd.get("value", "").strip()
+            if not key and not value:
+                continue
+            if key in custom:
+                form.add_error("key", f"Key '{key}' is given twice.")
+                continue
+            custom[key] = value
+            custom_rows.append(form)
+        tasks = []
+        for form in active_tasks:
+            cd = getattr(form, "cleaned_data", {})
+            alias = cd.get("alias", "").strip()
+            parties = []
+            picks = []
+            for pform in form.parties.forms:  # type: ignore[attr-defined]
+                if _deleted(pform):
+                    continue
+                pd = getattr(pform, "cleaned_data", {})
+                res = kt.JobResource(
+                    cpu=pd.get("cpu", "").strip(),
+                    memory=pd.get("memory", "").strip(),
+                    bandwidth=pd.get("bandwidth", "").strip(),
+                )
+                parties.append(
+                    kt.Party(
+                        domain_id=pd.get("domain_id", "").strip(),
+                        role=pd.get("role", "").strip(),
+                        resources=res if (res.cpu or res.memory or res.bandwidth) else None,
+                        bandwidth_limits=pd.get("bandwidth_limits") or (),
+                    )
+                )
+                picks.append(pd.get("input_data", "").strip())
+            schedule = [cd.get(n) for n in SCHEDULE_FIELDS]
+            tasks.append(
+                kt.TaskSpec(
+                    alias=alias,
+                    task_id=cd.get("task_id", "").strip() or alias,
+                    app_image=cd.get("app_image", "").strip(),
+                    parties=tuple(parties),
+                    dependencies=tuple(cd.get("dependencies") or ()),
+                    task_input_config=apply_input_picks(cd.get("task_input_config", ""), picks),
+                    priority=cd.get("priority") or 0,
+                    schedule_config=kt.ScheduleConfig(*(v or 0 for v in schedule))
+                    if any(v is not None for v in schedule)
+                    else None,
+                    tolerable=bool(cd.get("tolerable")),
+                )
+            )
+        spec = kt.JobSpec(
+            job_id=jd.get("job_id", "").strip(),
+            initiator=jd.get("initiator", "").strip(),
+            max_parallelism=jd.get("max_parallelism") or 0,
+            tasks=tuple(tasks),
+            custom_fields=custom,
+        )
+        return spec, custom_rows
+
+    def _place(
+        self, problem: jobspec.Problem, tasks: list[forms.Form], custom_rows: list[forms.Form]
+    ) -> None:
+        parts = problem.field.split(".")
+        if parts[0] in ("job_id", "initiator", "max_parallelism"):
+            _add(self.job, parts[0], problem.message)
+        elif parts[0] == "custom_fields":
+            _add(custom_rows[int(parts[1])], parts[2], problem.message)
+        elif parts == ["tasks"]:
+            self.task_errors.append(problem.message)
+        else:
+            form = tasks[int(parts[1])]
+            if len(parts) == 3 and parts[2] == "parties":
+                form.add_error(None, problem.message)
+            elif len(parts) >= 5 and parts[2] == "parties":
+                pforms = [f for f in form.parties.forms if not _deleted(f)]  # type: ignore[attr-defined]
+                _add(pforms[int(parts[3])], parts[4], problem.message)
+            else:
+                _add(form, parts[2], problem.message)
+
+
+def _add(form: forms.Form, field: str, message: str) -> None:
+    """Add an error unless the field already has one (a type error says enough)."""
+    if field in form.fields:
+        if field not in form.errors:
+            form.add_error(field, message)
+    else:
+        form.add_error(None, message)
+
+
+def _label(path: str) -> str:
+    parts = path.split(".")
+    if parts[0] == "tasks" and len(parts) > 2:
+        rest = " ".join(p.replace("_", " ") for p in parts[2:])
+        return f"Task {int(parts[1]) + 1}: {rest}"
+    return path.replace("_", " ").capitalize()
+
+
+def existing_job_ids(connection: Connection) -> set[str]:
+    """Job ids Kuscia still has on `connection`, as far as the console knows."""
+    return Job.objects.live_ids(connection)
+
+
+def existing_task_ids(connection: Connection) -> dict[str, str]:
+    return Task.objects.live_ids(connection)
+
+
+def known_domains(connection: Connection | None) -> list[str]:
+    """Domains to offer for parties: the local domain and every party seen on the connection."""
+    if connection is None:
+        return []
+    seen: set[str] = {connection.local_domain} if connection.local_domain else set()
+    seen.update(Job.objects.recent_parties(connection))
+    return sorted(seen)
+
+
+def apply_input_picks(config: str, picks: list[str]) -> str:
+    """Put per-party input domaindata picks into sf_input_ids (party order), leaving the rest
+    of a SecretFlow task_input_config as it is. Not JSON or nothing picked: unchanged."""
+    if not any(picks):
+        return config
+    try:
+        doc = json.loads(config) if config.strip() else {}
+    except (ValueError, RecursionError):
+        return config
+    if not isinstance(doc, dict):
+        return config
+    ids = list(doc.get("sf_input_ids") or [])
+    for i, pick in enumerate(picks):
+        if pick:
+            ids.extend([""] * (i + 1 - len(ids)))
+            ids[i] = pick
+    doc["sf_input_ids"] = ids
+    return json.dumps(doc, indent=2)
+
+
+# ---------------------------------------------------------------- spec → form data
+
+
+def spec_to_data(spec: kt.JobSpec, *, connection: str, token: str) -> MultiValueDict[str, Any]:
+    """Form data for `spec`, as the browser would post it."""
+    data: dict[str, list[str]] = {
+        "connection": [connection],
+        "job_id": [spec.job_id],
+        "initiator": [spec.initiator],
+        "max_parallelism": [str(spec.max_parallelism)],
+        "submit_token": [token],
+    }
+    _management(data, "cf", len(spec.custom_fields))
+    for i, (k, v) in enumerate(spec.custom_fields.items()):
+        data[f"cf-{i}-key"] = [k]
+        data[f"cf-{i}-value"] = [v]
+    _management(data, "tasks", len(spec.tasks))
+    for i, task in enumerate(spec.tasks):
+        p = f"tasks-{i}"
+        data[f"{p}-alias"] = [task.alias]
+        data[f"{p}-task_id"] = [task.task_id]
+        data[f"{p}-app_image"] = [task.app_image]
+        data[f"{p}-dependencies"] = list(task.dependencies)
+        data[f"{p}-priority"] = [str(task.priority)]
+        if task.tolerable:
+            data[f"{p}-tolerable"] = ["on"]
+        if task.schedule_config is not None:
+            for name in SCHEDULE_FIELDS:
+                data[f"{p}-{name}"] = [str(getattr(task.schedule_config, name))]
+        data[f"{p}-task_input_config"] = [pretty_json(task.task_input_config)]
+        _management(data, f"{p}-parties", len(task.parties))
+        for j, party in enumerate(task.parties):
+            q = f"{p}-parties-{j}"
+            data[f"{q}-domain_id"] = [party.domain_id]
+            data[f"{q}-role"] = [party.role]
+            res = party.resources or kt.JobResource()
+            data[f"{q}-cpu"] = [res.cpu]
+            data[f"{q}-memory"] = [res.memory]
+            data[f"{q}-bandwidth"] = [res.bandwidth]
+            data[f"{q}-bandwidth_limits"] = [
+                ", ".join(f"{b.destination_id}={b.limit_kbps}" for b in party.bandwidth_limits)
+            ]
+    return MultiValueDict(data)
+
+
+def _management(data: dict[str, list[str]], prefix: str, count: int) -> None:
+    data[f"{prefix}-TOTAL_FORMS"] = [str(count)]
+    data[f"{prefix}-INITIAL_FORMS"] = ["0"]
+    data[f"{prefix}-MIN_NUM_FORMS"] = ["0"]
+    data[f"{prefix}-MAX_NUM_FORMS"] = [str(MAX_FORMS)]
+
+
+def spec_from_job(job: Job, *, new_job_id: str) -> kt.JobSpec:
+    """'Run again': the spec the console knows for `job` (what we submitted or QueryJob
+    returned), under a new id."""
+    tasks = []
+    for t in job.tasks.all():
+        parties = []
+        for p in t.party_spec or []:
+            r = p.get("resources") or None
+            parties.append(
+                kt.Party(
+                    domain_id=str(p.get("domain_id", "")),
+                    role=str(p.get("role", "") or ""),
+                    resources=kt.JobResource(
+                        cpu=str(r.get("cpu", "") or ""),
+                        memory=str(r.get("memory", "") or ""),
+                        bandwidth=str(r.get("bandwidth", "") or ""),
+                    )
+                    if isinstance(r, dict)
+                    else None,
+                )
+            )
+        sc = t.schedule_config if isinstance(t.schedule_config, dict) else None
+        tasks.append(
+            kt.TaskSpec(
+                alias=t.alias,
+                task_id=t.task_id,
+                app_image=t.app_image,
+                parties=tuple(parties),
+                dependencies=tuple(t.dependencies or ()),
+                task_input_config=t.task_input_config,
+                priority=t.priority,
+                schedule_config=kt.ScheduleConfig(
+                    **{k: int(sc.get(k) or 0) for k in SCHEDULE_FIELDS}
+                )
+                if sc
+                else None,
+                tolerable=bool(t.tolerable),
+            )
+        )
+    return kt.JobSpec(
+        job_id=new_job_id,
+        initiator=job.initiator,
+        max_parallelism=job.max_parallelism or 1,
+        tasks=tuple(tasks),
+        custom_fields=dict(job.custom_fields or {}),
+    )
+
+
+def renamed_tasks(spec: kt.JobSpec, suffix: str) -> kt.JobSpec:
+    """Task ids are cluster-wide names: a re-run needs new ones. Aliases follow (and the
+    dependencies that name them), so alias and task id stay equal as §7 advises."""
+    names = {t.alias: _with_suffix(t.task_id or t.alias, suffix) for t in spec.tasks}
+    return replace(
+        spec,
+        tasks=tuple(
+            replace(
+                t,
+                alias=names.get(t.alias, t.alias) if t.alias == (t.task_id or t.alias) else t.alias,
+                task_id=names[t.alias],
+                dependencies=tuple(
+                    names[d]
+                    if d in names
+                    and any(x.alias == d and x.alias == (x.task_id or x.alias) for x in spec.tasks)
+                    else d
+                    for d in t.dependencies
+                ),
+            )
+            for t in spec.tasks
+        ),
+    )
+
+
+def _with_suffix(task_id: str, suffix: str) -> str:
+    base = re.sub(r"-r[0-9a-z]{4}$", "", task_id)
+    return f"{base[: 63 - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+def suggest_job_id(base: str = "job") -> str:
+    stem = re.sub(r"[^a-z0-9-]", "-", base.lower()).strip("-")[:50] or "job"
+    stem = re.sub(r"-r[0-9a-z]{4}$", "", stem)
+    return f"{stem}-r{secrets.token_hex(2)}"
+
+
+# ---------------------------------------------------------------- preview and curl
+
+
+def request_json(spec: kt.JobSpec) -> str:
+    return json.dumps(spec_to_request(spec), indent=2, ensure_ascii=False)
+
+
+def curl_command(config: ConnectionConfig, route: str, body: dict[str, Any]) -> str:
+    """The seed document's curl, with this connection's certificate PATHS and the token read
+    from its file by the shell (the token value itself is never shown)."""
+    url = config.url
+    lines = [f"curl -X POST {shlex.quote(url + route)}"]
+    if config.uses_tls:
+        lines.append(f'--header "Token: $(cat {shlex.quote(config.token_file)})"')
+    lines.append("--header 'Content-Type: application/json'")
+    if config.protocol == "MTLS":
+        lines.append(f"--cert {shlex.quote(config.cert_file)}")
+        lines.append(f"--key {shlex.quote(config.key_file)}")
+    if config.uses_tls and config.ca_file:
+        lines.append(f"--cacert {shlex.quote(config.ca_file)}")
+    if config.tls_server_name:
+        parts = urlsplit(url)
+        port = parts.port or 443
+        target = f"{config.tls_server_name}:{port}:{parts.hostname}:{port}"
+        lines.append(f"--connect-to {shlex.quote(target)}")
+        lines[0] = "curl -X POST " + shlex.quote(
+            f"{parts.scheme}://{config.tls_server_name}:{port}{route}"
+        )
+    lines.append("-d " + shlex.quote(json.dumps(body, indent=2, ensure_ascii=False)))
+    return " \\\n  ".join(lines)
+
+
+# ---------------------------------------------------------------- small forms
+
+
+class PasteForm(forms.Form):
+    connection = forms.CharField(required=False, max_length=64)
+    request_json = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+        label="CreateJob JSON",
+        help_text="The body you would send with curl -d (snake_case or lowerCamelCase).",
+    )
+
+    def clean_request_json(self) -> dict[str, Any]:
+        text = self.cleaned_data["request_json"]
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
+        except RecursionError:
+            raise forms.ValidationError(jobspec.TOO_DEEP) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Expected a JSON object (the CreateJob body).")
+        return value
+
+
+class ActionForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=500)
+    token = forms.CharField(max_length=64)
+    confirm_job_id = forms.CharField(required=False, max_length=200)
+
+
+class TrackForm(forms.Form):
+    job_id = forms.CharField(max_length=63)
+    connection = forms.CharField(required=False, max_length=64)
+
+    def clean_job_id(self) -> str:
+        value: str = self.cleaned_data["job_id"].strip()
+        if not jobspec.JOB_ID_RE.match(value):
+            raise forms.ValidationError("Not a Kuscia job id (lowercase letters, digits, - and .).")
+        return value

@@ -1,0 +1,58 @@
+"""Template helpers for the job action buttons (templates/jobs/_job_actions.html)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import template
+
+from audit.models import AuditRecord
+
+register = template.Library()
+
+LABELS = {
+    "stop": ("Stop", "Stops running tasks; the job ends Failed."),
+    "cancel": ("Cancel", "Stops running tasks; the job ends Cancelled (final)."),
+    "suspend": ("Suspend", "Stops running tasks; the job waits for a restart."),
+    "restart": ("Restart", "Re-runs the tasks that did not succeed."),
+    "approve": ("Approve", "Accept this job for your parties."),
+    "reject": ("Reject", "Reject this job for your parties (final)."),
+    "delete": ("Delete", "Deletes the job and its tasks in Kuscia; the console keeps the history."),
+    "forget": ("Forget", "Removes this job and its history from the console."),
+}
+
+
+@register.simple_tag
+def one_time_token() -> str:
+    """A fresh key per rendered form: a double submit finds the first attempt's audit row."""
+    return secrets.token_urlsafe(24)
+
+
+@register.simple_tag
+def job_actions(job: Any) -> list[dict[str, str]]:
+    from operate.actions import offered_actions
+
+    return [
+        {"action": a, "label": LABELS[a][0], "help": LABELS[a][1]} for a in offered_actions(job)
+    ]
+
+
+@register.simple_tag
+def buttons_may_change(job: Any) -> bool:
+    """Whether the offered buttons can change without an action here (the job still moves)."""
+    from kuscia import types as kt
+
+    return job is not None and job.gone_at is None and job.state in kt.ACTIVE_JOB_STATES
+
+
+@register.simple_tag(takes_context=True)
+def action_result(context: template.Context, job: Any) -> AuditRecord | None:
+    """The audit row named by ?done=<id> after an action redirect, if it is about this job."""
+    request = context.get("request")
+    raw = request.GET.get("done", "") if request is not None else ""
+    if not (raw.isascii() and raw.isdigit()) or job is None:
+        return None
+    return AuditRecord.objects.filter(
+        pk=int(raw), connection_id=job.connection_id, job_id=job.job_id
+    ).first()

@@ -1,0 +1,56 @@
+"""sync.stop_watching (called when a worker shuts down) ends a watch blocked in a read at once:
+the task returns without an error, releases its lease and asks for no relaunch."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from connections.models import Connection, SyncLease, SyncState
+from jobs import sync
+from simulator import Simulator
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _not_stopping() -> Iterator[None]:
+    sync._stopping.clear()
+    yield
+    sync._stopping.clear()
+
+
+def test_stop_watching_ends_a_blocked_watch_and_releases_its_lease(kuscia_sim: Simulator) -> None:
+    conn = Connection.objects.create(
+        name="sim", url=kuscia_sim.url, protocol="MTLS", cert_dir=str(kuscia_sim.cert_dir)
+    )
+    closed: list[int] = []
+
+    def stopper() -> None:
+        deadline = time.monotonic() + 20
+        while not sync._streams and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # the watch is now blocked reading the stream
+        closed.append(sync.stop_watching())
+
+    thread = threading.Thread(target=stopper)
+    thread.start()
+    started = time.monotonic()
+    summary = sync.watch_connection(conn.pk, timeout_seconds=300)
+    took = time.monotonic() - started
+    thread.join(timeout=10)
+
+    assert closed == [1]
+    assert took < 10, took
+    assert summary.skipped == "shutdown" and summary.error == ""
+    assert summary.relaunch_after is None
+    assert not sync._streams
+    lease = SyncLease.objects.get(name=f"watch:{conn.pk}")
+    assert lease.owner == "" and lease.expires_at is None
+    state = SyncState.objects.get(connection=conn)
+    assert state.watch_connected_since is None and state.watch_last_error == ""
+    # While the process is stopping no new watch starts.
+    assert sync.watch_connection(conn.pk, timeout_seconds=300).skipped == "shutdown"
