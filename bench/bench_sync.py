@@ -160,6 +160,7 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
     from connections.models import Connection
     from jobs import sync
     from jobs.models import Job
+    from jobs.sync import apply as sync_apply
     from kuscia.client import KusciaClient
     from kuscia.wire import parse_job_detail
 
@@ -184,9 +185,9 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
             for d in sim.call("query", ids[i : i + 1000])
         ]
         for i in range(0, n, 500):
-            sync._apply(
+            sync_apply._apply(
                 conn,
-                [sync._Obs(d.job_id, d.status, d.raw, d) for d in details[i : i + 500]],
+                [sync_apply._Obs(d.job_id, d.status, d.raw, d) for d in details[i : i + 500]],
                 source="action",
                 create_missing=True,
                 job_source=Job.Source.ADDED,

@@ -11,6 +11,7 @@ import pytest
 
 from connections.models import Connection, SyncLease, SyncState
 from jobs import sync
+from jobs.sync import watch
 from simulator import Simulator
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _not_stopping() -> Iterator[None]:
-    sync._stopping.clear()
+    watch._stopping.clear()
     yield
-    sync._stopping.clear()
+    watch._stopping.clear()
 
 
 def test_stop_watching_ends_a_blocked_watch_and_releases_its_lease(kuscia_sim: Simulator) -> None:
@@ -31,7 +32,7 @@ def test_stop_watching_ends_a_blocked_watch_and_releases_its_lease(kuscia_sim: S
 
     def stopper() -> None:
         deadline = time.monotonic() + 20
-        while not sync._streams and time.monotonic() < deadline:
+        while not watch._streams and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.5)  # the watch is now blocked reading the stream
         closed.append(sync.stop_watching())
@@ -47,7 +48,7 @@ def test_stop_watching_ends_a_blocked_watch_and_releases_its_lease(kuscia_sim: S
     assert took < 10, took
     assert summary.skipped == "shutdown" and summary.error == ""
     assert summary.relaunch_after is None
-    assert not sync._streams
+    assert not watch._streams
     lease = SyncLease.objects.get(name=f"watch:{conn.pk}")
     assert lease.owner == "" and lease.expires_at is None
     state = SyncState.objects.get(connection=conn)
