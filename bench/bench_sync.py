@@ -161,6 +161,7 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
     from jobs import sync
     from jobs.models import Job
     from jobs.sync import apply as sync_apply
+    from jobs.sync import batch as sync_batch
     from kuscia.client import KusciaClient
     from kuscia.wire import parse_job_detail
 
@@ -185,9 +186,9 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
             for d in sim.call("query", ids[i : i + 1000])
         ]
         for i in range(0, n, 500):
-            sync_apply._apply(
+            sync_apply.apply_observations(
                 conn,
-                [sync_apply._Obs(d.job_id, d.status, d.raw, d) for d in details[i : i + 500]],
+                [sync_batch.Obs(d.job_id, d.status, d.raw, d) for d in details[i : i + 500]],
                 source="action",
                 create_missing=True,
                 job_source=Job.Source.ADDED,

@@ -1,4 +1,4 @@
-"""`make test`: lint, type-check, then the whole test suite.
+"""`make test`: lint, type-check, check the layer contracts, then the whole test suite.
 
 The unit tier runs on SQLite. The integration and browser tiers run on PostgreSQL, Redis and
 Debian's Chromium when they are reachable; where they are not, those tests are skipped with the
@@ -27,6 +27,8 @@ def main() -> int:
     if run([str(BIN / "ruff"), "check", "."]) or run([str(BIN / "ruff"), "format", "--check", "."]):
         return 1
     if run([str(BIN / "mypy"), "."]):
+        return 1
+    if run([str(BIN / "lint-imports")]):  # the layer contracts in pyproject.toml
         return 1
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     # Tier 1: unit tests on SQLite, no services.

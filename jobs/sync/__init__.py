@@ -12,21 +12,17 @@ Celery tasks (jobs.tasks) and management commands are thin adapters over the nam
 
 from jobs.sync.apply import (
     BATCH_NOT_FOUND,
-    DELETED_HERE,
-    GONE_RACE_SECONDS,
     WATCH_EVENT_STAMP_SECONDS,
     Source,
-    WriteStats,
     apply_job_detail,
     apply_job_status,
     apply_job_statuses,
-    fingerprint,
-    forget_job,
-    mark_gone,
     record_created,
 )
+from jobs.sync.batch import WriteStats, fingerprint
 from jobs.sync.health import backoff_delay, sync_state
 from jobs.sync.leases import DbLease, Lease, RedisLease, make_lease
+from jobs.sync.marks import DELETED_HERE, GONE_RACE_SECONDS, forget_job, mark_gone
 from jobs.sync.reconcile import (
     PollPlan,
     ReconcileSummary,

@@ -19,18 +19,11 @@ from django.utils import timezone
 
 from connections.models import Connection
 from jobs.models import Job
-from jobs.sync.apply import (
-    BATCH_NOT_FOUND,
-    Source,
-    WriteStats,
-    _clear_refused,
-    _mark_gone_ids,
-    _mark_refused,
-    apply_job_detail,
-    apply_job_statuses,
-)
+from jobs.sync.apply import BATCH_NOT_FOUND, Source, apply_job_detail, apply_job_statuses
+from jobs.sync.batch import WriteStats
 from jobs.sync.health import record_failure, record_success, sync_state
 from jobs.sync.leases import make_lease
+from jobs.sync.marks import clear_refused, mark_gone_ids, mark_refused
 from jobs.sync.track import client_for
 from kuscia import types as kt
 from kuscia.client import KusciaClient
@@ -243,7 +236,7 @@ def reconcile_connection(
                 pending = pool.submit(fetch, chunks[i + 1]) if i + 1 < len(chunks) else None
                 summary.fetch_seconds += took
                 summary.chunks += 1
-                _clear_refused(connection, plan.refused & {s.job_id for s in statuses})
+                clear_refused(connection, plan.refused & {s.job_id for s in statuses})
                 summary.writes.add(
                     apply_job_statuses(
                         connection,
@@ -253,14 +246,14 @@ def reconcile_connection(
                         known={s.job_id: plan.hashes.get(s.job_id, "") for s in statuses},
                     )
                 )
-                gone = _mark_gone_ids(
+                gone = mark_gone_ids(
                     connection, unknown, reason="not-found", observed_at=observed_at
                 )
                 summary.writes.gone += gone
                 summary.gone.extend(unknown)
                 if lease is not None:
                     lease.renew()
-        _mark_refused(connection, summary.refused, summary.refused_message, started)
+        mark_refused(connection, summary.refused, summary.refused_message, started)
         _fetch_missing_specs(connection, client, plan.specs_missing, summary)
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0
@@ -289,7 +282,7 @@ def _fetch_missing_specs(
         except KusciaError as exc:
             if exc.kind != "not_found":
                 raise
-            summary.writes.gone += _mark_gone_ids(
+            summary.writes.gone += mark_gone_ids(
                 connection, [job_id], reason="not-found", observed_at=observed_at
             )
             summary.gone.append(job_id)

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from connections.models import Connection
 from jobs.models import Job
-from jobs.sync.apply import FIRST_SOURCE, Source, apply_job_detail, mark_gone
+from jobs.sync.apply import FIRST_SOURCE, Source, apply_job_detail
+from jobs.sync.marks import mark_gone
 from kuscia.client import KusciaClient
 from kuscia.errors import KusciaError
 

@@ -15,17 +15,11 @@ from django.utils import timezone
 
 from connections.models import Connection, SyncState
 from jobs.models import Job
-from jobs.sync.apply import (
-    WATCH_EVENT_STAMP_SECONDS,
-    Source,
-    _apply,
-    _clear_refused,
-    _mark_gone_ids,
-    _Obs,
-    fingerprint,
-)
+from jobs.sync.apply import WATCH_EVENT_STAMP_SECONDS, Source, apply_observations
+from jobs.sync.batch import Obs, fingerprint
 from jobs.sync.health import sync_state
 from jobs.sync.leases import LeaseKeeper, make_lease
+from jobs.sync.marks import clear_refused, mark_gone_ids
 from jobs.sync.track import client_for, track_job
 from kuscia import types as kt
 from kuscia.client import KusciaClient
@@ -105,7 +99,7 @@ def handle_watch_event(
     job_id = event.job.job_id
     summary.events += 1
     if event.type == kt.EventType.DELETED:
-        summary.gone += _mark_gone_ids(
+        summary.gone += mark_gone_ids(
             connection, [job_id], reason="watch-deleted", observed_at=observed_at
         )
         return
@@ -115,7 +109,7 @@ def handle_watch_event(
         .first()
     )
     if row is not None and row[4] is not None:  # Kuscia shows it again
-        _clear_refused(connection, {job_id})
+        clear_refused(connection, {job_id})
     if row is not None and row[0] and row[2] is None and row[1] == fingerprint(event.job.status):
         return  # nothing new (e.g. the ADDED burst after a reconnect)
     created = event.job.status.create_time
@@ -129,9 +123,9 @@ def handle_watch_event(
             if exc.kind == "not_found":
                 return  # deleted again already
             log.warning("discovery of %s failed (%s); storing its status only", job_id, exc)
-    _apply(
+    apply_observations(
         connection,
-        [_Obs(job_id, event.job.status, event.job.raw)],
+        [Obs(job_id, event.job.status, event.job.raw)],
         source=Source.WATCH,
         observed_at=observed_at,
         create_missing=True,
