@@ -244,14 +244,6 @@ def _detail_url(connection: str, job_id: str, result: actions.ActionResult | Non
     return url
 
 
-ACT = {
-    "stop": actions.stop_job,
-    "cancel": actions.cancel_job,
-    "suspend": actions.suspend_job,
-    "restart": actions.restart_job,
-}
-
-
 @operator_required
 @require_GET
 def buttons(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
@@ -269,17 +261,13 @@ def _run_action(
     request: HttpRequest, job: Job, action: str, key: str, reason: str
 ) -> actions.ActionResult:
     """The service for `action` on `job` (Http404 for an unknown action)."""
-    if action in ACT:
-        return ACT[action](user=request.user, job=job, key=key, reason=reason)
-    if action in ("approve", "reject"):
-        accept = action == "approve"
-        return actions.approve_job(
-            user=request.user, job=job, key=key, accept=accept, reason=reason
-        )
-    if action == "delete":
-        return actions.delete_job(user=request.user, job=job, key=key, reason=reason)
-    if action == "forget":
-        return actions.forget_job(user=request.user, job=job, key=key, reason=reason)
+    user = request.user
+    if action in actions.KUSCIA_ACTIONS:
+        return actions.act_on_job(action=action, user=user, job=job, key=key, reason=reason)
+    if action == actions.Action.DELETE:
+        return actions.delete_job(user=user, job=job, key=key, reason=reason)
+    if action == actions.Action.FORGET:
+        return actions.forget_job(user=user, job=job, key=key, reason=reason)
     raise Http404("No such action.")
 
 
