@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 
 if TYPE_CHECKING:
-    from connections.models import Connection  # noqa: F401
+    from connections.models import Connection
 
 
 class ConnectionQuerySet(models.QuerySet["Connection"]):
@@ -42,6 +42,11 @@ class ConnectionQuerySet(models.QuerySet["Connection"]):
         """Enabled connections, the default one first (then oldest): `.first()` is the
         connection a form starts with. One query."""
         return self.enabled().order_by("-is_default", "pk")
+
+    def named_or_default(self, name: str) -> Connection | None:
+        """The enabled connection called `name`; without a name, or when no enabled connection
+        is called so, the one a form starts with (default_first)."""
+        return (self.named(name).first() if name else None) or self.default_first().first()
 
     def names(self) -> list[str]:
         """Every connection name, sorted (the list page's connection filter)."""

@@ -1,8 +1,11 @@
 """One error hierarchy for everything that can go wrong talking to Kuscia.
 
-Every error has a stable `kind` slug (pages and tests match on it), Kuscia's or the transport's
-`message`, a one-line plain-language `hint` saying what to do (the seed's troubleshooting
-section, for curl, is the model), the Kuscia `code` when there is one and the `route`.
+Every error has a stable `kind` slug: callers branch on it (`exc.kind == "not_found"`), the
+CLI prints it, the sync health and the audit log store it. The classes below are the families;
+within a family only `kind` tells errors apart (no class per kind). Each error also has
+Kuscia's or the transport's `message`, a one-line plain-language `hint` saying what to do (the
+seed's troubleshooting section, for curl, is the model), the Kuscia `code` when there is one
+and the `route`.
 
 Families:
   KusciaConfigError     config, cert_file (before any connection, like curl's (58))
@@ -82,41 +85,11 @@ class KusciaHTTPError(KusciaError):
 
 
 class KusciaAPIError(KusciaError):
-    """Kuscia answered with status.code != 0."""
+    """Kuscia answered with status.code != 0; `kind` says which way (see api_error)."""
 
     kind = "api_error"
     default_hint = "Kuscia refused the request; its message says why."
     code: int
-
-
-class KusciaNotFound(KusciaAPIError):
-    kind = "not_found"
-    default_hint = "It does not exist on this Kuscia node: check the ID (it may have been deleted)."
-
-
-class KusciaAlreadyExists(KusciaAPIError):
-    kind = "already_exists"
-    default_hint = "An object with this ID already exists: pick another ID or delete the old one."
-
-
-class KusciaValidationError(KusciaAPIError):
-    kind = "validation"
-    default_hint = "Kuscia rejected the request's content: correct the field its message names."
-
-
-class KusciaStateError(KusciaAPIError):
-    kind = "state_precondition"
-    default_hint = "The job is not in a state that allows this action."
-
-
-class KusciaNotSupported(KusciaAPIError):
-    kind = "not_supported"
-    default_hint = "This node type does not offer this call."
-
-
-class KusciaForbidden(KusciaAPIError):
-    kind = "forbidden"
-    default_hint = "This node's identity may not touch that object: use the master's KusciaAPI."
 
 
 class KusciaMalformed(KusciaError):
@@ -142,37 +115,49 @@ JOB_NOT_FOUND_CODES = {
 # Codes that mean "does not exist" whatever the message (Kubernetes NotFound mapping).
 NOT_EXISTS_CODES = frozenset({11305, 11404, 11506, 11705, 11806, 13105})
 EXISTS_CODES = frozenset({11306, 11405, 11507, 11704, 11805, 13106})
-# Codes with their own error class and/or hint (None: the class's default hint).
-_BY_CODE: dict[int, tuple[type[KusciaAPIError], str | None]] = {
-    11100: (KusciaValidationError, None),
+# The hint of each kind of refusal, unless its code or route has a more precise one.
+_KIND_HINTS = {
+    "not_found": "It does not exist on this Kuscia node: check the ID (it may have been deleted).",
+    "already_exists": (
+        "An object with this ID already exists: pick another ID or delete the old one."
+    ),
+    "validation": "Kuscia rejected the request's content: correct the field its message names.",
+    "state_precondition": "The job is not in a state that allows this action.",
+    "not_supported": "This node type does not offer this call.",
+    "forbidden": "This node's identity may not touch that object: use the master's KusciaAPI.",
+    "api_error": KusciaAPIError.default_hint,
+}
+# Codes with their own kind and/or hint (None: the kind's hint).
+_BY_CODE: dict[int, tuple[str, str | None]] = {
+    11100: ("validation", None),
     11210: (
-        KusciaStateError,
+        "state_precondition",
         "Only a Running job can be suspended; refresh the job to see its state.",
     ),
     11211: (
-        KusciaStateError,
+        "state_precondition",
         "Only a Failed or Suspended job can be restarted; refresh to see its state.",
     ),
     11104: (
-        KusciaNotSupported,
+        "not_supported",
         "A lite node does not offer this call: point the connection at the master's KusciaAPI.",
     ),
     11105: (
-        KusciaNotSupported,
+        "not_supported",
         "The master does not offer this call (task logs live on lite/autonomy nodes): "
         "connect to the party's own node.",
     ),
-    11102: (KusciaForbidden, None),
+    11102: ("forbidden", None),
     11103: (
-        KusciaAPIError,
+        "api_error",
         "This lite node cannot reach its master: check the master and the node's route.",
     ),
     11101: (
-        KusciaAPIError,
+        "api_error",
         "Kuscia could not decode the request or failed internally; see Kuscia's log.",
     ),
     11201: (
-        KusciaAPIError,
+        "api_error",
         "Kubernetes refused the job: check the job ID, max_parallelism (1-128) and "
         "custom_fields (label-safe keys <= 38, values <= 63 characters).",
     ),
@@ -201,17 +186,21 @@ _NOT_FOUND_HINTS = (
 
 
 def api_error(route: str, code: int, message: str) -> KusciaAPIError:
-    """The typed error for a reply whose status.code is not 0."""
+    """The error for a reply whose status.code is not 0, its `kind` and hint chosen here."""
     lowered = message.lower()
+    hint: str | None
     if code in NOT_EXISTS_CODES or (
         JOB_NOT_FOUND_CODES.get(route) == code and "not found" in lowered
     ):
+        kind = "not_found"
         hint = next((h for prefix, h in _NOT_FOUND_HINTS if route.startswith(prefix)), None)
-        return KusciaNotFound(message, code=code, route=route, hint=hint)
-    if code in EXISTS_CODES or (code == 11201 and "already exists" in lowered):
-        return KusciaAlreadyExists(message, code=code, route=route)
-    cls, hint = _BY_CODE.get(code, (KusciaAPIError, None))
-    return cls(message, code=code, route=route, hint=hint)
+    elif code in EXISTS_CODES or (code == 11201 and "already exists" in lowered):
+        kind, hint = "already_exists", None
+    else:
+        kind, hint = _BY_CODE.get(code, ("api_error", None))
+    return KusciaAPIError(
+        message, kind=kind, code=code, route=route, hint=hint or _KIND_HINTS[kind]
+    )
 
 
 # ------------------------------------------------------------------ transport classification

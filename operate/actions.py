@@ -1,20 +1,24 @@
 """The only code that changes anything in Kuscia: create, stop, cancel, suspend, restart,
 approve/reject, delete (plus the local "forget" and "add by id").
 
-Every service is keyword-only, writes one AuditRecord (who, when, connection, job, action,
-reason, request, Kuscia's code and message), and re-queries the job at once through jobs.sync
-(the only writer of job state). Each call carries a one-time key (the form's token): the audit
-table's unique key makes a double submit or a retry find the first attempt instead of acting
-twice.
+Every service is keyword-only and runs as one audited attempt (`attempt`): one AuditRecord
+(who, when, connection, job, action, reason, request, Kuscia's code and message), finished
+whatever happens. It re-queries the job at once through jobs.sync (the only writer of job
+state). Each call carries a one-time key (the form's token): the audit table's unique key
+makes a double submit or a retry find the first attempt instead of acting twice.
+
+What Kuscia can be asked to do to a job from its page (stop, cancel, suspend, restart,
+approve, reject) is one table, KUSCIA_ACTIONS: the client call, the states its button is
+offered in, and when Kuscia would answer success without changing anything. One service,
+act_on_job, runs any of them.
 """
 
 from __future__ import annotations
 
-import contextvars
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ParamSpec
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,22 +36,6 @@ from kuscia.wire import spec_to_request
 Action = AuditRecord.Action
 Outcome = AuditRecord.Outcome
 
-# §8.3: stop and cancel answer success on finished jobs but change nothing.
-STOP_NO_EFFECT = frozenset({kt.SUCCEEDED, kt.CANCELLED, kt.APPROVAL_REJECT})
-CANCEL_NO_EFFECT = frozenset({kt.SUCCEEDED, kt.CANCELLED, kt.APPROVAL_REJECT})
-
-# Where each button is offered (the states in which Kuscia lets the action have an effect).
-OFFERED_IN: dict[str, frozenset[str]] = {
-    Action.STOP: frozenset({kt.AWAITING_APPROVAL, kt.PENDING, kt.RUNNING, kt.SUSPENDED}),
-    Action.CANCEL: frozenset(
-        {kt.AWAITING_APPROVAL, kt.PENDING, kt.RUNNING, kt.SUSPENDED, kt.FAILED}
-    ),
-    Action.SUSPEND: frozenset({kt.RUNNING}),
-    Action.RESTART: kt.RESTARTABLE_JOB_STATES,
-    Action.APPROVE: frozenset({kt.AWAITING_APPROVAL}),
-    Action.REJECT: frozenset({kt.AWAITING_APPROVAL}),
-}
-
 
 @dataclass(frozen=True)
 class ActionResult:
@@ -60,53 +48,21 @@ class ActionResult:
         return self.record.outcome in (Outcome.OK, Outcome.NO_EFFECT)
 
 
-def offered_actions(job: Job) -> list[str]:
-    """The actions a job-detail page offers for `job` (delete and forget by presence)."""
-    if job.gone_at is not None:
-        return [Action.FORGET]
-    offered = [a for a, states in OFFERED_IN.items() if job.state in states]
-    if job.state == kt.FAILED and job.end_time is None:  # tasks may still run: Stop stops them
-        offered.insert(0, Action.STOP)
-    return [*offered, Action.DELETE]
-
-
 def client_for(connection: Connection) -> KusciaClient:
     return KusciaClient(connection.client_config())
 
 
-# ---------------------------------------------------------------- audit bookkeeping
+def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
+    return Job.objects.for_action(connection_name, job_id).first()
 
 
-P = ParamSpec("P")
+# ---------------------------------------------------------------- the audited attempt
+
+
 CRASH_HINT = (
     "The console failed while acting (its log says why). Kuscia may or may not have done it: "
     "check the job's state before trying again."
 )
-# The row the running service claimed (see _audited).
-_claimed: contextvars.ContextVar[AuditRecord | None] = contextvars.ContextVar(
-    "claimed", default=None
-)
-
-
-def _audited(service: Callable[P, ActionResult]) -> Callable[P, ActionResult]:
-    """A claimed row never stays "In progress": if the service fails with anything but a Kuscia
-    error (which it records itself), the row is finished as an internal error and the
-    exception goes on to the server log."""
-
-    @functools.wraps(service)
-    def run(*args: P.args, **kwargs: P.kwargs) -> ActionResult:
-        token = _claimed.set(None)
-        try:
-            return service(*args, **kwargs)
-        except BaseException:  # also a worker's timeout (SystemExit) in the middle of a call
-            record = _claimed.get()
-            if record is not None and record.outcome == Outcome.PENDING:
-                _finish(record, outcome=Outcome.ERROR, error_kind="internal", hint=CRASH_HINT)
-            raise
-        finally:
-            _claimed.reset(token)
-
-    return run
 
 
 class KeySpent(Exception):
@@ -117,89 +73,107 @@ class KeySpent(Exception):
         self.earlier = earlier
 
 
-def _claim(key: str, **fields: Any) -> tuple[AuditRecord, bool]:
-    """Create the pending audit row for `key`; (existing row, False) if the key was used for
-    this same action on this same job (a double submit or a retry). KeySpent if it was used
-    for something else: that attempt is not this one."""
+class Attempt:
+    """The audit row of one attempt, claimed by `attempt`; the service finishes it once."""
+
+    def __init__(self, record: AuditRecord, *, duplicate: bool = False) -> None:
+        self.record = record
+        self.duplicate = duplicate  # an earlier attempt's row: report it, do nothing
+        self.finished = False
+
+    def finish(self, outcome: str, **fields: Any) -> None:
+        record = self.record
+        record.outcome = outcome
+        record.finished_at = timezone.now()
+        for name, value in fields.items():
+            setattr(record, name, value)
+        record.save()
+        self.finished = True
+
+    def succeeded(self, *, note: str = "", no_effect: bool = False, **fields: Any) -> None:
+        """Kuscia answered success (`no_effect`: but changed nothing, `note` says why)."""
+        outcome = Outcome.NO_EFFECT if no_effect else Outcome.OK
+        self.finish(outcome, kuscia_code=0, kuscia_message="success", note=note, **fields)
+
+    def failed(self, exc: KusciaError) -> None:
+        """Kuscia (or the way to it) refused: its kind, code, message and hint are kept."""
+        self.finish(
+            Outcome.ERROR,
+            kuscia_code=exc.code,
+            kuscia_message=exc.message,
+            error_kind=exc.kind,
+            hint=exc.hint,
+        )
+
+    def result(self, job: Job | None) -> ActionResult:
+        return ActionResult(record=self.record, job=job, duplicate=self.duplicate)
+
+
+@contextmanager
+def attempt(
+    key: str,
+    *,
+    user: Any,
+    action: str,
+    connection: Connection,
+    job_id: str,
+    request: dict[str, Any],
+    **fields: Any,
+) -> Iterator[Attempt]:
+    """The audit row of one attempt, claimed under the one-time `key`.
+
+    A key used before for this same action on this same job (a double submit, a retry) gives
+    the earlier row with `duplicate` set: the service returns it and does nothing. A key used
+    for anything else raises KeySpent. A claimed row never stays "In progress": if the body
+    fails before finishing it (a bug, or a worker's time limit, SystemExit, in the middle of a
+    call), it is finished as an internal error and the exception goes on to the server log.
+    """
+    claimed = _claim(
+        key,
+        **who(user),
+        action=action,
+        connection=connection,
+        connection_name=connection.name,
+        job_id=job_id,
+        request_summary=request,
+        **fields,
+    )
+    try:
+        yield claimed
+    except BaseException:
+        if not (claimed.duplicate or claimed.finished):
+            claimed.finish(Outcome.ERROR, error_kind="internal", hint=CRASH_HINT)
+        raise
+
+
+def _claim(key: str, **fields: Any) -> Attempt:
     if not key:
         raise ValueError("an action needs its one-time key")
     try:
         with transaction.atomic():
-            record = AuditRecord.objects.create(idempotency_key=key, **fields)
+            return Attempt(AuditRecord.objects.create(idempotency_key=key, **fields))
     except IntegrityError:
         earlier = AuditRecord.objects.by_key(key).get()
-        same = ("action", "connection_name", "job_id")
-        if any(getattr(earlier, name) != fields[name] for name in same):
-            raise KeySpent(earlier) from None
-        return earlier, False
-    _claimed.set(record)
-    return record, True
+    if any(
+        getattr(earlier, name) != fields[name] for name in ("action", "connection_name", "job_id")
+    ):
+        raise KeySpent(earlier)
+    return Attempt(earlier, duplicate=True)
 
 
-def _finish(record: AuditRecord, *, outcome: str, **fields: Any) -> None:
-    record.outcome = outcome
-    record.finished_at = timezone.now()
-    for name, value in fields.items():
-        setattr(record, name, value)
-    record.save()
-
-
-def _fail(record: AuditRecord, exc: KusciaError, **fields: Any) -> None:
-    _finish(
-        record,
-        outcome=Outcome.ERROR,
-        kuscia_code=exc.code,
-        kuscia_message=exc.message,
-        error_kind=exc.kind,
-        hint=exc.hint,
+def _job_attempt(
+    key: str, *, user: Any, job: Job, action: str, **fields: Any
+) -> AbstractContextManager[Attempt]:
+    """The attempt of an action on a job the console has (its state before is recorded)."""
+    return attempt(
+        key,
+        user=user,
+        action=action,
+        connection=job.connection,
+        job_id=job.job_id,
+        state_before=job.state,
         **fields,
     )
-
-
-def _refresh(job: Job, client: KusciaClient) -> tuple[Job, str]:
-    """Re-query `job` now; a failure is a note, not a failure of the action."""
-    try:
-        return sync.refresh_job(job, source=Transition.Source.ACTION, client=client), ""
-    except KusciaError as exc:
-        return job, f"Could not re-query the job: {exc.message}"
-
-
-# ---------------------------------------------------------------- create
-
-
-@_audited
-def create_job(*, user: Any, connection: Connection, spec: kt.JobSpec, key: str) -> ActionResult:
-    request = spec_to_request(spec)
-    record, fresh = _claim(
-        key,
-        **who(user),
-        connection=connection,
-        connection_name=connection.name,
-        job_id=spec.job_id,
-        action=Action.CREATE,
-        request_summary=request,
-    )
-    if not fresh:
-        return ActionResult(record=record, job=_job_of(record), duplicate=True)
-    try:
-        with client_for(connection) as client:
-            client.create_job(spec)
-            try:
-                detail: kt.JobDetail | None = client.query_job(spec.job_id)
-            except KusciaError:
-                detail = None
-    except KusciaError as exc:
-        _fail(record, exc)
-        return ActionResult(record=record, job=None)
-    job = sync.record_created(connection, spec, detail)
-    _finish(
-        record,
-        outcome=Outcome.OK,
-        kuscia_code=0,
-        kuscia_message="success",
-        state_after=job.state,
-    )
-    return ActionResult(record=record, job=job)
 
 
 def previous_attempt(key: str) -> ActionResult | None:
@@ -216,75 +190,40 @@ def _job_of(record: AuditRecord) -> Job | None:
     return Job.objects.of_record(record.connection_id, record.job_id).first()
 
 
-# ---------------------------------------------------------------- acting on one job
+# ---------------------------------------------------------------- what Kuscia can do to a job
 
 
-@_audited
-def _act(
-    *,
-    action: str,
-    user: Any,
-    job: Job,
-    key: str,
-    reason: str,
-    request: dict[str, Any],
-    call: Callable[[KusciaClient], object],
-    no_effect: Callable[[kt.JobDetail], str] | None = None,
-) -> ActionResult:
-    record, fresh = _claim(
-        key,
-        **who(user),
-        connection=job.connection,
-        connection_name=job.connection.name,
-        job_id=job.job_id,
-        action=action,
-        reason=reason,
-        request_summary=request,
-        state_before=job.state,
-    )
-    if not fresh:
-        return ActionResult(record=record, job=job, duplicate=True)
-    note = ""
-    try:
-        client = client_for(job.connection)
-    except KusciaError as exc:
-        _fail(record, exc)
-        return ActionResult(record=record, job=job)
-    with client:
-        try:
-            if no_effect is not None:
-                before = client.query_job(job.job_id)
-                record.state_before = before.status.state
-                note = no_effect(before)
-            call(client)
-        except KusciaError as exc:
-            _fail(record, exc)
-            refreshed, _ = _refresh(job, client)
-            return ActionResult(record=record, job=refreshed)
-        refreshed, refresh_note = _refresh(job, client)
-    _finish(
-        record,
-        outcome=Outcome.NO_EFFECT if note else Outcome.OK,
-        kuscia_code=0,
-        kuscia_message="success",
-        note=" ".join(n for n in (note, refresh_note) if n),
-        state_after=refreshed.state,
-    )
-    return ActionResult(record=record, job=refreshed)
+@dataclass(frozen=True)
+class KusciaAction:
+    """Something Kuscia can be asked to do to a job: one button on the job page."""
+
+    call: Callable[[KusciaClient, str, str], object]  # (client, job_id, reason)
+    offered_in: frozenset[str]  # the job states in which it can have an effect
+    # Why Kuscia would answer success but change nothing ("" when it would act), judged on
+    # the job as Kuscia has it just before the call. None: the job is not queried first.
+    no_effect: Callable[[kt.JobDetail], str] | None = None
+    request: dict[str, str] = field(default_factory=dict)  # audited besides job_id and reason
 
 
-def _stop_no_effect(detail: kt.JobDetail) -> str:
-    state = detail.status.state
-    if state in STOP_NO_EFFECT or (state == kt.FAILED and detail.status.end_time is not None):
-        return f"No effect: the job had already finished ({state}). Kuscia answers success anyway."
-    return ""
+FINISHED = frozenset({kt.SUCCEEDED, kt.CANCELLED, kt.APPROVAL_REJECT})
+UNFINISHED = frozenset({kt.AWAITING_APPROVAL, kt.PENDING, kt.RUNNING, kt.SUSPENDED})
+
+
+def _already_finished(state: str) -> str:
+    return f"No effect: the job had already finished ({state}). Kuscia answers success anyway."
 
 
 def _cancel_no_effect(detail: kt.JobDetail) -> str:
+    """§8.3: cancel answers success on a finished job but changes nothing."""
     state = detail.status.state
-    if state in CANCEL_NO_EFFECT:
-        return f"No effect: the job had already finished ({state}). Kuscia answers success anyway."
-    return ""
+    return _already_finished(state) if state in FINISHED else ""
+
+
+def _stop_no_effect(detail: kt.JobDetail) -> str:
+    """Stop too, and also on a Failed job whose tasks have all ended."""
+    state = detail.status.state
+    ended = state == kt.FAILED and detail.status.end_time is not None
+    return _already_finished(state) if state in FINISHED or ended else ""
 
 
 def _approve_no_effect(detail: kt.JobDetail) -> str:
@@ -294,169 +233,185 @@ def _approve_no_effect(detail: kt.JobDetail) -> str:
     return ""
 
 
-def stop_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
-    return _act(
-        action=Action.STOP,
+def _approve(accept: bool) -> Callable[[KusciaClient, str, str], object]:
+    return lambda client, job_id, reason: client.approve_job(job_id, accept, reason=reason)
+
+
+# In the order the job page shows the buttons.
+KUSCIA_ACTIONS: dict[str, KusciaAction] = {
+    Action.STOP: KusciaAction(KusciaClient.stop_job, UNFINISHED, _stop_no_effect),
+    Action.CANCEL: KusciaAction(
+        KusciaClient.cancel_job, UNFINISHED | {kt.FAILED}, _cancel_no_effect
+    ),
+    Action.SUSPEND: KusciaAction(KusciaClient.suspend_job, frozenset({kt.RUNNING})),
+    Action.RESTART: KusciaAction(KusciaClient.restart_job, kt.RESTARTABLE_JOB_STATES),
+    Action.APPROVE: KusciaAction(
+        _approve(True),
+        frozenset({kt.AWAITING_APPROVAL}),
+        _approve_no_effect,
+        request={"result": "APPROVE_RESULT_ACCEPT"},
+    ),
+    Action.REJECT: KusciaAction(
+        _approve(False),
+        frozenset({kt.AWAITING_APPROVAL}),
+        _approve_no_effect,
+        request={"result": "APPROVE_RESULT_REJECT"},
+    ),
+}
+
+
+def offered_actions(job: Job) -> list[str]:
+    """The actions a job-detail page offers for `job` (delete and forget by presence)."""
+    if job.gone_at is not None:
+        return [Action.FORGET]
+    offered = [name for name, a in KUSCIA_ACTIONS.items() if job.state in a.offered_in]
+    if job.state == kt.FAILED and job.end_time is None:  # tasks may still run: Stop stops them
+        offered.insert(0, Action.STOP)
+    return [*offered, Action.DELETE]
+
+
+# ---------------------------------------------------------------- the services
+
+
+def create_job(*, user: Any, connection: Connection, spec: kt.JobSpec, key: str) -> ActionResult:
+    with attempt(
+        key,
         user=user,
-        job=job,
-        key=key,
-        reason=reason,
-        request={"job_id": job.job_id, "reason": reason},
-        call=lambda c: c.stop_job(job.job_id, reason=reason),
-        no_effect=_stop_no_effect,
-    )
+        action=Action.CREATE,
+        connection=connection,
+        job_id=spec.job_id,
+        request=spec_to_request(spec),
+    ) as done:
+        if done.duplicate:
+            return done.result(_job_of(done.record))
+        try:
+            with client_for(connection) as client:
+                client.create_job(spec)
+                try:
+                    detail: kt.JobDetail | None = client.query_job(spec.job_id)
+                except KusciaError:
+                    detail = None
+        except KusciaError as exc:
+            done.failed(exc)
+            return done.result(None)
+        job = sync.record_created(connection, spec, detail)
+        done.succeeded(state_after=job.state)
+        return done.result(job)
 
 
-def cancel_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
-    return _act(
-        action=Action.CANCEL,
-        user=user,
-        job=job,
-        key=key,
-        reason=reason,
-        request={"job_id": job.job_id, "reason": reason},
-        call=lambda c: c.cancel_job(job.job_id, reason=reason),
-        no_effect=_cancel_no_effect,
-    )
+def _refresh(job: Job, client: KusciaClient) -> tuple[Job, str]:
+    """Re-query `job` now; a failure is a note, not a failure of the action."""
+    try:
+        return sync.refresh_job(job, source=Transition.Source.ACTION, client=client), ""
+    except KusciaError as exc:
+        return job, f"Could not re-query the job: {exc.message}"
 
 
-def suspend_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
-    return _act(
-        action=Action.SUSPEND,
-        user=user,
-        job=job,
-        key=key,
-        reason=reason,
-        request={"job_id": job.job_id, "reason": reason},
-        call=lambda c: c.suspend_job(job.job_id, reason=reason),
-    )
+def act_on_job(*, action: str, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
+    """Ask Kuscia to do `action` (a key of KUSCIA_ACTIONS) to `job`, then re-query the job."""
+    kuscia_action = KUSCIA_ACTIONS[action]
+    request = {"job_id": job.job_id, **kuscia_action.request, "reason": reason}
+    with _job_attempt(
+        key, user=user, job=job, action=action, reason=reason, request=request
+    ) as done:
+        if done.duplicate:
+            return done.result(job)
+        try:
+            client = client_for(job.connection)
+        except KusciaError as exc:  # the connection's settings are unusable
+            done.failed(exc)
+            return done.result(job)
+        with client:
+            note = ""
+            try:
+                if kuscia_action.no_effect is not None:
+                    before = client.query_job(job.job_id)
+                    done.record.state_before = before.status.state
+                    note = kuscia_action.no_effect(before)
+                kuscia_action.call(client, job.job_id, reason)
+            except KusciaError as exc:
+                done.failed(exc)
+                return done.result(_refresh(job, client)[0])
+            refreshed, refresh_note = _refresh(job, client)
+        done.succeeded(
+            no_effect=bool(note),
+            note=" ".join(n for n in (note, refresh_note) if n),
+            state_after=refreshed.state,
+        )
+        return done.result(refreshed)
 
 
-def restart_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
-    return _act(
-        action=Action.RESTART,
-        user=user,
-        job=job,
-        key=key,
-        reason=reason,
-        request={"job_id": job.job_id, "reason": reason},
-        call=lambda c: c.restart_job(job.job_id, reason=reason),
-    )
-
-
-def approve_job(*, user: Any, job: Job, key: str, accept: bool, reason: str = "") -> ActionResult:
-    result = "APPROVE_RESULT_ACCEPT" if accept else "APPROVE_RESULT_REJECT"
-    return _act(
-        action=Action.APPROVE if accept else Action.REJECT,
-        user=user,
-        job=job,
-        key=key,
-        reason=reason,
-        request={"job_id": job.job_id, "result": result, "reason": reason},
-        call=lambda c: c.approve_job(job.job_id, accept, reason=reason),
-        no_effect=_approve_no_effect,
-    )
-
-
-@_audited
 def delete_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
     """Delete in Kuscia; the console keeps the job's history, marked deleted."""
-    record, fresh = _claim(
-        key,
-        **who(user),
-        connection=job.connection,
-        connection_name=job.connection.name,
-        job_id=job.job_id,
-        action=Action.DELETE,
-        reason=reason,
-        request_summary={"job_id": job.job_id},
-        state_before=job.state,
-    )
-    if not fresh:
-        return ActionResult(record=record, job=job, duplicate=True)
-    try:
-        with client_for(job.connection) as client:
-            client.delete_job(job.job_id)
-    except KusciaError as exc:
-        if exc.kind == "not_found":
+    request = {"job_id": job.job_id}
+    with _job_attempt(
+        key, user=user, job=job, action=Action.DELETE, reason=reason, request=request
+    ) as done:
+        if done.duplicate:
+            return done.result(job)
+        try:
+            with client_for(job.connection) as client:
+                client.delete_job(job.job_id)
+        except KusciaError as exc:
+            if exc.kind != "not_found":
+                done.failed(exc)
+                return done.result(job)
             # Kuscia no longer has it: the outcome the user wanted; keep the history.
-            sync.mark_gone(job, reason="deleted-here")
-            job.refresh_from_db()
-            _finish(
-                record,
-                outcome=Outcome.NO_EFFECT,
+            _mark_deleted(job)
+            done.finish(
+                Outcome.NO_EFFECT,
                 kuscia_code=exc.code,
                 kuscia_message=exc.message,
                 note="Kuscia no longer had this job; it is marked deleted here.",
                 state_after="deleted",
             )
-            return ActionResult(record=record, job=job)
-        _fail(record, exc)
-        return ActionResult(record=record, job=job)
+            return done.result(job)
+        _mark_deleted(job)
+        done.succeeded(state_after="deleted")
+        return done.result(job)
+
+
+def _mark_deleted(job: Job) -> None:
     sync.mark_gone(job, reason="deleted-here")
     job.refresh_from_db()
-    _finish(
-        record, outcome=Outcome.OK, kuscia_code=0, kuscia_message="success", state_after="deleted"
-    )
-    return ActionResult(record=record, job=job)
 
 
-@_audited
 def forget_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
     """Remove a job Kuscia no longer has from the local database (history included)."""
-    record, fresh = _claim(
-        key,
-        **who(user),
-        connection=job.connection,
-        connection_name=job.connection.name,
-        job_id=job.job_id,
-        action=Action.FORGET,
-        reason=reason,
-        request_summary={"job_id": job.job_id, "local": True},
-        state_before=job.state,
-    )
-    if not fresh:
-        return ActionResult(record=record, job=None, duplicate=True)
-    if job.gone_at is None:
-        _finish(
-            record,
-            outcome=Outcome.ERROR,
-            error_kind="state_precondition",
-            note="Only a job deleted from Kuscia can be forgotten; delete it first.",
-        )
-        return ActionResult(record=record, job=job)
-    sync.forget_job(job)
-    _finish(record, outcome=Outcome.OK, note="Removed from the console's database.")
-    return ActionResult(record=record, job=None)
+    request = {"job_id": job.job_id, "local": True}
+    with _job_attempt(
+        key, user=user, job=job, action=Action.FORGET, reason=reason, request=request
+    ) as done:
+        if done.duplicate:
+            return done.result(None)
+        if job.gone_at is None:
+            done.finish(
+                Outcome.ERROR,
+                error_kind="state_precondition",
+                note="Only a job deleted from Kuscia can be forgotten; delete it first.",
+            )
+            return done.result(job)
+        sync.forget_job(job)
+        done.finish(Outcome.OK, note="Removed from the console's database.")
+        return done.result(None)
 
 
-@_audited
 def track_job(*, user: Any, connection: Connection, job_id: str, key: str) -> ActionResult:
     """Add an existing Kuscia job by id (QueryJob, then keep it in sync)."""
-    record, fresh = _claim(
+    with attempt(
         key,
-        **who(user),
-        connection=connection,
-        connection_name=connection.name,
-        job_id=job_id,
+        user=user,
         action=Action.TRACK,
-        request_summary={"job_id": job_id},
-    )
-    if not fresh:
-        return ActionResult(record=record, job=_job_of(record), duplicate=True)
-    try:
-        job = sync.track_job(connection, job_id, source=Job.Source.ADDED)
-    except KusciaError as exc:
-        _fail(record, exc)
-        return ActionResult(record=record, job=None)
-    _finish(
-        record, outcome=Outcome.OK, kuscia_code=0, kuscia_message="success", state_after=job.state
-    )
-    return ActionResult(record=record, job=job)
-
-
-def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
-    return Job.objects.for_action(connection_name, job_id).first()
-
-
-# ---------------------------------------------------------------- connections
+        connection=connection,
+        job_id=job_id,
+        request={"job_id": job_id},
+    ) as done:
+        if done.duplicate:
+            return done.result(_job_of(done.record))
+        try:
+            job = sync.track_job(connection, job_id, source=Job.Source.ADDED)
+        except KusciaError as exc:
+            done.failed(exc)
+            return done.result(None)
+        done.succeeded(state_after=job.state)
+        return done.result(job)

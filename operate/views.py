@@ -34,12 +34,8 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _default_connection() -> Connection | None:
-    return Connection.objects.default_first().first()
-
-
 def _page(request: HttpRequest, bundle: forms.JobCreateForms, **extra: Any) -> HttpResponse:
-    connection = bundle.connection or _default_connection()
+    connection = bundle.connection or Connection.objects.default_first().first()
     context = {
         "f": bundle,
         "templates": TEMPLATES.values(),
@@ -111,10 +107,7 @@ def _after_create(
 
 
 def _create_get(request: HttpRequest) -> HttpResponse:
-    connection = None
-    if request.GET.get("connection"):
-        connection = Connection.objects.named(request.GET["connection"]).first()
-    connection = connection or _default_connection()
+    connection = Connection.objects.named_or_default(request.GET.get("connection", ""))
     if connection is None:
         return _page(request, forms.JobCreateForms(), no_connection=True)
     source = request.GET.get("from", "")
@@ -155,10 +148,7 @@ def _create_get(request: HttpRequest) -> HttpResponse:
 def paste(request: HttpRequest) -> HttpResponse:
     """Start from a pasted CreateJob body: fill the form and show its problems at once."""
     paste_form = forms.PasteForm(request.POST)
-    connection = (
-        Connection.objects.named(request.POST.get("connection", "")).first()
-        or _default_connection()
-    )
+    connection = Connection.objects.named_or_default(request.POST.get("connection", ""))
     if connection is None:
         return _page(request, forms.JobCreateForms(), no_connection=True)
     if paste_form.is_valid():
@@ -244,14 +234,6 @@ def _detail_url(connection: str, job_id: str, result: actions.ActionResult | Non
     return url
 
 
-ACT = {
-    "stop": actions.stop_job,
-    "cancel": actions.cancel_job,
-    "suspend": actions.suspend_job,
-    "restart": actions.restart_job,
-}
-
-
 @operator_required
 @require_GET
 def buttons(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
@@ -269,17 +251,13 @@ def _run_action(
     request: HttpRequest, job: Job, action: str, key: str, reason: str
 ) -> actions.ActionResult:
     """The service for `action` on `job` (Http404 for an unknown action)."""
-    if action in ACT:
-        return ACT[action](user=request.user, job=job, key=key, reason=reason)
-    if action in ("approve", "reject"):
-        accept = action == "approve"
-        return actions.approve_job(
-            user=request.user, job=job, key=key, accept=accept, reason=reason
-        )
-    if action == "delete":
-        return actions.delete_job(user=request.user, job=job, key=key, reason=reason)
-    if action == "forget":
-        return actions.forget_job(user=request.user, job=job, key=key, reason=reason)
+    user = request.user
+    if action in actions.KUSCIA_ACTIONS:
+        return actions.act_on_job(action=action, user=user, job=job, key=key, reason=reason)
+    if action == actions.Action.DELETE:
+        return actions.delete_job(user=user, job=job, key=key, reason=reason)
+    if action == actions.Action.FORGET:
+        return actions.forget_job(user=user, job=job, key=key, reason=reason)
     raise Http404("No such action.")
 
 
@@ -322,10 +300,7 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
 def track(request: HttpRequest) -> HttpResponse:
     """Add a job Kuscia already has, by id (the form on the jobs list)."""
     form = forms.TrackForm(request.POST)
-    connection = None
-    if request.POST.get("connection"):
-        connection = Connection.objects.named(request.POST["connection"]).first()
-    connection = connection or _default_connection()
+    connection = Connection.objects.named_or_default(request.POST.get("connection", ""))
     if not form.is_valid() or connection is None:
         return render(
             request,

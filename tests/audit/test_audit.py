@@ -26,7 +26,7 @@ def setup(db, tmp_path, client):
 
 def test_unusable_connection_is_an_audited_error_not_a_crash(setup):
     _conn, job, op, _ = setup
-    result = actions.stop_job(user=op, job=job, key="k1", reason="why")
+    result = actions.act_on_job(action="stop", user=op, job=job, key="k1", reason="why")
     rec = result.record
     assert not result.ok and rec.outcome == "error"
     assert rec.error_kind and rec.kuscia_message and rec.hint
@@ -36,28 +36,36 @@ def test_unusable_connection_is_an_audited_error_not_a_crash(setup):
         "j1",
         "why",
     )
-    again = actions.stop_job(user=op, job=job, key="k1", reason="why")
+    again = actions.act_on_job(action="stop", user=op, job=job, key="k1", reason="why")
     assert again.duplicate and again.record.pk == rec.pk
     assert AuditRecord.objects.count() == 1
 
 
-@pytest.mark.parametrize("service", ["stop", "delete", "track"])
+@pytest.mark.parametrize(
+    ("service", "error"),
+    [
+        ("stop", RuntimeError),
+        ("stop", SystemExit),  # a worker's time limit in the middle of a call
+        ("delete", RuntimeError),
+        ("track", RuntimeError),
+    ],
+)
 def test_an_unexpected_error_finishes_the_audit_row_instead_of_leaving_it_in_progress(
-    setup, monkeypatch, service
+    setup, monkeypatch, service, error
 ):
     conn, job, op, _ = setup
 
     def broken(*_args, **_kwargs):
-        raise RuntimeError("a bug, not a Kuscia error")
+        raise error("a bug, not a Kuscia error")
 
     monkeypatch.setattr(actions, "client_for", broken)
     monkeypatch.setattr(actions.sync, "track_job", broken)
     calls = {
-        "stop": lambda: actions.stop_job(user=op, job=job, key="k-crash"),
+        "stop": lambda: actions.act_on_job(action="stop", user=op, job=job, key="k-crash"),
         "delete": lambda: actions.delete_job(user=op, job=job, key="k-crash"),
         "track": lambda: actions.track_job(user=op, connection=conn, job_id="j9", key="k-crash"),
     }
-    with pytest.raises(RuntimeError):
+    with pytest.raises(error):
         calls[service]()
     rec = AuditRecord.objects.get(idempotency_key="k-crash")
     assert rec.outcome == "error" and rec.error_kind == "internal" and rec.finished_at
@@ -114,7 +122,7 @@ def test_audit_page_filters_and_query_count(setup):
 
 def test_a_token_spent_on_another_action_is_refused_with_a_message(setup):
     _conn, job, op, client = setup
-    actions.stop_job(user=op, job=job, key="k-once", reason="first")
+    actions.act_on_job(action="stop", user=op, job=job, key="k-once", reason="first")
     url = reverse(
         "jobs-actions:act", kwargs={"connection": "broken", "job_id": "j1", "action": "suspend"}
     )
@@ -147,3 +155,33 @@ def test_a_token_spent_on_a_forget_is_refused_for_another_jobs_forget(setup):
         response.content.decode()
     )
     assert Job.objects.filter(pk=other.pk).exists()  # j2 was not forgotten
+
+
+def test_the_no_effect_rules_judge_the_job_as_kuscia_has_it():
+    def note(action: str, state: str, ended: bool = True) -> str:
+        rule = actions.KUSCIA_ACTIONS[action].no_effect
+        assert rule is not None
+        status = kt.JobStatusDetail(state=state, end_time=timezone.now() if ended else None)
+        return rule(kt.JobDetail("j", "alice", 1, (), status))
+
+    for state in (kt.SUCCEEDED, kt.CANCELLED, kt.APPROVAL_REJECT):
+        for action in ("stop", "cancel"):
+            assert note(action, state) == (
+                f"No effect: the job had already finished ({state}). Kuscia answers success anyway."
+            )
+    assert note("stop", kt.FAILED).startswith("No effect")  # its tasks have all ended
+    assert note("stop", kt.FAILED, ended=False) == ""  # a restart's tasks may still run
+    assert note("cancel", kt.FAILED) == "" and note("stop", kt.RUNNING) == ""
+    for action in ("approve", "reject"):
+        assert note(action, kt.AWAITING_APPROVAL) == ""
+        assert note(action, kt.RUNNING) == "No effect: the job was not awaiting approval (Running)."
+    assert actions.KUSCIA_ACTIONS["suspend"].no_effect is None  # Kuscia refuses instead (11210)
+
+
+def test_an_unknown_action_is_a_404_and_attempts_nothing(setup):
+    _conn, _job, _op, client = setup
+    url = reverse(
+        "jobs-actions:act", kwargs={"connection": "broken", "job_id": "j1", "action": "explode"}
+    )
+    assert client.post(url, {"token": "k-x"}).status_code == 404
+    assert not AuditRecord.objects.exists()
