@@ -6,6 +6,9 @@ fields omitted, numbers). Timestamps become aware UTC datetimes, "" becomes None
 fields are ignored and the raw JSON object is kept on the top-level values.
 
 A value of the wrong JSON type raises KusciaMalformed naming the field.
+
+Why one module over 600 lines: one small parser per job message, all sharing the dialect
+helpers at the top; splitting them would scatter the two dialects' rules.
 """
 
 from __future__ import annotations
