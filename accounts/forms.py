@@ -1,4 +1,5 @@
-"""The sign-in form with failed-login throttling."""
+"""The sign-in forms with failed-login throttling: the console's and the Django admin's (one
+throttle for every way to sign in)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts import throttle
@@ -40,3 +42,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         throttle.clear(username, ip)
         log.info("login ok user=%r ip=%s", username[:150], ip)
         return cleaned
+
+
+class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The Django admin's sign-in (staff only) behind the same throttle (accounts.apps sets it
+    as the admin site's login form)."""

@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import admin_login
+
 urlpatterns = [
+    # The admin site's own login view, answering 429 like /accounts/login/ when throttled.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("jobs.health")),
