@@ -23,10 +23,10 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         ip = throttle.client_ip(self.request) if self.request else ""
-        verdict = throttle.check(username, ip)
-        if verdict.blocked:
-            self.throttled_for = verdict.retry_after
-            minutes = max(1, (verdict.retry_after + 59) // 60)
+        attempt = throttle.begin(username, ip)  # checks the limits and records, atomically
+        if attempt.blocked:
+            self.throttled_for = attempt.retry_after
+            minutes = max(1, (attempt.retry_after + 59) // 60)
             log.warning("login throttled user=%r ip=%s", username[:150], ip)
             raise forms.ValidationError(
                 f"Too many failed sign-in attempts. Try again in {minutes} minute"
@@ -36,10 +36,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            throttle.record_failure(username, ip)
             log.info("login failed user=%r ip=%s", username[:150], ip)
-            raise
-        throttle.clear(username, ip)
+            raise  # the attempt stays recorded as a failure
+        if self.user_cache is None:  # no password given: nothing was checked
+            throttle.not_checked(attempt)
+            return cleaned
+        throttle.succeeded(attempt)
         log.info("login ok user=%r ip=%s", username[:150], ip)
         return cleaned
 
