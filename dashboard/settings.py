@@ -276,4 +276,7 @@ LOGGING = {
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)  # per username + client address
 LOGIN_FAILURE_USER_LIMIT = env_int("LOGIN_FAILURE_USER_LIMIT", 20)  # per username
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900)  # seconds
-KC_HEALTH_MAX_SYNC_AGE = env_float("KC_HEALTH_MAX_SYNC_AGE", 300.0)
+# /healthz: a connection's data is stale after KC_HEALTH_MAX_SYNC_AGE seconds, or when that is 0
+# (the default) after KC_HEALTH_STALE_POLLS of the longest poll interval (3 x 30 s idle = 90 s).
+KC_HEALTH_MAX_SYNC_AGE = env_float("KC_HEALTH_MAX_SYNC_AGE", 0.0)
+KC_HEALTH_STALE_POLLS = env_float("KC_HEALTH_STALE_POLLS", 3.0)
