@@ -35,7 +35,9 @@ def env_float(name: str, default: float) -> float:
 
 
 PRODUCTION = os.environ.get("DJANGO_ENV", "development") == "production"
-DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+# Off unless asked for (KC_DEBUG=1): Django's debug pages list every URL pattern and the
+# settings, and `make run` is what people expose first.
+DEBUG = env_bool("KC_DEBUG", False)
 
 if PRODUCTION:
     SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]

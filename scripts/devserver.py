@@ -140,6 +140,12 @@ def wait_for_port(sup: Supervisor, child: Child, host: str, port: int, seconds: 
     return False
 
 
+def debug_line(env: dict[str, str]) -> str:
+    if env.get("KC_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return "Debug pages: ON (KC_DEBUG) - do not expose this server."
+    return "Debug pages: off (KC_DEBUG=1 turns them on)."
+
+
 def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
@@ -305,6 +311,7 @@ def main() -> int:
                 f"  Kuscia Console is running at http://{shown_host}:{port}/\n"
                 f"  Log in as: {username}   password: {password}   (role: operator)\n"
                 f"  Kuscia API: {env.get('KUSCIA_API_URL') or f'simulator https://127.0.0.1:{sim_port}'}\n"
+                f"  {debug_line(env)}\n"
                 "  Press Ctrl-C to stop everything.\n",
                 flush=True,
             )
