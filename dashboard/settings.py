@@ -278,6 +278,9 @@ LOGGING = {
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)  # per username + client address
 LOGIN_FAILURE_USER_LIMIT = env_int("LOGIN_FAILURE_USER_LIMIT", 20)  # per username
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900)  # seconds
+# Live connection checks (a TLS handshake, a watch and every route): per user and connection.
+KC_CHECK_LIMIT = env_int("KC_CHECK_LIMIT", 6)
+KC_CHECK_WINDOW = env_float("KC_CHECK_WINDOW", 60.0)  # seconds
 # /healthz: a connection's data is stale after KC_HEALTH_MAX_SYNC_AGE seconds, or when that is 0
 # (the default) after KC_HEALTH_STALE_POLLS of the longest poll interval (3 x 30 s idle = 90 s).
 KC_HEALTH_MAX_SYNC_AGE = env_float("KC_HEALTH_MAX_SYNC_AGE", 0.0)
