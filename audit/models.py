@@ -1,7 +1,8 @@
 """Who did what to which Kuscia job, and what Kuscia answered; and who changed which
 connection.
 
-Written only by operate.actions (one record per create/act attempt, one per connection change).
+Written only by operate.actions (one record per create/act attempt) and connections.changes
+(one per connection change, one per live connection check).
 Never holds certificates or tokens: `request_summary` is the request body Kuscia received (job
 ids, spec, reason), or for a connection the names of the fields that changed (job_id empty).
 """
@@ -38,6 +39,15 @@ class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
     def for_job(self, *, connection_id: int, job_id: str) -> AuditRecordQuerySet:
         return self.filter(connection_id=connection_id, job_id=job_id).order_by("-created_at")
 
+    def checks_since(self, *, user_id: int, connection_id: int, since: Any) -> AuditRecordQuerySet:
+        """The connection checks `user_id` ran on `connection_id` since `since` (rate limit)."""
+        return self.filter(
+            action=AuditRecord.Action.CONNECTION_CHECK,
+            user_id=user_id,
+            connection_id=connection_id,
+            created_at__gte=since,
+        )
+
     def by_key(self, key: str) -> AuditRecordQuerySet:
         return self.filter(idempotency_key=key)
 
@@ -61,6 +71,7 @@ class AuditRecord(models.Model):
         CONNECTION_EDIT = "connection_edit", "Edit connection"
         CONNECTION_ON = "connection_on", "Enable connection"
         CONNECTION_OFF = "connection_off", "Disable connection"
+        CONNECTION_CHECK = "connection_check", "Check connection"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "In progress"

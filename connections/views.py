@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -267,23 +268,42 @@ def connection_toggle(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def connection_check(request: HttpRequest, name: str) -> HttpResponse:
+    """The live check (a TLS handshake, a watch and every route against Kuscia): at most
+    KC_CHECK_LIMIT per user and connection in KC_CHECK_WINDOW seconds, each one audited."""
     connection = get_object_or_404(Connection, name=name)
-    steps: list[CheckStep] = run_check(
-        connection.client_config(), domains=known_domains(connection)
-    )
-    context = {
+    htmx = bool(getattr(request, "htmx", False))
+    template = "connections/check.html#results" if htmx else "connections/check.html"
+    context: dict[str, Any] = {
         "connection": connection,
-        "steps": steps,
-        "failed": first_failure(steps),
         "checked_at": timezone.now(),
         "check_url": reverse("connections:check", kwargs={"name": connection.name}),
     }
+    slot = changes.begin_connection_check(
+        user=request.user,
+        connection=connection,
+        limit=settings.KC_CHECK_LIMIT,
+        window=settings.KC_CHECK_WINDOW,
+    )
+    if slot.record is None:
+        log.warning(
+            "connection check %s by user=%s refused: rate limit",
+            connection.name,
+            request.user.get_username(),
+        )
+        context["retry_after"] = slot.retry_after
+        response = render(request, template, context, status=429)
+        response["Retry-After"] = str(slot.retry_after)
+        return response
+    steps: list[CheckStep] | None = None
+    try:
+        steps = run_check(connection.client_config(), domains=known_domains(connection))
+    finally:
+        changes.finish_connection_check(slot.record, steps)
+    context.update(steps=steps, failed=first_failure(steps))
     log.info(
         "connection check %s by user=%s: %s",
         connection.name,
         request.user.get_username(),
         " ".join(f"{s.name}={s.status}" for s in steps),
     )
-    htmx = bool(getattr(request, "htmx", False))
-    template = "connections/check.html#results" if htmx else "connections/check.html"
     return render(request, template, context)

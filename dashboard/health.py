@@ -1,8 +1,11 @@
 """/healthz for load balancers and /metrics for Prometheus.
 
 /healthz needs no login and shows no secrets: database, broker, and the age of the last
-successful sync per enabled connection (by name). It answers 503 when the database or the
-broker is unreachable; with `?strict=1` also when a connection's sync is stale.
+successful sync per enabled connection (by name). Its status is `degraded` while a connection's
+sync is failing (its last attempt failed: `failing`, with the `error_kind`, gone once a sync
+succeeds) or its data is older than `max_age_seconds` (`stale`: KC_HEALTH_MAX_SYNC_AGE, or by
+default KC_HEALTH_STALE_POLLS times the longest poll interval). It answers 503 when the
+database or the broker is unreachable; with `?strict=1` also when a connection is degraded.
 
 /metrics needs a signed-in staff/admin user or `Authorization: Bearer <METRICS_TOKEN>`.
 """
@@ -57,23 +60,46 @@ def _check_broker() -> dict[str, Any]:
     }
 
 
+def max_sync_age() -> float:
+    """Seconds after which a connection's data is stale: a few of the longest poll interval
+    (with nothing active the poller waits KUSCIA_IDLE_POLL_SECONDS between cycles)."""
+    explicit = float(getattr(settings, "KC_HEALTH_MAX_SYNC_AGE", 0) or 0)
+    if explicit > 0:
+        return explicit
+    interval = max(
+        float(getattr(settings, "KUSCIA_POLL_SECONDS", 5)),
+        float(getattr(settings, "KUSCIA_IDLE_POLL_SECONDS", 30)),
+    )
+    return float(getattr(settings, "KC_HEALTH_STALE_POLLS", 3)) * interval
+
+
 def _sync_ages() -> list[dict[str, Any]]:
     from connections.models import Connection
 
-    max_age = float(getattr(settings, "KC_HEALTH_MAX_SYNC_AGE", 300))
+    max_age = max_sync_age()
     now = timezone.now()
     rows: list[dict[str, Any]] = []
     for conn in Connection.objects.enabled().select_related("sync").order_by("name"):
         state = getattr(conn, "sync", None)
         last = state.last_success if state else None
         age = (now - last).total_seconds() if last else None
+        failing = bool(
+            state
+            and (
+                state.consecutive_failures > 0
+                or (state.last_error_at and (last is None or state.last_error_at >= last))
+            )
+        )
         rows.append(
             {
                 "connection": conn.name,
                 "last_success": last.isoformat() if last else None,
                 "age_seconds": round(age, 1) if age is not None else None,
+                "max_age_seconds": round(max_age, 1),
                 "stale": age is None or age > max_age,
-                "error_kind": (state.last_error_kind if state else "") or None,
+                "failing": failing,
+                # The error of a failing sync only: a recovered connection has none.
+                "error_kind": (state.last_error_kind or None) if state and failing else None,
             }
         )
     return rows
@@ -87,11 +113,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     broker = _check_broker()
     sync = _sync_ages() if database["ok"] else []
     healthy = database["ok"] and broker["ok"]
-    stale = any(row["stale"] for row in sync)
-    if request.GET.get("strict") == "1" and stale:
+    degraded = any(row["stale"] or row["failing"] for row in sync)
+    if request.GET.get("strict") == "1" and degraded:
         healthy = False
     body = {
-        "status": "ok" if healthy and not stale else ("degraded" if healthy else "unhealthy"),
+        "status": "ok" if healthy and not degraded else ("degraded" if healthy else "unhealthy"),
         "database": database,
         "broker": broker,
         "sync": sync,

@@ -35,7 +35,9 @@ def env_float(name: str, default: float) -> float:
 
 
 PRODUCTION = os.environ.get("DJANGO_ENV", "development") == "production"
-DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+# Off unless asked for (KC_DEBUG=1): Django's debug pages list every URL pattern and the
+# settings, and `make run` is what people expose first.
+DEBUG = env_bool("KC_DEBUG", False)
 
 if PRODUCTION:
     SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
@@ -280,4 +282,10 @@ LOGGING = {
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)  # per username + client address
 LOGIN_FAILURE_USER_LIMIT = env_int("LOGIN_FAILURE_USER_LIMIT", 20)  # per username
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900)  # seconds
-KC_HEALTH_MAX_SYNC_AGE = env_float("KC_HEALTH_MAX_SYNC_AGE", 300.0)
+# Live connection checks (a TLS handshake, a watch and every route): per user and connection.
+KC_CHECK_LIMIT = env_int("KC_CHECK_LIMIT", 6)
+KC_CHECK_WINDOW = env_float("KC_CHECK_WINDOW", 60.0)  # seconds
+# /healthz: a connection's data is stale after KC_HEALTH_MAX_SYNC_AGE seconds, or when that is 0
+# (the default) after KC_HEALTH_STALE_POLLS of the longest poll interval (3 x 30 s idle = 90 s).
+KC_HEALTH_MAX_SYNC_AGE = env_float("KC_HEALTH_MAX_SYNC_AGE", 0.0)
+KC_HEALTH_STALE_POLLS = env_float("KC_HEALTH_STALE_POLLS", 3.0)

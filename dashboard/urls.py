@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect
 from django.urls import include, path
 
+from accounts.views import admin_login
+
 
 def moved_admin(request: HttpRequest, model: str, rest: str = "") -> HttpResponsePermanentRedirect:
     """Connections were the `jobs` app's models before the layout split: old admin links work."""
@@ -16,6 +18,8 @@ def moved_admin(request: HttpRequest, model: str, rest: str = "") -> HttpRespons
 
 
 urlpatterns = [
+    # The admin site's own login view, answering 429 like /accounts/login/ when throttled.
+    path("admin/login/", admin_login, name="admin_login"),
     path(
         "admin/jobs/",
         include(

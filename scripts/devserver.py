@@ -10,8 +10,10 @@ Steps, each idempotent so that running it again reuses what exists:
    KC_WEB=gunicorn;
 5. create or refresh the demo operator account and print the URL and its credentials.
 
-One Ctrl-C (SIGINT) or SIGTERM stops every child process. If a child dies on its own, the
-others are stopped too and the exit status is non-zero.
+One Ctrl-C (SIGINT) or SIGTERM stops every child process, and only that does. A child that
+dies on its own (the simulator, the worker, the web server) is started again after a back-off
+(1 s, doubling up to 30 s; back to 1 s once it has run for a minute), and the output says so:
+the console stays up to show "Kuscia unreachable" while the simulator is down.
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ STOP_GRACE_SECONDS = 8.0
 # Celery's warm shutdown with the filesystem broker takes about 7 s (its loop and pool threads
 # wake once a second); the watch itself closes at once (jobs.tasks.stop_watching_on_shutdown).
 ESCALATE_SECONDS = 10.0
+# Restarting a child that died: wait 1 s, doubling for each quick death up to the maximum; a child
+# that ran this long before dying counts as healthy again.
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+RESTART_HEALTHY_SECONDS = 60.0
+
+
+def restart_delay(quick_deaths: int) -> float:
+    """Back-off before the next start of a child that died `quick_deaths` times in a row soon
+    after being started (1 for the first death)."""
+    return min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2 ** max(quick_deaths - 1, 0))
 
 
 def log(message: str) -> None:
@@ -49,10 +62,14 @@ class Child:
     # Sent when SIGTERM has not stopped the child after ESCALATE_SECONDS (Celery's warm
     # shutdown waits for the long-running watch task; SIGQUIT is its cold shutdown).
     escalate: signal.Signals | None = field(default=None)
+    started_at: float = 0.0
+    quick_deaths: int = 0  # deaths in a row, each within RESTART_HEALTHY_SECONDS of its start
+    restart_at: float | None = None  # when a dead child is started again
 
 
 class Supervisor:
-    """Starts children in their own process groups and stops them all together."""
+    """Starts children in their own process groups, starts again those that die (supervise),
+    and stops them all together."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
@@ -63,19 +80,42 @@ class Supervisor:
     def start(self, name: str, argv: list[str], escalate: signal.Signals | None = None) -> Child:
         log(f"starting {name}: {' '.join(argv)}")
         child = Child(name, argv, escalate=escalate)
-        child.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, start_new_session=True)
         self.children.append(child)
+        self._spawn(child)
         return child
+
+    def _spawn(self, child: Child) -> None:
+        child.process = subprocess.Popen(child.argv, cwd=ROOT, env=self.env, start_new_session=True)
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        log(f"{child.name} running (pid {child.process.pid})")
+
+    def supervise(self) -> None:
+        """One round: schedule a restart of each child that died, start those that are due."""
+        now = time.monotonic()
+        for child in self.children:
+            proc = child.process
+            if proc is None or proc.poll() is None:
+                continue
+            if child.restart_at is None:
+                ran = now - child.started_at
+                child.quick_deaths = 1 if ran >= RESTART_HEALTHY_SECONDS else child.quick_deaths + 1
+                delay = restart_delay(child.quick_deaths)
+                child.restart_at = now + delay
+                log(
+                    f"{child.name} (pid {proc.pid}) exited with status {proc.returncode} after "
+                    f"{ran:.0f}s; restarting it in {delay:g}s"
+                )
+                # What the dead child left in its process group (e.g. Celery pool processes).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            elif now >= child.restart_at:
+                log(f"restarting {child.name}")
+                self._spawn(child)
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stop_requested = True
         self.stop_signal = signal.Signals(signum).name
-
-    def dead_child(self) -> Child | None:
-        for child in self.children:
-            if child.process is not None and child.process.poll() is not None:
-                return child
-        return None
 
     def stop_all(self) -> None:
         """SIGTERM each process group (newest first), wait, then SIGKILL what is left."""
@@ -105,8 +145,8 @@ class Supervisor:
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in reversed(self.children):
             proc = child.process
-            if proc is None:
-                continue
+            if proc is None or child.restart_at is not None:
+                continue  # (dead and waiting to be restarted: its group was killed then)
             # An escalated child already had its chance: a few more seconds, not the full grace.
             limit = (
                 min(deadline, time.monotonic() + ESCALATE_SECONDS) if child.escalate else deadline
@@ -138,6 +178,12 @@ def wait_for_port(sup: Supervisor, child: Child, host: str, port: int, seconds: 
             return True
         time.sleep(0.2)
     return False
+
+
+def debug_line(env: dict[str, str]) -> str:
+    if env.get("KC_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return "Debug pages: ON (KC_DEBUG) - do not expose this server."
+    return "Debug pages: off (KC_DEBUG=1 turns them on)."
 
 
 def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
@@ -305,15 +351,13 @@ def main() -> int:
                 f"  Kuscia Console is running at http://{shown_host}:{port}/\n"
                 f"  Log in as: {username}   password: {password}   (role: operator)\n"
                 f"  Kuscia API: {env.get('KUSCIA_API_URL') or f'simulator https://127.0.0.1:{sim_port}'}\n"
+                f"  {debug_line(env)}\n"
                 "  Press Ctrl-C to stop everything.\n",
                 flush=True,
             )
 
-        while not sup.stop_requested:
-            dead = sup.dead_child()
-            if dead is not None and dead.process is not None:
-                log(f"{dead.name} exited with status {dead.process.returncode}; stopping the rest")
-                return 1
+        while not sup.stop_requested:  # only Ctrl-C or SIGTERM ends `make run`
+            sup.supervise()
             time.sleep(0.3)
         log(f"{'Ctrl-C' if sup.stop_signal == 'SIGINT' else sup.stop_signal} received; stopping")
         return 0

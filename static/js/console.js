@@ -58,6 +58,15 @@
   // DOM APIs and textContent only, so Kuscia's strings are never parsed as HTML.
   document.addEventListener("htmx:afterSettle", applyLiveStates);
 
+  // A 429 (e.g. too many connection checks) carries a message written for its place in the
+  // page: show it there (htmx leaves error answers unswapped by default).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 429) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // A polled fragment replaces its part of the page: a <details id> the user opened there
   // (e.g. a long job message) is opened again in the new content.
   var openBeforeSwap = [];

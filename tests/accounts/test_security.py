@@ -25,9 +25,9 @@ from tests.fixtures.data import make_connection, make_job, make_user
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = {"login", "healthz", "metrics"}
+PUBLIC = {"login", "admin_login", "healthz", "metrics"}
 # Views a signed-in viewer may POST to: their own session and password.
-VIEWER_POST_OK = {"login", "logout", "password_change"}
+VIEWER_POST_OK = {"login", "admin_login", "logout", "password_change"}
 SAMPLE = {
     "connection": "local",
     "name": "local",

@@ -1,4 +1,4 @@
-"""Parsing Kuscia's JSON into typed values, and building CreateJob bodies (jobs/kuscia/wire.py)."""
+"""Parsing Kuscia's JSON into typed values, and building CreateJob bodies (kuscia/wire.py)."""
 
 from __future__ import annotations
 

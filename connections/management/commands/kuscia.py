@@ -3,17 +3,17 @@
     kuscia health | version | status JOB_ID... | query JOB_ID | watch [--timeout N]
     kuscia domains ID... | domaindata DOMAIN | logs TASK_ID | check [--domain ID]...
 
-Global options (before ACTION) override the KUSCIA_* settings: --url, --protocol, --cert-dir,
---ca-file, --cert-file, --key-file, --token-file, --tls-server-name, --connect-timeout,
---read-timeout. Output is human-readable; --json prints the typed results with Kuscia's field
-names (one object per line for watch). On failure the error's hint is printed and the command
-exits non-zero.
+Connection options (before or after ACTION) override the KUSCIA_* settings: --url, --protocol,
+--cert-dir, --ca-file, --cert-file, --key-file, --token-file, --tls-server-name,
+--connect-timeout, --read-timeout. Output is human-readable; --json (also before or after)
+prints the typed results with Kuscia's field names (one object per line for watch). On failure
+the error's hint is printed and the command exits non-zero.
 """
 
 from __future__ import annotations
 
 import json
-from argparse import ArgumentParser
+from argparse import SUPPRESS, ArgumentParser
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -36,41 +36,54 @@ def _pct(progress: float) -> str:
     return f"{progress * 100:.0f}%"
 
 
+def connection_options(parser: ArgumentParser) -> None:
+    """The options that override the KUSCIA_* settings, and --json."""
+    parser.add_argument("--url", help="KusciaAPI base URL (default: KUSCIA_API_URL)")
+    parser.add_argument("--protocol", choices=PROTOCOLS, type=str.upper)
+    parser.add_argument("--cert-dir", help="directory with ca.crt, kusciaapi-server.*, token")
+    parser.add_argument("--ca-file")
+    parser.add_argument("--cert-file")
+    parser.add_argument("--key-file")
+    parser.add_argument("--token-file")
+    parser.add_argument("--tls-server-name", help="name to verify the server certificate for")
+    parser.add_argument("--connect-timeout", type=float)
+    parser.add_argument("--read-timeout", type=float)
+    parser.add_argument("--json", action="store_true", help="print JSON (Kuscia's field names)")
+
+
 class Command(BaseCommand):
     help = "Talk to KusciaAPI like the seed's curl examples, with explained errors."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--url", help="KusciaAPI base URL (default: KUSCIA_API_URL)")
-        parser.add_argument("--protocol", choices=PROTOCOLS, type=str.upper)
-        parser.add_argument("--cert-dir", help="directory with ca.crt, kusciaapi-server.*, token")
-        parser.add_argument("--ca-file")
-        parser.add_argument("--cert-file")
-        parser.add_argument("--key-file")
-        parser.add_argument("--token-file")
-        parser.add_argument("--tls-server-name", help="name to verify the server certificate for")
-        parser.add_argument("--connect-timeout", type=float)
-        parser.add_argument("--read-timeout", type=float)
-        parser.add_argument("--json", action="store_true", help="print JSON (Kuscia's field names)")
+        connection_options(parser)
+        # The same options after the action too (`kuscia status JOB --json`): there they only
+        # set what is given (SUPPRESS), so a value before the action is not reset.
+        after = ArgumentParser(add_help=False, argument_default=SUPPRESS)
+        connection_options(after)
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        sub.add_parser("health", help="POST /healthZ")
-        sub.add_parser("version", help="GET /version")
-        p = sub.add_parser("status", help="batch-query job status")
+
+        def add(name: str, help: str) -> ArgumentParser:
+            return sub.add_parser(name, help=help, parents=[after])  # type: ignore[no-any-return]
+
+        add("health", "POST /healthZ")
+        add("version", "GET /version")
+        p = add("status", "batch-query job status")
         p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
-        p = sub.add_parser("query", help="query one job (spec and status)")
+        p = add("query", "query one job (spec and status)")
         p.add_argument("job_id", metavar="JOB_ID")
-        p = sub.add_parser("watch", help="print job events as they happen")
+        p = add("watch", "print job events as they happen")
         p.add_argument("--timeout", type=int, default=60, help="watch timeout_seconds (default 60)")
         p.add_argument("--reconnect", action="store_true", help="reopen the watch when it ends")
-        p = sub.add_parser("domains", help="batch-query domains")
+        p = add("domains", "batch-query domains")
         p.add_argument("domain_ids", nargs="+", metavar="ID")
-        p = sub.add_parser("domaindata", help="list a domain's data")
+        p = add("domaindata", "list a domain's data")
         p.add_argument("domain_id", metavar="DOMAIN")
-        p = sub.add_parser("logs", help="print a task's log (lite/autonomy nodes only)")
+        p = add("logs", "print a task's log (lite/autonomy nodes only)")
         p.add_argument("task_id", metavar="TASK_ID")
         p.add_argument("--replica", type=int, default=0)
         p.add_argument("--container", default="")
         p.add_argument("--follow", action="store_true")
-        p = sub.add_parser("check", help="test the connection step by step")
+        p = add("check", "test the connection step by step")
         p.add_argument("--domain", action="append", default=[], dest="domains")
 
     # ------------------------------------------------------------ plumbing
