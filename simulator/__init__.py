@@ -1,13 +1,16 @@
 """A local KusciaAPI simulator (mTLS HTTP API, state machines, watch and log streams).
 
 It imports nothing from Django or the dashboard. See server.Simulator, certs.ensure_certs,
-clock.ManualClock and world.World (failing on demand: the `sim-fail-*` custom_fields keys).
+clock.ManualClock and world.World (failing on demand: the `sim-fail-*` custom_fields keys,
+faults.py).
 """
 
+from .base import APIError
 from .certs import ensure_certs
 from .clock import ManualClock, RealClock
+from .faults import FAILURE_REASONS, Faults
 from .server import Simulator
-from .world import FAILURE_REASONS, APIError, Faults, World
+from .world import World
 
 __all__ = [
     "FAILURE_REASONS",

@@ -23,16 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
+from .base import ERR_UNEXPECTED, KUSCIA_VERSION, APIError
 from .certs import CA_CERT, SERVER_CERT, SERVER_KEY, ensure_certs, read_token
 from .clock import Clock
 from .demo import demo_jobs
-from .world import (
-    ERR_UNEXPECTED,
-    KUSCIA_VERSION,
-    APIError,
-    Faults,
-    World,
-)
+from .faults import Faults
+from .world import World
 
 JSON = dict[str, Any]
 PROTOCOLS = ("MTLS", "TLS", "NOTLS")

@@ -251,13 +251,16 @@ def test_speed_scales_simulated_time(tmp_path):
     assert took[0] == pytest.approx(10 * took[1])
 
 
-def test_management_command_runs_until_sigterm(tmp_path):
+@pytest.mark.parametrize(
+    "entry", [["manage.py", "kuscia_simulator"], ["-m", "simulator"]], ids=["manage.py", "-m"]
+)
+def test_command_line_runs_until_sigterm(tmp_path, entry):
+    """`manage.py kuscia_simulator` and `python -m simulator` start the same simulator."""
     cert_dir = tmp_path / "certs"
     proc = subprocess.Popen(
         [
             sys.executable,
-            "manage.py",
-            "kuscia_simulator",
+            *entry,
             "--host",
             "127.0.0.1",
             "--port",

@@ -1,124 +1,30 @@
-"""Run the local KusciaAPI simulator until Ctrl-C or SIGTERM.
+"""Run the local KusciaAPI simulator until Ctrl-C or SIGTERM (same as `python -m simulator`).
 
-    python manage.py kuscia_simulator --host 127.0.0.1 --port 8082 --cert-dir DIR \
-        [--speed X] [--no-demo] [--protocol MTLS|TLS|NOTLS] [--heartbeat S] \
-        [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R]
-        [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
-        [--mode master|autonomy] [--local-domain alice]
+A thin adapter over simulator.cli: the options are the same; the default cert dir comes from
+settings.KUSCIA_CERT_DIR.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from simulator import Simulator
+from simulator import cli
 
 
 class Command(BaseCommand):
     help = "Run a local KusciaAPI simulator (mTLS, Kuscia's routes and state machines)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8082)
-        parser.add_argument(
-            "--cert-dir",
-            default=str(getattr(settings, "KUSCIA_CERT_DIR", "var/simulator-certs")),
-            help="where ca.crt, kusciaapi-server.crt/.key and token are (created if missing)",
+        cli.add_arguments(
+            parser, cert_dir=str(getattr(settings, "KUSCIA_CERT_DIR", cli.DEFAULT_CERT_DIR))
         )
-        parser.add_argument("--speed", type=float, default=1.0, help="simulated-time factor")
-        parser.add_argument("--no-demo", action="store_true", help="start without demo jobs")
-        parser.add_argument(
-            "--protocol", default="MTLS", type=str.upper, choices=("MTLS", "TLS", "NOTLS")
-        )
-        parser.add_argument(
-            "--heartbeat", type=float, default=10.0, help="watch heartbeat after S s of silence"
-        )
-        parser.add_argument(
-            "--log-mode",
-            default=None,
-            choices=("lite", "master"),
-            help="lite: serve task logs, as a lite or autonomy node does; master: answer 11105 "
-            "like a real master (default: master for --mode master, lite for autonomy)",
-        )
-        parser.add_argument(
-            "--mode",
-            default="master",
-            choices=("master", "autonomy"),
-            help="master: centralized; autonomy: the P2P node of --local-domain",
-        )
-        parser.add_argument("--local-domain", default="alice", help="domain of an autonomy node")
-        parser.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
-        parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of 503s")
-        parser.add_argument(
-            "--drop-rate", type=float, default=0.0, help="fraction of dropped connections"
-        )
-        parser.add_argument(
-            "--malformed-rate", type=float, default=0.0, help="fraction of truncated bodies"
-        )
-        parser.add_argument(
-            "--stream-cut-after",
-            type=float,
-            default=0.0,
-            help="drop every watch stream (no final chunk) after S seconds",
-        )
-        parser.add_argument("--fault-seed", type=int, default=None)
-        parser.add_argument(
-            "--shuffle",
-            action="store_true",
-            help="random order of stage/approve lists, parties and endpoints (as Kuscia)",
-        )
-        parser.add_argument("--verbose-http", action="store_true", help="log every request")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        faults = {
-            "latency": opts["latency"],
-            "error_rate": opts["error_rate"],
-            "drop_rate": opts["drop_rate"],
-            "malformed_rate": opts["malformed_rate"],
-            "stream_cut_after": opts["stream_cut_after"],
-            "seed": opts["fault_seed"],
-        }
-        cert_dir = Path(opts["cert_dir"]).resolve()
-        sim = Simulator(
-            host=opts["host"],
-            port=opts["port"],
-            cert_dir=cert_dir,
-            protocol=opts["protocol"],
-            speed=opts["speed"],
-            demo=not opts["no_demo"],
-            heartbeat_interval=opts["heartbeat"],
-            log_mode=opts["log_mode"],
-            faults=faults,
-            shuffle=opts["shuffle"],
-            mode=opts["mode"],
-            local_domain=opts["local_domain"],
-            verbose=opts["verbose_http"],
-        )
-        done = threading.Event()
+        def write(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
 
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            done.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        sim.start()
-        self.stdout.write(f"Kuscia simulator ({sim.protocol}) listening on {sim.url}")
-        self.stdout.write(f"cert dir: {sim.cert_dir}")
-        self.stdout.write(
-            f"files: ca.crt kusciaapi-server.crt kusciaapi-server.key token; speed {opts['speed']}"
-            f"; demo jobs: {'no' if opts['no_demo'] else 'yes'}"
-        )
-        self.stdout.flush()
-        try:
-            while not done.wait(0.5):
-                pass
-        finally:
-            sim.stop()
-            self.stdout.write("Kuscia simulator stopped")
+        cli.serve(opts, write)

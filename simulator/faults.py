@@ -1,0 +1,67 @@
+"""Faults on demand: transport faults (latency, 503s, drops, truncated bodies, cut streams)
+and tasks that fail when asked to (custom_fields `sim-fail-*` or World.fail_task)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+FAIL_AT = 0.6  # a failing task fails after this fraction of its run time
+
+FAILURE_REASONS: dict[str, str] = {
+    "exit-code": (
+        'container[secretflow] terminated state reason "Error", message: "RuntimeError: '
+        "{alias} failed on {party}: key column 'id2' not found in input table {party}-table\n\""
+    ),
+    "oom": 'container[secretflow] terminated state reason "OOMKilled", message: ""',
+    "image-pull": (
+        'container[secretflow] waiting state reason "ErrImagePull", message: "rpc error: code = '
+        "NotFound desc = failed to pull and unpack image "
+        '\\"secretflow/secretflow-lite-anolis8:1.11.0b1\\": not found"'
+    ),
+    "network": (
+        'container[secretflow] terminated state reason "Error", message: "RuntimeError: brpc '
+        "link of {party} could not connect to peer {peer} after 60 retries: [E111]Connection "
+        'refused\n"'
+    ),
+}
+
+# Job phases (stored) and what the API reports for them (§8.1).
+
+
+@dataclass
+class FailPlan:
+    alias: str
+    party: str | None
+    message: str
+    times: int | None  # None: every attempt
+
+
+@dataclass
+class Faults:
+    """Fault injection for the transport (applied to token-protected routes)."""
+
+    latency: float = 0.0  # seconds added before every answer
+    error_rate: float = 0.0  # fraction answered with HTTP 503
+    drop_rate: float = 0.0  # fraction where the connection is closed without an answer
+    malformed_rate: float = 0.0  # fraction answered 200 with a truncated JSON body
+    stream_cut_after: float = 0.0  # >0: watch streams are dropped (no final chunk) after s
+    seed: int | None = None
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.seed is not None:
+            self.rng.seed(self.seed)
+
+    def pick(self) -> str | None:
+        """Which fault, if any, hits the next request: 'drop', 'error', 'malformed' or None."""
+        r = self.rng.random()
+        for kind, rate in (
+            ("drop", self.drop_rate),
+            ("error", self.error_rate),
+            ("malformed", self.malformed_rate),
+        ):
+            if r < rate:
+                return kind
+            r -= rate
+        return None
