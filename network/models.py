@@ -16,7 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from connections.models import Connection
 from network.querysets import (
     DataItemQuerySet,
+    DataSourceItemQuerySet,
     DataUseQuerySet,
+    GrantItemQuerySet,
+    NetworkSyncQuerySet,
     NodeQuerySet,
     NodeTransitionQuerySet,
     RouteQuerySet,
@@ -54,6 +57,8 @@ class NetworkSync(models.Model):
     # Jobs changed since this time have not yet been looked at for new party domains.
     jobs_scanned_until = models.DateTimeField(null=True, blank=True)
     last_cycle = models.JSONField(default=dict, blank=True)
+
+    objects = NetworkSyncQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"network sync of {self.connection_id}"
@@ -265,6 +270,8 @@ class DataSourceItem(models.Model):
     last_changed = models.DateTimeField(default=timezone.now)
     gone_at = models.DateTimeField(null=True, blank=True)
 
+    objects = DataSourceItemQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -295,6 +302,8 @@ class GrantItem(models.Model):
     first_seen = models.DateTimeField(default=timezone.now)
     last_changed = models.DateTimeField(default=timezone.now)
     gone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GrantItemQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -14,7 +14,10 @@ from django.db.models import Q
 if TYPE_CHECKING:
     from network.models import (  # noqa: F401
         DataItem,
+        DataSourceItem,
         DataUse,
+        GrantItem,
+        NetworkSync,
         Node,
         NodeTransition,
         Route,
@@ -314,6 +317,19 @@ class DataItemQuerySet(models.QuerySet["DataItem"]):
             connection__name=connection, domain_id=domain_id, domaindata_id=domaindata_id
         )
 
+    def facets(self) -> dict[str, list[str]]:
+        """The domains and types the filter offers (items not gone): one query."""
+        pairs = set(
+            self.filter(gone_at__isnull=True, connection__enabled=True)
+            .order_by()
+            .values_list("domain_id", "type")
+            .distinct()
+        )
+        return {
+            "domains": sorted({d for d, _ in pairs}),
+            "types": sorted({t for _, t in pairs if t}),
+        }
+
     def ids_for_picker(self, connection_id: int, domain_id: str, limit: int = 500) -> list[Any]:
         """(domaindata_id, type, name) of a domain's data, for the create form's input picker."""
         return list(
@@ -341,6 +357,36 @@ def _before(c: DataCursor) -> Q:
         | Q(domain_id=c.domain_id, domaindata_id__lt=c.domaindata_id)
         | Q(domain_id=c.domain_id, domaindata_id=c.domaindata_id, id__lt=c.pk)
     )
+
+
+class DataSourceItemQuerySet(models.QuerySet["DataSourceItem"]):
+    def for_item(self, connection_id: int, domain_id: str, datasource_id: str) -> Any:
+        """The data source an item names (None when the inventory has not seen it)."""
+        return (
+            self.filter(
+                connection_id=connection_id, domain_id=domain_id, datasource_id=datasource_id
+            )
+            .only("name", "type", "location", "gone_at", "access_directly")
+            .first()
+        )
+
+
+class GrantItemQuerySet(models.QuerySet["GrantItem"]):
+    def for_item(self, connection_id: int, domain_id: str, domaindata_id: str) -> list[Any]:
+        return list(
+            self.filter(
+                connection_id=connection_id, domain_id=domain_id, domaindata_id=domaindata_id
+            ).order_by("grant_domain", "grant_id")
+        )
+
+
+class NetworkSyncQuerySet(models.QuerySet["NetworkSync"]):
+    def for_pages(self, connection: str = "") -> NetworkSyncQuerySet:
+        """Poll health of the enabled connections (one, by name, when given)."""
+        qs = self.select_related("connection").filter(connection__enabled=True)
+        if connection:
+            qs = qs.filter(connection__name=connection)
+        return qs.order_by("connection__name")
 
 
 class DataUseQuerySet(models.QuerySet["DataUse"]):
