@@ -5,6 +5,7 @@
         [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R]
         [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
         [--mode master|autonomy] [--local-domain alice]
+        [--node-down DOMAIN[/NODE]]... [--route-down SRC:DST[:REASON]]...
 
 Runs until Ctrl-C or SIGTERM.
 """
@@ -76,6 +77,21 @@ def add_arguments(parser: argparse.ArgumentParser, *, cert_dir: str = DEFAULT_CE
         action="store_true",
         help="random order of stage/approve lists, parties and endpoints (as Kuscia)",
     )
+    parser.add_argument(
+        "--node-down",
+        action="append",
+        default=[],
+        metavar="DOMAIN[/NODE]",
+        help="start with the domain's nodes (or one node) NotReady; repeatable",
+    )
+    parser.add_argument(
+        "--route-down",
+        action="append",
+        default=[],
+        metavar="SRC:DST[:REASON]",
+        help="start with the route Failed, REASON as Kuscia's condition reason "
+        "(default DestinationUnreachable; e.g. HeartBeatTimeout); repeatable",
+    )
     parser.add_argument("--verbose-http", action="store_true", help="log every request")
 
 
@@ -103,11 +119,14 @@ def build_simulator(opts: dict[str, Any]) -> Simulator:
         mode=opts["mode"],
         local_domain=opts["local_domain"],
         verbose=opts["verbose_http"],
+        nodes_down=opts["node_down"],
+        routes_down=opts["route_down"],
     )
 
 
 def serve(opts: dict[str, Any], write: Callable[[str], None]) -> None:
-    """Start the simulator from `opts`, report where it listens, run until SIGINT/SIGTERM."""
+    """Start the simulator from `opts`, report where it listens, run until SIGINT/SIGTERM.
+    Raises ValueError for options naming an unknown domain, node or route."""
     sim = build_simulator(opts)
     done = threading.Event()
 
@@ -142,5 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def write(line: str) -> None:
         print(line, flush=True)
 
-    serve(opts, write)
+    try:
+        serve(opts, write)
+    except ValueError as exc:  # a bad --node-down / --route-down
+        parser.error(str(exc))
     return 0

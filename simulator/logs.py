@@ -53,8 +53,8 @@ class Logs(WorldCore):
                             ERR_QUERY_POD_NODE,
                             f"task {task_id} hasn't created pod {pod} yet, please try later",
                         )
-                    node = self.domains[domain]["node_statuses"]
-                    name = node[0]["name"] if node else f"kuscia-autonomy-{domain}"
+                    nodes = self.domains[domain].nodes
+                    name = nodes[0].name if nodes else f"root-kuscia-autonomy-{domain}"
                     index = sorted(self.domains).index(domain)
                     return name, f"172.18.0.{10 + index}"
             raise APIError(

@@ -17,7 +17,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,9 @@ from . import codec
 from .base import ERR_UNEXPECTED, KUSCIA_VERSION, APIError
 from .certs import CA_CERT, SERVER_CERT, SERVER_KEY, ensure_certs, read_token
 from .clock import Clock
-from .demo import demo_jobs
-from .faults import Faults
+from .demo import demo_jobs, demo_network
+from .faults import Faults, parse_node_fault, parse_route_fault
+from .routes import FLAT_ERROR_FIELDS, UNARY_ROUTES
 from .world import World
 
 JSON = dict[str, Any]
@@ -35,77 +36,6 @@ PROTOCOLS = ("MTLS", "TLS", "NOTLS")
 MAX_TIMEOUT_SECONDS = 2**31 - 1
 SUCCESS = {"code": 0, "message": "success", "details": []}
 
-Unary = Callable[[World, JSON], Any]
-
-
-def _job_id_data(fn: Callable[[World, str], None]) -> Unary:
-    def handler(world: World, req: JSON) -> JSON:
-        fn(world, req["job_id"])
-        return {"job_id": req["job_id"]}
-
-    return handler
-
-
-def _create(world: World, req: JSON) -> JSON:
-    return {"job_id": world.create_job(req)}
-
-
-def _approve(world: World, req: JSON) -> JSON:
-    world.approve_job(req["job_id"], req["result"])
-    return {"job_id": req["job_id"]}
-
-
-def _domaindata_query(world: World, req: JSON) -> JSON:
-    data = req["data"] or {"domain_id": "", "domaindata_id": ""}
-    return world.query_domaindata(data["domain_id"], data["domaindata_id"])
-
-
-def _domaindata_list(world: World, req: JSON) -> JSON:
-    data = req["data"] or {"domain_id": "", "domaindata_type": "", "domaindata_vendor": ""}
-    items = world.list_domaindata(
-        data["domain_id"], data["domaindata_type"], data["domaindata_vendor"]
-    )
-    return {"domaindata_list": items}
-
-
-def _pod_node(world: World, req: JSON) -> JSON:
-    name, ip = world.query_pod_node(req["task_id"], req["domain"], req["replica_idx"])
-    return {"node_name": name, "node_ip": ip}
-
-
-UNARY_ROUTES: dict[str, tuple[codec.Schema, Unary]] = {
-    "/api/v1/job/create": (codec.CREATE_JOB, _create),
-    "/api/v1/job/query": (codec.JOB_ID, lambda w, r: w.query_job(r["job_id"])),
-    "/api/v1/job/status/batchQuery": (
-        codec.BATCH_JOB_STATUS,
-        lambda w, r: {"jobs": w.batch_query_status(r["job_ids"])},
-    ),
-    "/api/v1/job/stop": (codec.JOB_ACTION, _job_id_data(World.stop_job)),
-    "/api/v1/job/suspend": (codec.JOB_ACTION, _job_id_data(World.suspend_job)),
-    "/api/v1/job/restart": (codec.JOB_ACTION, _job_id_data(World.restart_job)),
-    "/api/v1/job/cancel": (codec.JOB_ACTION, _job_id_data(World.cancel_job)),
-    "/api/v1/job/delete": (codec.JOB_ID, _job_id_data(World.delete_job)),
-    "/api/v1/job/approve": (codec.APPROVE_JOB, _approve),
-    "/api/v1/domain/query": (codec.QUERY_DOMAIN, lambda w, r: w.query_domain(r["domain_id"])),
-    "/api/v1/domain/batchQuery": (
-        codec.BATCH_DOMAIN,
-        lambda w, r: {"domains": w.batch_query_domains(r["domain_ids"])},
-    ),
-    "/api/v1/domaindata/query": (codec.QUERY_DOMAINDATA, _domaindata_query),
-    "/api/v1/domaindata/batchQuery": (
-        codec.BATCH_DOMAINDATA,
-        lambda w, r: {"domaindata_list": w.batch_query_domaindata(r["data"])},
-    ),
-    "/api/v1/domaindata/list": (codec.LIST_DOMAINDATA, _domaindata_list),
-    "/api/v1/route/status/batchQuery": (
-        codec.BATCH_ROUTE_STATUS,
-        lambda w, r: {"routes": w.batch_route_status(r["route_keys"])},
-    ),
-    "/healthZ": (codec.HEALTH, lambda w, r: {"ready": True}),
-    "/api/v1/log/node/query": (codec.QUERY_POD_NODE, _pod_node),
-}
-# QueryPodNodeResponse has no `data`: its fields sit next to `status`.
-FLAT_ROUTES = frozenset(["/api/v1/log/node/query"])
 STREAM_ROUTES = ("/api/v1/job/watch", "/api/v1/log/task/query")
 POST_PATHS = frozenset([*UNARY_ROUTES, *STREAM_ROUTES])
 GET_PATHS = frozenset(["/version", "/probe"])
@@ -256,7 +186,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _unary(self, path: str, body: bytes, *, malformed: bool = False) -> None:
         world = self.server.sim.world
-        schema, handler = UNARY_ROUTES[path]
+        route = UNARY_ROUTES[path]
+        schema = route.schema
         ctype = self.headers.get("Content-Type", "")
         try:
             if ctype.lower().startswith("application/x-protobuf"):
@@ -269,21 +200,25 @@ class Handler(BaseHTTPRequestHandler):
             self._json({"status": {"code": ERR_UNEXPECTED, "message": str(exc)}})
             return
         try:
-            data = handler(world, req)
+            data = route.handler(world, req)
         except APIError as exc:
-            status = {"code": exc.code, "message": exc.message, "details": []}
-            if path in FLAT_ROUTES:
-                self._json({"status": status, "node_name": "", "node_ip": ""})
+            status = {"code": exc.code, "message": exc.message, "details": exc.details}
+            if route.envelope == "flat":
+                self._json({"status": status, **FLAT_ERROR_FIELDS[path]})
+            elif route.envelope == "status":
+                self._json({"status": status})
             else:
-                self._json({"status": status, "data": None})
+                self._json({"status": status, "data": exc.data})
             return
         except Exception as exc:  # like Kuscia's decorator: a panic becomes 11101, HTTP 200
             self._json(
                 {"status": {"code": ERR_UNEXPECTED, "message": f"doBizProcess panic, err: {exc}"}}
             )
             return
-        if path in FLAT_ROUTES:
+        if route.envelope == "flat":
             out = codec.dumps({"status": SUCCESS, **data})
+        elif route.envelope == "status":
+            out = codec.dumps({"status": SUCCESS})
         else:
             out = codec.dumps({"status": SUCCESS, "data": data})
         if malformed:
@@ -476,6 +411,8 @@ class Simulator:
     `mode="master"`), `log_mode="lite"` serves them as a lite node does; `shuffle=True` returns
     map-derived lists (stages, approvals, parties, endpoints) in random order like Kuscia.
     `mode="autonomy"` makes it the P2P node of `local_domain` (see world.World).
+    `nodes_down` ("DOMAIN" or "DOMAIN/NODE") start NotReady, `routes_down`
+    ("SOURCE:DESTINATION[:REASON]") start Failed (faults.parse_node_fault/parse_route_fault).
     """
 
     def __init__(
@@ -495,6 +432,8 @@ class Simulator:
         mode: str = "master",
         local_domain: str = "alice",
         verbose: bool = False,
+        nodes_down: Sequence[str] = (),
+        routes_down: Sequence[str] = (),
     ) -> None:
         protocol = protocol.upper()
         if protocol not in PROTOCOLS:
@@ -520,15 +459,30 @@ class Simulator:
         if faults:
             self.world.set_faults(**faults)
         if demo:
+            demo_network(self.world)
             for job in demo_jobs():
                 if mode == "autonomy" and job["initiator"] != local_domain:
                     continue  # a P2P node only creates jobs its own domain initiates
                 self.world.create_job(job)
+        self._network_faults(nodes_down, routes_down)
         self.ssl_context = self._make_ssl_context()
         self.stopping = threading.Event()
         self.started_monotonic = time.monotonic()
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
+
+    def _network_faults(self, nodes_down: Sequence[str], routes_down: Sequence[str]) -> None:
+        world = self.world
+        for spec in nodes_down:
+            domain, node = parse_node_fault(spec)
+            if domain not in world.domains:
+                raise ValueError(f"{spec!r}: no domain {domain!r} (known: {sorted(world.domains)})")
+            world.set_node_status(domain, "NotReady", node)
+        for spec in routes_down:
+            src, dst, reason = parse_route_fault(spec)
+            if (src, dst) not in world.routes:
+                raise ValueError(f"{spec!r}: no route {src}-{dst}")
+            world.set_route_status(src, dst, "Failed", reason)
 
     def _make_ssl_context(self) -> ssl.SSLContext | None:
         if self.protocol == "NOTLS":

@@ -304,7 +304,7 @@ def test_pod_node_query(manual):
     sim.world.advance(1)
     reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "bob"})
     assert reply["status"]["code"] == 0
-    assert reply["node_name"] == "kuscia-lite-bob" and reply["node_ip"].count(".") == 3
+    assert reply["node_name"] == "root-kuscia-lite-bob" and reply["node_ip"].count(".") == 3
     assert set(reply) == {"status", "node_name", "node_ip"}
     reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "carol"})
     assert reply["status"]["message"] == (
