@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.roles import is_operator
 from network import present
 from network.models import (
     DataItem,
@@ -28,6 +29,7 @@ from network.models import (
 )
 from network.poll import poll_seconds
 from network.querysets import DATA_PAGE_SIZES, DataCursor, DataFilter
+from network.views_data import item_forms
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
@@ -142,14 +144,13 @@ def data_detail(
     source = DataSourceItem.objects.for_item(item.connection_id, domain_id, item.datasource_id)
     grants = GrantItem.objects.for_item(item.connection_id, domain_id, domaindata_id)
     uses = present.uses_of(item, DataUse.objects.for_item(domaindata_id))
-    return render(
-        request,
-        "network/data_item.html",
-        {
-            "item": item,
-            "source": source,
-            "grants": grants,
-            "uses": uses,
-            "types": present.column_types(item),
-        },
-    )
+    context = {
+        "item": item,
+        "source": source,
+        "grants": grants,
+        "uses": uses,
+        "types": present.column_types(item),
+    }
+    if is_operator(request.user) and item.gone_at is None:
+        context.update(item_forms(item, grants))
+    return render(request, "network/data_item.html", context)
