@@ -76,6 +76,14 @@ class NodeQuerySet(models.QuerySet["Node"]):
             connection__name=connection, domain_id=domain_id
         )
 
+    def of_parties(self, connection_id: int, domains: list[str]) -> NodeQuerySet:
+        """A job's parties' nodes on its connection (the failure card)."""
+        return (
+            self.filter(connection_id=connection_id, domain_id__in=domains)
+            .select_related("connection")
+            .order_by("domain_id")
+        )
+
     def not_ready_count(self) -> int:
         """Nodes (not gone) whose agents are not all Ready, for the overview tile. One query."""
         from network.models import DEGRADED, NOT_READY
@@ -133,9 +141,11 @@ class RouteQuerySet(models.QuerySet["Route"]):
 
     def between(self, domains: list[str], connection_id: int) -> RouteQuerySet:
         """The routes among a set of domains on one connection (a job's parties)."""
-        return self.filter(
-            connection_id=connection_id, source__in=domains, destination__in=domains
-        ).order_by("source", "destination")
+        return (
+            self.filter(connection_id=connection_id, source__in=domains, destination__in=domains)
+            .select_related("connection")
+            .order_by("source", "destination")
+        )
 
 
 class RouteTransitionQuerySet(models.QuerySet["RouteTransition"]):

@@ -107,6 +107,33 @@ def cert_expiry(view: Any) -> SafeString:
     return format_html("{}", _("valid until %(date)s") % {"date": when})
 
 
+@register.inclusion_tag("network/_diagnosis.html")
+def network_diagnosis(job: Any) -> dict[str, Any]:
+    """The failure card's network part for a failed job (nothing, and no query, otherwise):
+    its parties' nodes and the routes between them during the run, and what Kuscia's task
+    and party messages name. Six queries."""
+    from kuscia import types as kt
+    from network.diagnosis import diagnose, failure_messages
+
+    if job is None or job.state != kt.FAILED:
+        return {"diagnosis": None}
+    return {"diagnosis": diagnose(job, failure_messages(job))}
+
+
+@register.inclusion_tag("network/_tiles.html")
+def network_tiles() -> dict[str, Any]:
+    """Overview tiles: nodes not Ready and routes down (linking to /network/), and the network
+    poll's health per connection. Three queries."""
+    from network.models import NetworkSync, Node, Route
+    from network.present import poll_health
+
+    return {
+        "nodes_down": Node.objects.not_ready_count(),
+        "routes_down": Route.objects.down_count(),
+        "polls": poll_health(NetworkSync.objects.for_pages()),
+    }
+
+
 @register.simple_tag
 def route_url(route: Any) -> str:
     return reverse(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 
@@ -92,6 +93,17 @@ def test_broken_route_shows_failed_within_two_polls(
 
     task = wait_for(failed_task, 30, interval=0.5, what="the job's task Failed")
     assert "cdr-check bob to alice failed with DestinationUnreachable" in task.err_msg
+    # its failure card's network part names the route, with the recorded period and reason
+    job_row = wait_for(
+        lambda: Job.objects.filter(connection=conn, job_id="job-net", state=kt.FAILED).first(),
+        30,
+        what="the job Failed",
+    )
+    card = Template("{% load network %}{% network_diagnosis job %}").render(
+        Context({"job": job_row})
+    )
+    assert "route bob → alice" in card and "DestinationUnreachable" in card
+    assert "Kuscia's task message names it" in card
 
     # the route comes back
     sim.world.set_route_status("bob", "alice", "Succeeded")
