@@ -6,6 +6,7 @@
         [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
         [--mode master|autonomy] [--local-domain alice]
         [--node-down DOMAIN[/NODE]]... [--route-down SRC:DST[:REASON]]...
+        [--log-cut-after N] [--lite DOMAIN=PORT]...
 
 Runs until Ctrl-C or SIGTERM.
 """
@@ -92,6 +93,21 @@ def add_arguments(parser: argparse.ArgumentParser, *, cert_dir: str = DEFAULT_CE
         help="start with the route Failed, REASON as Kuscia's condition reason "
         "(default DestinationUnreachable; e.g. HeartBeatTimeout); repeatable",
     )
+    parser.add_argument(
+        "--log-cut-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drop every task log stream in the middle of its line N+1",
+    )
+    parser.add_argument(
+        "--lite",
+        action="append",
+        default=[],
+        metavar="DOMAIN=PORT",
+        help="also listen on PORT as DOMAIN's lite node (same jobs and data; its log API "
+        "serves DOMAIN's pods); repeatable",
+    )
     parser.add_argument("--verbose-http", action="store_true", help="log every request")
 
 
@@ -103,6 +119,7 @@ def build_simulator(opts: dict[str, Any]) -> Simulator:
         "drop_rate": opts["drop_rate"],
         "malformed_rate": opts["malformed_rate"],
         "stream_cut_after": opts["stream_cut_after"],
+        "log_cut_after": opts["log_cut_after"],
         "seed": opts["fault_seed"],
     }
     return Simulator(
@@ -124,10 +141,33 @@ def build_simulator(opts: dict[str, Any]) -> Simulator:
     )
 
 
+def build_lites(sim: Simulator, opts: dict[str, Any]) -> list[Simulator]:
+    """One lite listener per `--lite DOMAIN=PORT`, serving `sim`'s world (not started)."""
+    lites = []
+    for spec in opts["lite"]:
+        domain, _, port = spec.partition("=")
+        if domain not in sim.world.domains or not port.isdigit():
+            raise ValueError(f"--lite {spec!r}: expected DOMAIN=PORT with a known domain")
+        lites.append(
+            Simulator(
+                host=opts["host"],
+                port=int(port),
+                cert_dir=sim.cert_dir,
+                protocol=opts["protocol"],
+                heartbeat_interval=opts["heartbeat"],
+                verbose=opts["verbose_http"],
+                world=sim.world,
+                lite_domain=domain,
+            )
+        )
+    return lites
+
+
 def serve(opts: dict[str, Any], write: Callable[[str], None]) -> None:
     """Start the simulator from `opts`, report where it listens, run until SIGINT/SIGTERM.
     Raises ValueError for options naming an unknown domain, node or route."""
     sim = build_simulator(opts)
+    lites = build_lites(sim, opts)
     done = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -142,10 +182,15 @@ def serve(opts: dict[str, Any], write: Callable[[str], None]) -> None:
         f"files: ca.crt kusciaapi-server.crt kusciaapi-server.key token; speed {opts['speed']}"
         f"; demo jobs: {'no' if opts['no_demo'] else 'yes'}"
     )
+    for lite in lites:
+        lite.start()
+        write(f"lite node of {lite.lite_domain} listening on {lite.url}")
     try:
         while not done.wait(0.5):
             pass
     finally:
+        for lite in lites:
+            lite.stop()
         sim.stop()
         write("Kuscia simulator stopped")
 

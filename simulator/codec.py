@@ -444,3 +444,13 @@ def omit_empty(value: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def dumps_go(obj: Any) -> bytes:
+    """Like Go's encoding/json: as dumps, with <, >, & and U+2028/U+2029 escaped (only
+    strings can hold them, so replacing in the text is safe)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, esc)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.encode("utf-8")

@@ -175,7 +175,7 @@ class WorldCore:
     def job_status(self, job: Job) -> JSON:
         raise NotImplementedError
 
-    def _log_chunk(
-        self, job: Job, run: TaskRun, step: int, at: float, message: str = ""
-    ) -> list[str]:
+    def _write_log(
+        self, job: Job, run: TaskRun, step: int, at: float, culprit: str = "", error: str = ""
+    ) -> None:
         raise NotImplementedError

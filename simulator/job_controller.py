@@ -49,7 +49,7 @@ class JobController(Network, Data):
             run = job.runs.get(a.alias)
             if run and run.phase == "Running" and not self._lost_peer(job, run, at):
                 run.progress = a.step / 100
-                run.log_lines.extend(self._log_chunk(job, run, a.step, at))
+                self._write_log(job, run, a.step, at)
                 self._publish(1, job)
         elif a.kind == "task_end":
             self._task_end(job, a.alias, at)
@@ -200,7 +200,7 @@ class JobController(Network, Data):
             )
             for p in spec.parties
         ]
-        run.log_lines.extend(self._log_chunk(job, run, 0, at))
+        self._write_log(job, run, 0, at)
         self._publish(1, job)
         seconds = self._task_seconds(job, spec)
         plan = self._fail_plan(job, alias)
@@ -241,7 +241,7 @@ class JobController(Network, Data):
         run.progress = 1.0
         for p in run.parties:
             p.state = "Succeeded"
-        run.log_lines.extend(self._log_chunk(job, run, 100, at))
+        self._write_log(job, run, 100, at)
         self.record_outputs([p["domain_id"] for p in spec.parties], spec.task_input_config)
         self._reconcile(job, at)
 
@@ -271,5 +271,5 @@ class JobController(Network, Data):
             f"pending party[], running party[{','.join(ok_parties)}], successful party[], "
             f"failed party[{culprit}]"
         )
-        run.log_lines.extend(self._log_chunk(job, run, -1, at, message=msg))
+        self._write_log(job, run, -1, at, culprit, msg)
         self._reconcile(job, at)
