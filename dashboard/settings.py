@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "connections",
     "jobs",
     "operate",
+    "network",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,12 @@ KC_REDIS_PREFIX = os.environ.get("KC_REDIS_PREFIX", "")  # isolates broker keys 
 # a page recounts itself only when the row is older than KC_STATS_MAX_AGE (beat not running).
 KC_STATS_SECONDS = env_float("KC_STATS_SECONDS", 5.0)
 KC_STATS_MAX_AGE = env_float("KC_STATS_MAX_AGE", 60.0)
+# --- Network and data (network.poll): nodes and routes every KUSCIA_NETWORK_POLL_SECONDS, the
+# data inventory (domain data, data sources, grants) every KUSCIA_NETWORK_INVENTORY_SECONDS ---
+KUSCIA_NETWORK_POLL_SECONDS = env_float("KUSCIA_NETWORK_POLL_SECONDS", 15.0)
+KUSCIA_NETWORK_INVENTORY_SECONDS = env_float("KUSCIA_NETWORK_INVENTORY_SECONDS", 300.0)
+KUSCIA_NETWORK_DOMAINS = os.environ.get("KUSCIA_NETWORK_DOMAINS", "")  # extra domain ids, a,b
+KUSCIA_NETWORK_PROBES = env_int("KUSCIA_NETWORK_PROBES", 30)  # new route pairs asked per cycle
 CELERY_TASK_ROUTES = {"jobs.tasks.watch_kuscia": {"queue": "watch"}}
 CELERY_BEAT_SCHEDULE = {
     "poll-kuscia": {
@@ -249,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.watch_kuscia",
         "schedule": env_float("KUSCIA_WATCH_CHECK_SECONDS", 15.0),
         "options": {"expires": 30.0},
+    },
+    "poll-network": {
+        "task": "network.tasks.poll_network",
+        "schedule": KUSCIA_NETWORK_POLL_SECONDS,
+        "options": {"expires": max(KUSCIA_NETWORK_POLL_SECONDS, 2.0)},
     },
     "refresh-job-stats": {
         "task": "jobs.tasks.refresh_job_stats",

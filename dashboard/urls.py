@@ -32,5 +32,6 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("jobs/", include("operate.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("network.urls")),
     path("", include("jobs.urls")),
 ]

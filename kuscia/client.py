@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kuscia import wire
+from kuscia.client_network import NetworkCalls
 from kuscia.config import ConnectionConfig
 from kuscia.errors import (
     HINT_401,
@@ -36,15 +37,7 @@ from kuscia.errors import (
     transport_error,
 )
 from kuscia.stream import ObjectDecoder, WatchStream
-from kuscia.types import (
-    JSON,
-    Domain,
-    DomainData,
-    JobDetail,
-    JobSpec,
-    JobStatus,
-    RouteStatus,
-)
+from kuscia.types import JSON, JobDetail, JobSpec, JobStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -192,7 +185,7 @@ def _raise_for_status(status: JSON, route: str) -> None:
         raise api_error(route, code, message if isinstance(message, str) else "")
 
 
-class KusciaClient:
+class KusciaClient(NetworkCalls):
     def __init__(
         self,
         config: ConnectionConfig,
@@ -459,45 +452,6 @@ class KusciaClient:
             silence_timeout=silence,
             reconnect=reconnect,
         )
-
-    # ------------------------------------------------------------ domains, data, routes
-
-    def query_domain(self, domain_id: str) -> Domain:
-        return self._unary("/api/v1/domain/query", {"domain_id": domain_id}, wire.parse_domain)
-
-    def batch_query_domains(self, domain_ids: Sequence[str]) -> list[Domain]:
-        """In request order. One unknown ID fails the whole batch (11305, not_found)."""
-        if not domain_ids:
-            return []
-        return self._unary(
-            "/api/v1/domain/batchQuery", {"domain_ids": list(domain_ids)}, wire.parse_domains
-        )
-
-    def list_domaindata(
-        self, domain_id: str, *, domaindata_type: str = "", domaindata_vendor: str = ""
-    ) -> list[DomainData]:
-        body = {
-            "data": {
-                "domain_id": domain_id,
-                "domaindata_type": domaindata_type,
-                "domaindata_vendor": domaindata_vendor,
-            }
-        }
-        return self._unary("/api/v1/domaindata/list", body, wire.parse_domaindata_list)
-
-    def query_domaindata(self, domain_id: str, domaindata_id: str) -> DomainData:
-        body = {"data": {"domain_id": domain_id, "domaindata_id": domaindata_id}}
-        return self._unary("/api/v1/domaindata/query", body, wire.parse_domaindata)
-
-    def batch_query_domaindata(self, pairs: Sequence[tuple[str, str]]) -> list[DomainData]:
-        """(domain_id, domaindata_id) pairs; Kuscia silently skips unknown ones."""
-        body = {"data": [{"domain_id": d, "domaindata_id": i} for d, i in pairs]}
-        return self._unary("/api/v1/domaindata/batchQuery", body, wire.parse_domaindata_list)
-
-    def batch_query_route_status(self, pairs: Sequence[tuple[str, str]]) -> list[RouteStatus]:
-        """(source, destination) pairs -> route status (Succeeded/Failed with a reason)."""
-        body = {"route_keys": [{"source": s, "destination": d} for s, d in pairs]}
-        return self._unary("/api/v1/route/status/batchQuery", body, wire.parse_route_statuses)
 
     # ------------------------------------------------------------ logs
 

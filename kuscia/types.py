@@ -196,11 +196,23 @@ class WatchEvent:
     raw: JSON = field(default_factory=dict, compare=False, repr=False)
 
 
-# ---------------------------------------------------------------- domains and data
+# ---------------------------------------------------------------- domains (network notes §1)
+#
+# Secrets in Kuscia's replies never reach these types: deploy tokens, route private keys and
+# data-source passwords/keys are dropped by the parsers (wire_network.py). Certificates are
+# public material but only their expiry is kept.
+
+NODE_READY = "Ready"
+NODE_NOT_READY = "NotReady"
+ROUTE_SUCCEEDED = "Succeeded"
+ROUTE_FAILED = "Failed"
+ROLE_PARTNER = "partner"
 
 
 @dataclass(frozen=True)
 class NodeStatus:
+    """One Kuscia agent (a Kubernetes node) of a domain: status Ready, NotReady or ""."""
+
     name: str
     status: str
     version: str = ""
@@ -209,11 +221,132 @@ class NodeStatus:
 
 
 @dataclass(frozen=True)
+class DeployTokenStatus:
+    """A lite deploy token's state ("used" / "unused"); the token itself is dropped."""
+
+    state: str
+    last_transition_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuthCenter:
+    authentication_type: str = ""
+    token_gen_method: str = ""
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """What the console keeps of a public certificate: whether one was given and its expiry."""
+
+    present: bool = False
+    not_after: datetime | None = None  # None with present=True: not readable as X.509
+    subject: str = ""
+
+
+@dataclass(frozen=True)
 class Domain:
+    """domain/query (all fields) or one element of domain/batchQuery (domain_id, role, cert,
+    node_statuses only: the others stay empty)."""
+
     domain_id: str
-    role: str = ""
-    node_statuses: tuple[NodeStatus, ...] = ()
+    role: str = ""  # "" = a domain of this cluster, "partner" = a remote party
+    cert: CertInfo = field(default_factory=CertInfo)
+    node_statuses: tuple[NodeStatus, ...] = ()  # sorted by name (Kuscia's order is unstable)
+    deploy_token_statuses: tuple[DeployTokenStatus, ...] = ()
+    annotations: dict[str, str] = field(default_factory=dict)
+    auth_center: AuthCenter | None = None
+    master_domain_id: str = ""
+
+
+# ---------------------------------------------------------------- routes (§2)
+
+
+@dataclass(frozen=True)
+class RouteReason:
+    """Kuscia's route reason text ("LastUpdateAt=..., Message=..., Reason:...") taken apart;
+    fields stay empty when the text has another shape."""
+
+    updated_at: datetime | None = None
+    message: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RouteStatus:
+    source: str
+    destination: str
+    status: str  # Succeeded or Failed (a route with no Ready condition yet is Failed too)
+    reason: str = ""
+    name: str = ""
     raw: JSON = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class RoutePort:
+    name: str = ""
+    port: int = 0
+    protocol: str = ""  # HTTP or GRPC
+    is_tls: bool = False
+    path_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class RouteEndpoint:
+    host: str = ""
+    ports: tuple[RoutePort, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteTokenConfig:
+    """Token authentication settings; the public keys are only noted as given."""
+
+    token_gen_method: str = ""
+    rolling_update_period: int = 0
+    source_public_key: bool = False
+    destination_public_key: bool = False
+
+
+@dataclass(frozen=True)
+class RouteMTLSConfig:
+    """mTLS settings: the CA and client certificate's expiry; the private key is dropped."""
+
+    tls_ca: CertInfo = field(default_factory=CertInfo)
+    source_client_cert: CertInfo = field(default_factory=CertInfo)
+    source_client_private_key: bool = False  # given (never kept)
+
+
+@dataclass(frozen=True)
+class RouteTransit:
+    transit_method: str = ""
+    domain_id: str = ""
+
+
+@dataclass(frozen=True)
+class RouteDetail:
+    """route/query's data."""
+
+    source: str
+    destination: str
+    name: str = ""
+    authentication_type: str = ""
+    endpoint: RouteEndpoint = field(default_factory=RouteEndpoint)
+    token_config: RouteTokenConfig | None = None
+    mtls_config: RouteMTLSConfig | None = None
+    transit: RouteTransit | None = None
+    body_encryption: str = ""  # algorithm
+    status: str = ""
+    reason: str = ""
+
+
+# ---------------------------------------------------------------- domain data (§3)
+
+
+@dataclass(frozen=True)
+class DataColumn:
+    name: str
+    type: str = ""
+    comment: str = ""
+    not_nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,14 +359,106 @@ class DomainData:
     datasource_id: str = ""
     vendor: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
-    columns: tuple[JSON, ...] = ()
+    columns: tuple[DataColumn, ...] = ()
+    status: str = ""
+    author: str = ""
+    file_format: str = ""  # UNKNOWN, CSV or BINARY
     raw: JSON = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
-class RouteStatus:
-    source: str
-    destination: str
-    status: str
-    reason: str = ""
-    raw: JSON = field(default_factory=dict, compare=False, repr=False)
+class DomainDataSpec:
+    """domaindata/create and /update. Empty fields are left out of the request (Kuscia fills
+    defaults on create and keeps the stored values on update)."""
+
+    domain_id: str
+    relative_uri: str = ""
+    type: str = ""
+    domaindata_id: str = ""
+    name: str = ""
+    datasource_id: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    columns: tuple[DataColumn, ...] = ()
+    vendor: str = ""
+    file_format: str = ""
+
+
+# ---------------------------------------------------------------- data sources (§4)
+
+
+@dataclass(frozen=True)
+class DataSourceInfo:
+    """Where a data source points, without credentials (access keys, users and passwords are
+    dropped): localfs path; oss endpoint/bucket/prefix; database endpoint/database; odps
+    endpoint/project."""
+
+    kind: str = ""  # localfs, oss, database, odps ("" when Kuscia sent no info: the master)
+    path: str = ""
+    endpoint: str = ""
+    bucket: str = ""
+    prefix: str = ""
+    database: str = ""
+    project: str = ""
+    storage_type: str = ""
+
+
+@dataclass(frozen=True)
+class DomainDataSource:
+    domain_id: str
+    datasource_id: str
+    name: str = ""
+    type: str = ""
+    status: str = ""
+    info: DataSourceInfo | None = None
+    info_key: str = ""
+    access_directly: bool = False
+
+
+# ---------------------------------------------------------------- grants (§5)
+
+
+@dataclass(frozen=True)
+class GrantLimit:
+    expiration_time: datetime | None = None  # Kuscia sends nanoseconds; 0 = no expiry
+    use_count: int = 0
+    flow_id: str = ""
+    components: tuple[str, ...] = ()
+    initiator: str = ""
+    input_config: str = ""
+
+
+@dataclass(frozen=True)
+class GrantUseRecord:
+    use_time: datetime | None = None
+    grant_domain: str = ""
+    component: str = ""
+    output: str = ""
+
+
+@dataclass(frozen=True)
+class DomainDataGrant:
+    domaindatagrant_id: str
+    domaindata_id: str = ""
+    grant_domain: str = ""
+    author: str = ""
+    domain_id: str = ""
+    limit: GrantLimit | None = None
+    description: dict[str, str] = field(default_factory=dict)
+    phase: str = ""  # Ready, Unavailable, Unknown
+    message: str = ""
+    records: tuple[GrantUseRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainDataGrantSpec:
+    """domaindatagrant/create."""
+
+    domain_id: str
+    domaindata_id: str
+    grant_domain: str
+    domaindatagrant_id: str = ""
+    expiration_time: datetime | None = None
+    use_count: int = 0
+    components: tuple[str, ...] = ()
+    flow_id: str = ""
+    description: dict[str, str] = field(default_factory=dict)

@@ -24,8 +24,6 @@ from kuscia.errors import KusciaMalformed
 from kuscia.types import (
     JSON,
     BandwidthLimit,
-    Domain,
-    DomainData,
     Endpoint,
     EventType,
     JobDetail,
@@ -33,11 +31,9 @@ from kuscia.types import (
     JobSpec,
     JobStatus,
     JobStatusDetail,
-    NodeStatus,
     Party,
     PartyStageStatus,
     PartyStatus,
-    RouteStatus,
     ScheduleConfig,
     TaskSpec,
     TaskStatus,
@@ -549,70 +545,6 @@ def _party_json(p: Party) -> JSON:
             for b in p.bandwidth_limits
         ]
     return out
-
-
-# ------------------------------------------------------------------ domains, data, routes
-
-
-def _node_status(o: Any, where: str) -> NodeStatus:
-    o = obj(o, where)
-    return NodeStatus(
-        name=_s(o, "name", where),
-        status=_s(o, "status", where),
-        version=_s(o, "version", where),
-        last_heartbeat_time=_t(o, "last_heartbeat_time", where),
-        last_transition_time=_t(o, "last_transition_time", where),
-    )
-
-
-def parse_domain(o: Any, where: str = "data") -> Domain:
-    o = obj(o, where)
-    return Domain(
-        domain_id=_id(o, "domain_id", where),
-        role=_s(o, "role", where),
-        node_statuses=tuple(_each(o, "node_statuses", where, _node_status)),
-        raw=o,
-    )
-
-
-def parse_domains(data: Any) -> list[Domain]:
-    return _each(obj(data, "data"), "domains", "data", parse_domain)
-
-
-def parse_domaindata(o: Any, where: str = "data") -> DomainData:
-    o = obj(o, where)
-    return DomainData(
-        domaindata_id=_id(o, "domaindata_id", where),
-        domain_id=_s(o, "domain_id", where),
-        name=_s(o, "name", where),
-        type=_s(o, "type", where),
-        relative_uri=_s(o, "relative_uri", where),
-        datasource_id=_s(o, "datasource_id", where),
-        vendor=_s(o, "vendor", where),
-        attributes=_str_map(o, "attributes", where),
-        columns=tuple(_each(o, "columns", where, obj)),
-        raw=o,
-    )
-
-
-def parse_domaindata_list(data: Any) -> list[DomainData]:
-    return _each(obj(data, "data"), "domaindata_list", "data", parse_domaindata)
-
-
-def parse_route_status(o: Any, where: str = "route") -> RouteStatus:
-    o = obj(o, where)
-    st = obj(o.get("status"), f"{where}.status")
-    return RouteStatus(
-        source=_s(o, "source", where),
-        destination=_s(o, "destination", where),
-        status=_s(st, "status", f"{where}.status"),
-        reason=_s(st, "reason", f"{where}.status"),
-        raw=o,
-    )
-
-
-def parse_route_statuses(data: Any) -> list[RouteStatus]:
-    return _each(obj(data, "data"), "routes", "data", parse_route_status)
 
 
 # ------------------------------------------------------------------ typed values -> JSON (CLI)

@@ -1,8 +1,9 @@
 """A local KusciaAPI simulator (mTLS HTTP API, state machines, watch and log streams).
 
-It imports nothing from Django or the dashboard. See server.Simulator, certs.ensure_certs,
-clock.ManualClock and world.World (failing on demand: the `sim-fail-*` custom_fields keys,
-faults.py).
+It imports nothing from Django, the console or the kuscia client. See server.Simulator,
+certs.ensure_certs, clock.ManualClock and world.World (failing on demand: the `sim-fail-*`
+custom_fields keys, faults.py; the network: World.set_node_status / set_route_status, or
+--node-down / --route-down on the command line). Run it with `python -m simulator`.
 """
 
 from .base import APIError

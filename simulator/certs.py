@@ -4,12 +4,15 @@
 `kusciaapi-server.key` and `token` (32 characters, no trailing newline). The server pair is
 signed by the CA and, as Kuscia's docs do, also serves as the client pair for MTLS
 (kuscia-api.md §1.2, §12). `make_foreign_client_pair` mints a pair from another CA (tests of
-"handshake refused").
+"handshake refused"). `domain_keys` / `domain_cert` give each simulated domain an RSA key pair
+and a self-signed certificate, as a Kuscia node makes its own domain.key / domain.crt.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
 import ipaddress
 import os
 import secrets
@@ -18,7 +21,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_CERT = "ca.crt"
@@ -48,18 +52,27 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: CertificatePublicKeyTypes, days: int
+) -> x509.CertificateBuilder:
+    """Subject, issuer, key, a random serial, valid from 5 minutes ago for `days` days."""
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+    )
+
+
 def _new_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=3650))
+        _builder(name, name, key.public_key(), 3650)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -89,17 +102,11 @@ def _leaf(
     days: int = 3650,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SAN_DNS]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SAN_IPS]
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
+        _builder(subject, ca_cert.subject, key.public_key(), days)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -167,3 +174,39 @@ def make_foreign_client_pair(out_dir: Path | str) -> tuple[Path, Path]:
 
 def read_token(cert_dir: Path | str) -> str:
     return (Path(cert_dir) / TOKEN).read_text(encoding="ascii")
+
+
+@functools.cache
+def _domain_key(domain_id: str) -> rsa.RSAPrivateKey:
+    """One RSA key per domain and process (Kuscia's domain.key is RSA 2048)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _b64(pem: bytes) -> str:
+    return base64.b64encode(pem).decode("ascii")
+
+
+@functools.cache
+def domain_keys(domain_id: str) -> tuple[str, str]:
+    """(private key, public key) of a domain, each base64 of its PEM, as Kuscia's API gives
+    key material. The private key is a secret."""
+    key = _domain_key(domain_id)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+    )
+    return _b64(private), _b64(public)
+
+
+@functools.cache
+def domain_cert(domain_id: str, days: int = 3650) -> str:
+    """The domain's self-signed certificate (CN = domain id, valid `days` from now), base64
+    of its PEM as in domain/query's `cert`."""
+    key = _domain_key(domain_id)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain_id)])
+    cert = _builder(name, name, key.public_key(), days).sign(key, hashes.SHA256())
+    return _b64(cert.public_bytes(serialization.Encoding.PEM))

@@ -5,6 +5,8 @@
         [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R]
         [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
         [--mode master|autonomy] [--local-domain alice]
+        [--node-down DOMAIN[/NODE]]... [--route-down SRC:DST[:REASON]]...
+        [--log-cut-after N] [--lite DOMAIN=PORT]...
 
 Runs until Ctrl-C or SIGTERM.
 """
@@ -76,6 +78,36 @@ def add_arguments(parser: argparse.ArgumentParser, *, cert_dir: str = DEFAULT_CE
         action="store_true",
         help="random order of stage/approve lists, parties and endpoints (as Kuscia)",
     )
+    parser.add_argument(
+        "--node-down",
+        action="append",
+        default=[],
+        metavar="DOMAIN[/NODE]",
+        help="start with the domain's nodes (or one node) NotReady; repeatable",
+    )
+    parser.add_argument(
+        "--route-down",
+        action="append",
+        default=[],
+        metavar="SRC:DST[:REASON]",
+        help="start with the route Failed, REASON as Kuscia's condition reason "
+        "(default DestinationUnreachable; e.g. HeartBeatTimeout); repeatable",
+    )
+    parser.add_argument(
+        "--log-cut-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drop every task log stream in the middle of its line N+1",
+    )
+    parser.add_argument(
+        "--lite",
+        action="append",
+        default=[],
+        metavar="DOMAIN=PORT",
+        help="also listen on PORT as DOMAIN's lite node (same jobs and data; its log API "
+        "serves DOMAIN's pods); repeatable",
+    )
     parser.add_argument("--verbose-http", action="store_true", help="log every request")
 
 
@@ -87,6 +119,7 @@ def build_simulator(opts: dict[str, Any]) -> Simulator:
         "drop_rate": opts["drop_rate"],
         "malformed_rate": opts["malformed_rate"],
         "stream_cut_after": opts["stream_cut_after"],
+        "log_cut_after": opts["log_cut_after"],
         "seed": opts["fault_seed"],
     }
     return Simulator(
@@ -103,12 +136,38 @@ def build_simulator(opts: dict[str, Any]) -> Simulator:
         mode=opts["mode"],
         local_domain=opts["local_domain"],
         verbose=opts["verbose_http"],
+        nodes_down=opts["node_down"],
+        routes_down=opts["route_down"],
     )
 
 
+def build_lites(sim: Simulator, opts: dict[str, Any]) -> list[Simulator]:
+    """One lite listener per `--lite DOMAIN=PORT`, serving `sim`'s world (not started)."""
+    lites = []
+    for spec in opts["lite"]:
+        domain, _, port = spec.partition("=")
+        if domain not in sim.world.domains or not port.isdigit():
+            raise ValueError(f"--lite {spec!r}: expected DOMAIN=PORT with a known domain")
+        lites.append(
+            Simulator(
+                host=opts["host"],
+                port=int(port),
+                cert_dir=sim.cert_dir,
+                protocol=opts["protocol"],
+                heartbeat_interval=opts["heartbeat"],
+                verbose=opts["verbose_http"],
+                world=sim.world,
+                lite_domain=domain,
+            )
+        )
+    return lites
+
+
 def serve(opts: dict[str, Any], write: Callable[[str], None]) -> None:
-    """Start the simulator from `opts`, report where it listens, run until SIGINT/SIGTERM."""
+    """Start the simulator from `opts`, report where it listens, run until SIGINT/SIGTERM.
+    Raises ValueError for options naming an unknown domain, node or route."""
     sim = build_simulator(opts)
+    lites = build_lites(sim, opts)
     done = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -123,10 +182,15 @@ def serve(opts: dict[str, Any], write: Callable[[str], None]) -> None:
         f"files: ca.crt kusciaapi-server.crt kusciaapi-server.key token; speed {opts['speed']}"
         f"; demo jobs: {'no' if opts['no_demo'] else 'yes'}"
     )
+    for lite in lites:
+        lite.start()
+        write(f"lite node of {lite.lite_domain} listening on {lite.url}")
     try:
         while not done.wait(0.5):
             pass
     finally:
+        for lite in lites:
+            lite.stop()
         sim.stop()
         write("Kuscia simulator stopped")
 
@@ -142,5 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def write(line: str) -> None:
         print(line, flush=True)
 
-    serve(opts, write)
+    try:
+        serve(opts, write)
+    except ValueError as exc:  # a bad --node-down / --route-down
+        parser.error(str(exc))
     return 0

@@ -95,6 +95,64 @@ BATCH_ROUTE_STATUS: Schema = {
     "header": ("msg", REQUEST_HEADER),
     "route_keys": ("repeated", ("msg", ROUTE_KEY)),
 }
+QUERY_ROUTE: Schema = {"header": ("msg", REQUEST_HEADER), **ROUTE_KEY}
+DATA_COLUMN: Schema = {
+    "name": "string",
+    "type": "string",
+    "comment": "string",
+    "not_nullable": "bool",
+}
+FILE_FORMATS = {"UNKNOWN": 0, "CSV": 1, "BINARY": 2}
+DOMAINDATA: Schema = {  # CreateDomainDataRequest and UpdateDomainDataRequest (flat)
+    "header": ("msg", REQUEST_HEADER),
+    "domaindata_id": "string",
+    "name": "string",
+    "type": "string",
+    "relative_uri": "string",
+    "domain_id": "string",
+    "datasource_id": "string",
+    "attributes": ("map", "string"),
+    "partition": ("msg", {"type": "string", "fields": ("repeated", ("msg", DATA_COLUMN))}),
+    "columns": ("repeated", ("msg", DATA_COLUMN)),
+    "vendor": "string",
+    "file_format": ("enum", FILE_FORMATS),
+}
+DELETE_DOMAINDATA: Schema = {"header": ("msg", REQUEST_HEADER), **DOMAINDATA_ID}
+DATASOURCE_ID: Schema = {"domain_id": "string", "datasource_id": "string"}
+LIST_DATASOURCE: Schema = {"header": ("msg", REQUEST_HEADER), "domain_id": "string"}
+QUERY_DATASOURCE: Schema = {"header": ("msg", REQUEST_HEADER), **DATASOURCE_ID}
+BATCH_DATASOURCE: Schema = {
+    "header": ("msg", REQUEST_HEADER),
+    "data": ("repeated", ("msg", DATASOURCE_ID)),
+}
+GRANT_LIMIT: Schema = {
+    "expiration_time": "int64",  # nanoseconds since the epoch
+    "use_count": "int32",
+    "flow_id": "string",
+    "components": ("repeated", "string"),
+    "initiator": "string",
+    "input_config": "string",
+}
+CREATE_GRANT: Schema = {
+    "header": ("msg", REQUEST_HEADER),
+    "domaindatagrant_id": "string",
+    "domaindata_id": "string",
+    "grant_domain": "string",
+    "limit": ("msg", GRANT_LIMIT),
+    "description": ("map", "string"),
+    "signature": "string",
+    "domain_id": "string",
+}
+GRANT_KEY: Schema = {"domain_id": "string", "domaindatagrant_id": "string"}
+GRANT_ID: Schema = {"header": ("msg", REQUEST_HEADER), **GRANT_KEY}
+BATCH_GRANT: Schema = {"header": ("msg", REQUEST_HEADER), "data": ("repeated", ("msg", GRANT_KEY))}
+LIST_GRANT: Schema = {
+    "header": ("msg", REQUEST_HEADER),
+    "data": (
+        "msg",
+        {"domain_id": "string", "grant_domain": "string", "domaindata_vendor": "string"},
+    ),
+}
 HEALTH: Schema = {"header": ("msg", REQUEST_HEADER)}
 QUERY_POD_NODE: Schema = {
     "header": ("msg", REQUEST_HEADER),
@@ -386,3 +444,13 @@ def omit_empty(value: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def dumps_go(obj: Any) -> bytes:
+    """Like Go's encoding/json: as dumps, with <, >, & and U+2028/U+2029 escaped (only
+    strings can hold them, so replacing in the text is safe)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, esc)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.encode("utf-8")

@@ -23,6 +23,7 @@ from .faults import Faults
 
 if TYPE_CHECKING:
     from .jobs import Job, TaskRun
+    from .network import Domain, Route
 
 
 @dataclass(order=True)
@@ -61,10 +62,12 @@ class WorldCore:
     speed: float
     lock: threading.RLock
     jobs: dict[str, Job]
-    domains: dict[str, JSON]
-    domaindata: list[JSON]
+    domains: dict[str, Domain]
+    routes: dict[tuple[str, str], Route]  # by (source, destination)
+    domaindata: dict[tuple[str, str], JSON]  # by (domain_id, domaindata_id)
+    datasources: dict[tuple[str, str], JSON]  # by (domain_id, datasource_id)
+    grants: dict[tuple[str, str], JSON]  # by (domain_id, domaindatagrant_id)
     app_images: set[str]
-    routes: dict[tuple[str, str], tuple[str, str]]  # -> (status, reason)
     faults: Faults
     log_mode: str
     domain_cert_pem: str
@@ -172,7 +175,7 @@ class WorldCore:
     def job_status(self, job: Job) -> JSON:
         raise NotImplementedError
 
-    def _log_chunk(
-        self, job: Job, run: TaskRun, step: int, at: float, message: str = ""
-    ) -> list[str]:
+    def _write_log(
+        self, job: Job, run: TaskRun, step: int, at: float, culprit: str = "", error: str = ""
+    ) -> None:
         raise NotImplementedError

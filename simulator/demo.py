@@ -1,9 +1,13 @@
-"""The documented example job and the demo jobs the simulator starts with (kuscia-api.md §10)."""
+"""The documented example job, the demo jobs and the demo network the simulator starts with
+(kuscia-api.md §10)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .world import World
 
 JSON = dict[str, Any]
 
@@ -182,3 +186,16 @@ def demo_jobs() -> list[JSON]:
         ],
     }
     return [example_job(), failing, three, wide]
+
+
+def demo_network(world: World) -> None:
+    """dave joins with two nodes, the second of which goes NotReady for 2 of every 8 minutes
+    (simulated), and a certificate that expires in 20 days; it has routes with alice and bob
+    but none with carol; the route alice->dave fails (HeartBeatTimeout) in step with the
+    node."""
+    world.add_domain("dave", nodes=2, cert_days=20)
+    world.disconnect("carol", "dave")
+    world.disconnect("dave", "carol")
+    world.flap_node("dave", "root-kuscia-lite-dave-2", up=360, down=120)
+    if ("alice", "dave") in world.routes:
+        world.flap_route("alice", "dave", up=360, down=120, reason="HeartBeatTimeout")

@@ -1,5 +1,7 @@
-"""Faults on demand: transport faults (latency, 503s, drops, truncated bodies, cut streams)
-and tasks that fail when asked to (custom_fields `sim-fail-*` or World.fail_task)."""
+"""Faults on demand: transport faults (latency, 503s, drops, truncated bodies, cut streams),
+tasks that fail when asked to (custom_fields `sim-fail-*` or World.fail_task), and network
+faults given on the command line (a node NotReady, a route Failed with a reason; at run time
+World.set_node_status / set_route_status)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class Faults:
     drop_rate: float = 0.0  # fraction where the connection is closed without an answer
     malformed_rate: float = 0.0  # fraction answered 200 with a truncated JSON body
     stream_cut_after: float = 0.0  # >0: watch streams are dropped (no final chunk) after s
+    log_cut_after: int = 0  # >0: log streams are dropped in the middle of line N+1
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -65,3 +68,32 @@ class Faults:
                 return kind
             r -= rate
         return None
+
+
+# ---------------------------------------------------------------- network faults
+# Reasons Kuscia's route controller writes on a route's Ready=False condition
+ROUTE_REASONS = (
+    "DestinationUnreachable",
+    "HeartBeatTimeout",
+    "TokenNotGenerate",
+    "TokenRevisionNotMatch",
+    "DestinationIsNotAuthrized",
+)
+
+
+def parse_node_fault(spec: str) -> tuple[str, str | None]:
+    """`DOMAIN` (all its nodes) or `DOMAIN/NODE` -> (domain, node or None)."""
+    domain, _, node = spec.partition("/")
+    if not domain:
+        raise ValueError(f"{spec!r}: expected DOMAIN or DOMAIN/NODE")
+    return domain, node or None
+
+
+def parse_route_fault(spec: str) -> tuple[str, str, str]:
+    """`SOURCE:DESTINATION[:REASON]` -> (source, destination, reason); the reason defaults
+    to DestinationUnreachable."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ValueError(f"{spec!r}: expected SOURCE:DESTINATION[:REASON]")
+    reason = parts[2] if len(parts) == 3 else "DestinationUnreachable"
+    return parts[0], parts[1], reason

@@ -1,7 +1,10 @@
 """The job controller: the state machine that moves jobs and tasks (kuscia-api.md §7-§9).
 
 Job/task/party semantics follow a centralized master (every party local, no approval unless
-asked for) or, in autonomy mode, one P2P node.
+asked for) or, in autonomy mode, one P2P node. The network matters as in Kuscia >= v1.0: a
+task whose parties lack a Ready node or a Ready route fails when it is created
+(kuscia-network-api.md §8); a route that breaks while a task runs fails it in the engine.
+Succeeded tasks register their outputs as domain data.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from .core import WorldCore, _Action
-from .faults import FAIL_AT, FailPlan
+from .core import _Action
+from .data import Data
+from .faults import FAIL_AT, FAILURE_REASONS, FailPlan
 from .jobs import Job, PartyRun, TaskRun, TaskSpec, endpoints_for
+from .network import Network
 
 
-class JobController(WorldCore):
+class JobController(Network, Data):
     """Scheduled actions applied to jobs: validate, approve, start, tasks, end."""
 
     def _apply(self, job: Job, a: _Action) -> None:
@@ -42,9 +47,9 @@ class JobController(WorldCore):
             self._task_start(job, a.alias, at)
         elif a.kind == "task_progress":
             run = job.runs.get(a.alias)
-            if run and run.phase == "Running":
+            if run and run.phase == "Running" and not self._lost_peer(job, run, at):
                 run.progress = a.step / 100
-                run.log_lines.extend(self._log_chunk(job, run, a.step, at))
+                self._write_log(job, run, a.step, at)
                 self._publish(1, job)
         elif a.kind == "task_end":
             self._task_end(job, a.alias, at)
@@ -178,8 +183,15 @@ class JobController(WorldCore):
         spec = next(t for t in job.tasks if t.alias == alias)
         if run is None or run.phase != "Pending":
             return
-        run.phase = "Running"
         run.start_time = at
+        problem = self.task_network_problem([p["domain_id"] for p in spec.parties])
+        if problem:  # no pod is made: the task fails with no parties, the job's err_msg ""
+            run.phase = "Failed"
+            run.end_time = at
+            run.err_msg = f"KusciaTask failed after 3x retry, last error: {problem}"
+            self._reconcile(job, at)
+            return
+        run.phase = "Running"
         run.parties = [
             PartyRun(
                 domain_id=p["domain_id"],
@@ -188,7 +200,7 @@ class JobController(WorldCore):
             )
             for p in spec.parties
         ]
-        run.log_lines.extend(self._log_chunk(job, run, 0, at))
+        self._write_log(job, run, 0, at)
         self._publish(1, job)
         seconds = self._task_seconds(job, spec)
         plan = self._fail_plan(job, alias)
@@ -212,34 +224,52 @@ class JobController(WorldCore):
 
     def _task_end(self, job: Job, alias: str, at: float) -> None:
         run = job.runs.get(alias)
-        if run is None or run.phase != "Running":
+        if run is None or run.phase != "Running" or self._lost_peer(job, run, at):
             return
         spec = next(t for t in job.tasks if t.alias == alias)
         plan = self._fail_plan(job, alias)
-        run.end_time = at
-        if plan is None:
-            run.phase = "Succeeded"
-            run.progress = 1.0
-            for p in run.parties:
-                p.state = "Succeeded"
-            run.log_lines.extend(self._log_chunk(job, run, 100, at))
-        else:
+        if plan is not None:
             culprit = plan.party or spec.parties[-1]["domain_id"]
             peers = [p["domain_id"] for p in spec.parties if p["domain_id"] != culprit]
             msg = plan.message.format(
                 alias=alias, party=culprit, peer=peers[0] if peers else culprit
             )
-            run.phase = "Failed"
-            for p in run.parties:
-                p.state = "Failed"
-                if p.domain_id == culprit:
-                    p.err_msg = msg
-            ok_parties = [p.domain_id for p in run.parties if p.domain_id != culprit]
-            run.err_msg = (
-                f"The remaining no-failed party task counts {len(ok_parties)} are less than the "
-                f"threshold {len(run.parties)} that meets the conditions for task success. "
-                f"pending party[], running party[{','.join(ok_parties)}], successful party[], "
-                f"failed party[{culprit}]"
-            )
-            run.log_lines.extend(self._log_chunk(job, run, -1, at, message=msg))
+            self._fail_run(job, run, at, culprit, msg)
+            return
+        run.end_time = at
+        run.phase = "Succeeded"
+        run.progress = 1.0
+        for p in run.parties:
+            p.state = "Succeeded"
+        self._write_log(job, run, 100, at)
+        self.record_outputs([p["domain_id"] for p in spec.parties], spec.task_input_config)
+        self._reconcile(job, at)
+
+    def _lost_peer(self, job: Job, run: TaskRun, at: float) -> bool:
+        """A route between the parties broke while the task ran: the engine's link to the
+        peer fails and so does the task, in the route's source party. True if it failed."""
+        broken = self.broken_routes([p.domain_id for p in run.parties], at)
+        if not broken:
+            return False
+        src, dst, _ = broken[0]
+        msg = FAILURE_REASONS["network"].format(alias=run.alias, party=src, peer=dst)
+        self._fail_run(job, run, at, src, msg)
+        return True
+
+    def _fail_run(self, job: Job, run: TaskRun, at: float, culprit: str, msg: str) -> None:
+        """The task fails in `culprit` with `msg`; the others stop with it."""
+        run.end_time = at
+        run.phase = "Failed"
+        for p in run.parties:
+            p.state = "Failed"
+            if p.domain_id == culprit:
+                p.err_msg = msg
+        ok_parties = [p.domain_id for p in run.parties if p.domain_id != culprit]
+        run.err_msg = (
+            f"The remaining no-failed party task counts {len(ok_parties)} are less than the "
+            f"threshold {len(run.parties)} that meets the conditions for task success. "
+            f"pending party[], running party[{','.join(ok_parties)}], successful party[], "
+            f"failed party[{culprit}]"
+        )
+        self._write_log(job, run, -1, at, culprit, msg)
         self._reconcile(job, at)

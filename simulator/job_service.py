@@ -19,7 +19,9 @@ from .base import (
     ERR_UNEXPECTED,
     ERR_VALIDATE,
     JSON,
+    K8S_NAME_REGEX,
     APIError,
+    invalid_name,
     job_not_found,
 )
 from .codec import CREATE_JOB, DecodeError, decode_message
@@ -28,8 +30,7 @@ from .jobs import Job, JobRendering, TaskSpec, _schedule_config
 
 # Kuscia checks these with Go regexps, where "$" is the end of the text: fullmatch here
 # ("$" in Python also matches before a final newline) and ASCII digits only.
-JOB_ID_REGEX = "^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$"
-_JOB_ID_RE = re.compile(JOB_ID_REGEX)
+_JOB_ID_RE = re.compile(K8S_NAME_REGEX)
 _TASK_ID_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -72,11 +73,7 @@ class JobService(JobRendering):
         if not job_id:
             raise APIError(ERR_VALIDATE, "job id can not be empty")
         if not _JOB_ID_RE.fullmatch(job_id):
-            raise APIError(
-                ERR_VALIDATE,
-                f'Field "job_id" is invalid, invalid value: "{job_id}": regex used for '
-                f'validation is "{JOB_ID_REGEX}" ',
-            )
+            raise APIError(ERR_VALIDATE, invalid_name("job_id", job_id))
         if not req["initiator"]:
             raise APIError(ERR_VALIDATE, "initiator can not be empty")
         if self.local_domain and req["initiator"] != self.local_domain:

@@ -67,7 +67,7 @@ class TaskRun:
     end_time: float | None = None
     progress: float = 0.0
     parties: list[PartyRun] = field(default_factory=list)
-    log_lines: list[str] = field(default_factory=list)
+    log_lines: dict[str, list[bytes]] = field(default_factory=dict)  # per party: its pod log
 
 
 @dataclass

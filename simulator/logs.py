@@ -1,39 +1,50 @@
-"""Task logs: what a lite/autonomy node serves on log/task/query, and log/node/query."""
+"""Task logs: each party's pod log, what log/task/query serves, and log/node/query
+(kuscia-api.md §5.6, kuscia-log-api.md).
+
+Every party of a task gets its own log (tasklog.py writes the lines). Only a node's own domain
+is served: an autonomy node serves its local domain; a master-mode world asked for logs stands
+in for a lite node of `domain` (the caller's lite domain; by default the job's initiator) and
+answers with a lite's error texts ("failed to get pod node from master, err: ..."), without the
+autonomy node's request validation. A master answers 11105.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+from . import tasklog
 from .base import ERR_MASTER_NOT_SUPPORT, ERR_QUERY_LOG, ERR_QUERY_POD_NODE, ERR_VALIDATE, APIError
-from .clock import rfc3339
 from .core import WorldCore
-from .jobs import Job, TaskRun
+from .jobs import Job, TaskRun, TaskSpec
+
+LITE_PREFIX = "failed to get pod node from master, err: "
+STDOUT_DIR = "/home/kuscia/var/stdout/pods"
 
 
 class Logs(WorldCore):
-    """Task log lines of the local party and the pod-node lookup."""
+    """Task log files per party and the pod-node lookup."""
 
-    def _log_chunk(
-        self, job: Job, run: TaskRun, step: int, at: float, message: str = ""
-    ) -> list[str]:
-        """Log lines of the local party: step 0 start, 1-99 progress %, 100 done, -1 failed."""
-        ts = rfc3339(at).replace("T", " ").rstrip("Z")
-        me = self._log_party(job)
-        if step == 0:
-            return [
-                f"{ts} INFO [{me}] entry.py:64 - start task {run.task_id} of job {job.job_id}",
-                f"{ts} INFO [{me}] cluster.py:118 - ray fed cluster initialized, party={me}",
-                f"{ts} INFO [{me}] link.py:210 - brpc link established with all parties",
-            ]
-        if step == 100:
-            return [
-                f"{ts} INFO [{me}] component.py:301 - {run.alias} finished, outputs written",
-                f"{ts} INFO [{me}] entry.py:99 - task {run.task_id} succeeded",
-            ]
-        if step < 0:
-            return [
-                f"{ts} ERROR [{me}] entry.py:120 - task {run.task_id} failed",
-                f"{ts} ERROR [{me}] entry.py:121 - {message}",
-            ]
-        return [f"{ts} INFO [{me}] component.py:212 - {run.alias} progress {step}%"]
+    # ------------------------------------------------------------ writing
+
+    def _write_log(
+        self, job: Job, run: TaskRun, step: int, at: float, culprit: str = "", error: str = ""
+    ) -> None:
+        """Append to every party's log: step 0 start, 1-99 progress %, 100 done, -1 failed
+        (in `culprit` with its party error `error`)."""
+        for party in run.parties:
+            me = party.domain_id
+            peers = [p.domain_id for p in run.parties if p.domain_id != me]
+            if step == 0:
+                lines = tasklog.start_lines(at, me, run.task_id, job.job_id, peers)
+            elif step == 100:
+                lines = tasklog.done_lines(at, me, run.task_id, run.alias)
+            elif step < 0:
+                lines = tasklog.failure_lines(at, me, run.task_id, culprit, error)
+            else:
+                lines = tasklog.progress_lines(at, me, run.alias, step)
+            run.log_lines.setdefault(me, []).extend(lines)
+
+    # ------------------------------------------------------------ log/node/query
 
     def query_pod_node(self, task_id: str, domain: str, replica_idx: int) -> tuple[str, str]:
         """(node_name, node_ip) of the pod `<domain>/<task_id>-<replica_idx>`; errors 13201."""
@@ -53,8 +64,8 @@ class Logs(WorldCore):
                             ERR_QUERY_POD_NODE,
                             f"task {task_id} hasn't created pod {pod} yet, please try later",
                         )
-                    node = self.domains[domain]["node_statuses"]
-                    name = node[0]["name"] if node else f"kuscia-autonomy-{domain}"
+                    nodes = self.domains[domain].nodes
+                    name = nodes[0].name if nodes else f"root-kuscia-autonomy-{domain}"
                     index = sorted(self.domains).index(domain)
                     return name, f"172.18.0.{10 + index}"
             raise APIError(
@@ -64,37 +75,67 @@ class Logs(WorldCore):
                 else "resource name may not be empty",
             )
 
-    def _log_party(self, job: Job) -> str:
-        return self.local_domain or job.initiator
+    # ------------------------------------------------------------ log/task/query
 
-    def task_log(self, task_id: str, replica_idx: int, container: str) -> tuple[list[str], bool]:
-        """(lines so far, finished) of `task_id`'s container in the local party.
+    def _find_run(self, task_id: str) -> tuple[Job, TaskRun, TaskSpec] | None:
+        for job in self.jobs.values():
+            for run in job.runs.values():
+                if run.task_id == task_id:
+                    return job, run, next(t for t in job.tasks if t.alias == run.alias)
+        return None
 
-        Like a lite/autonomy node, only the local domain's pod is read; the simulator takes the
-        job's initiator as the local domain.
-        """
+    def task_log(
+        self,
+        task_id: str,
+        replica_idx: int,
+        container: str,
+        *,
+        mode: str | None = None,
+        domain: str | None = None,
+    ) -> list[str]:
+        """The lines so far of `task_id`'s pod log in the node's own domain, as Go's JSON
+        encoder sends them. `mode` "master" answers 11105 (default: the world's log_mode);
+        `domain` is a lite node's domain (default: the local domain, else the initiator)."""
         with self.lock:
             self._tick_locked()
-            if self.log_mode == "master":
+            if (mode or self.log_mode) == "master":
                 raise APIError(
                     ERR_MASTER_NOT_SUPPORT, "kuscia master api not support this interface now"
                 )
-            if not task_id:
-                raise APIError(ERR_QUERY_LOG, "resource name may not be empty")
-            for job in self.jobs.values():
-                for run in job.runs.values():
-                    if run.task_id != task_id:
-                        continue
-                    spec = next(t for t in job.tasks if t.alias == run.alias)
-                    if self._log_party(job) not in {p["domain_id"] for p in spec.parties}:
-                        raise APIError(ERR_VALIDATE, "can't find the party in this task")
-                    if replica_idx != 0:
-                        raise APIError(ERR_VALIDATE, "replicate index invalid")
-                    if container not in ("", "secretflow"):
-                        raise APIError(ERR_VALIDATE, f"container name {container} invalid")
-                    if run.phase == "Pending":
-                        raise APIError(
-                            ERR_QUERY_LOG, f"task {task_id} status pending, please try later"
-                        )
-                    return list(run.log_lines), run.phase in ("Succeeded", "Failed")
-            raise APIError(ERR_QUERY_LOG, f'kusciatasks.kuscia.secretflow "{task_id}" not found')
+            lite = not self.local_domain
+            prefix = LITE_PREFIX if lite else ""
+            found = self._find_run(task_id) if task_id else None
+            if found is None:
+                missing = (
+                    f'kusciatasks.kuscia.secretflow "{task_id}" not found'
+                    if task_id
+                    else "resource name may not be empty"
+                )
+                raise APIError(ERR_QUERY_LOG, prefix + missing)
+            job, run, spec = found
+            me = domain or self.local_domain or job.initiator
+            if not lite:  # an autonomy node checks the request against the task first
+                if me not in {p["domain_id"] for p in spec.parties}:
+                    raise APIError(ERR_VALIDATE, "can't find the party in this task")
+                if replica_idx != 0:
+                    raise APIError(ERR_VALIDATE, "replicate index invalid")
+                if container not in ("", "secretflow"):
+                    raise APIError(ERR_VALIDATE, f"container name {container} invalid")
+            if run.phase == "Pending":
+                raise APIError(
+                    ERR_QUERY_LOG, prefix + f"task {task_id} status pending, please try later"
+                )
+            if replica_idx != 0 or me not in {p.domain_id for p in run.parties}:
+                pod = f"{me}/{task_id}-{replica_idx}"
+                raise APIError(
+                    ERR_QUERY_LOG,
+                    prefix + f"task {task_id} hasn't created pod {pod} yet, please try later",
+                )
+            if container not in ("", "secretflow"):  # a lite reads the pod dir as asked
+                uid = uuid.uuid5(uuid.NAMESPACE_URL, f"{me}/{task_id}/{job.attempt}")
+                path = f"{STDOUT_DIR}/{me}_{task_id}-{replica_idx}_{uid}/{container}"
+                raise APIError(
+                    ERR_QUERY_LOG,
+                    f"failed to local query, err: can't find pod log path for {path}, err: <nil>",
+                )
+            return [tasklog.go_string(line) for line in run.log_lines.get(me, [])]

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import queue
 import socket
 import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,100 +25,22 @@ from . import codec
 from .base import ERR_UNEXPECTED, KUSCIA_VERSION, APIError
 from .certs import CA_CERT, SERVER_CERT, SERVER_KEY, ensure_certs, read_token
 from .clock import Clock
-from .demo import demo_jobs
-from .faults import Faults
+from .demo import demo_jobs, demo_network
+from .faults import Faults, parse_node_fault, parse_route_fault
+from .routes import FLAT_ERROR_FIELDS, UNARY_ROUTES
+from .streams import StreamHandler
 from .world import World
 
 JSON = dict[str, Any]
 PROTOCOLS = ("MTLS", "TLS", "NOTLS")
-MAX_TIMEOUT_SECONDS = 2**31 - 1
 SUCCESS = {"code": 0, "message": "success", "details": []}
 
-Unary = Callable[[World, JSON], Any]
-
-
-def _job_id_data(fn: Callable[[World, str], None]) -> Unary:
-    def handler(world: World, req: JSON) -> JSON:
-        fn(world, req["job_id"])
-        return {"job_id": req["job_id"]}
-
-    return handler
-
-
-def _create(world: World, req: JSON) -> JSON:
-    return {"job_id": world.create_job(req)}
-
-
-def _approve(world: World, req: JSON) -> JSON:
-    world.approve_job(req["job_id"], req["result"])
-    return {"job_id": req["job_id"]}
-
-
-def _domaindata_query(world: World, req: JSON) -> JSON:
-    data = req["data"] or {"domain_id": "", "domaindata_id": ""}
-    return world.query_domaindata(data["domain_id"], data["domaindata_id"])
-
-
-def _domaindata_list(world: World, req: JSON) -> JSON:
-    data = req["data"] or {"domain_id": "", "domaindata_type": "", "domaindata_vendor": ""}
-    items = world.list_domaindata(
-        data["domain_id"], data["domaindata_type"], data["domaindata_vendor"]
-    )
-    return {"domaindata_list": items}
-
-
-def _pod_node(world: World, req: JSON) -> JSON:
-    name, ip = world.query_pod_node(req["task_id"], req["domain"], req["replica_idx"])
-    return {"node_name": name, "node_ip": ip}
-
-
-UNARY_ROUTES: dict[str, tuple[codec.Schema, Unary]] = {
-    "/api/v1/job/create": (codec.CREATE_JOB, _create),
-    "/api/v1/job/query": (codec.JOB_ID, lambda w, r: w.query_job(r["job_id"])),
-    "/api/v1/job/status/batchQuery": (
-        codec.BATCH_JOB_STATUS,
-        lambda w, r: {"jobs": w.batch_query_status(r["job_ids"])},
-    ),
-    "/api/v1/job/stop": (codec.JOB_ACTION, _job_id_data(World.stop_job)),
-    "/api/v1/job/suspend": (codec.JOB_ACTION, _job_id_data(World.suspend_job)),
-    "/api/v1/job/restart": (codec.JOB_ACTION, _job_id_data(World.restart_job)),
-    "/api/v1/job/cancel": (codec.JOB_ACTION, _job_id_data(World.cancel_job)),
-    "/api/v1/job/delete": (codec.JOB_ID, _job_id_data(World.delete_job)),
-    "/api/v1/job/approve": (codec.APPROVE_JOB, _approve),
-    "/api/v1/domain/query": (codec.QUERY_DOMAIN, lambda w, r: w.query_domain(r["domain_id"])),
-    "/api/v1/domain/batchQuery": (
-        codec.BATCH_DOMAIN,
-        lambda w, r: {"domains": w.batch_query_domains(r["domain_ids"])},
-    ),
-    "/api/v1/domaindata/query": (codec.QUERY_DOMAINDATA, _domaindata_query),
-    "/api/v1/domaindata/batchQuery": (
-        codec.BATCH_DOMAINDATA,
-        lambda w, r: {"domaindata_list": w.batch_query_domaindata(r["data"])},
-    ),
-    "/api/v1/domaindata/list": (codec.LIST_DOMAINDATA, _domaindata_list),
-    "/api/v1/route/status/batchQuery": (
-        codec.BATCH_ROUTE_STATUS,
-        lambda w, r: {"routes": w.batch_route_status(r["route_keys"])},
-    ),
-    "/healthZ": (codec.HEALTH, lambda w, r: {"ready": True}),
-    "/api/v1/log/node/query": (codec.QUERY_POD_NODE, _pod_node),
-}
-# QueryPodNodeResponse has no `data`: its fields sit next to `status`.
-FLAT_ROUTES = frozenset(["/api/v1/log/node/query"])
 STREAM_ROUTES = ("/api/v1/job/watch", "/api/v1/log/task/query")
 POST_PATHS = frozenset([*UNARY_ROUTES, *STREAM_ROUTES])
 GET_PATHS = frozenset(["/version", "/probe"])
 
 
-class _Stop(Exception):
-    """The client went away or the simulator is stopping."""
-
-
-class _Cut(Exception):
-    """Fault injection: drop a watch stream without ending it."""
-
-
-class Handler(BaseHTTPRequestHandler):
+class Handler(StreamHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are separate writes
     timeout = 300  # Kuscia's idle timeout: an idle keep-alive connection is closed after 300 s
@@ -130,24 +51,6 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.sim.verbose:
             super().log_message(format, *args)
-
-    def _send(
-        self,
-        code: int,
-        body: bytes = b"",
-        content_type: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response_only(code)
-        self.send_header("Date", self.date_time_string())
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
 
     def _json(self, obj: Any) -> None:
         self._send(200, codec.dumps(obj), "application/json; charset=utf-8")
@@ -256,7 +159,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _unary(self, path: str, body: bytes, *, malformed: bool = False) -> None:
         world = self.server.sim.world
-        schema, handler = UNARY_ROUTES[path]
+        route = UNARY_ROUTES[path]
+        schema = route.schema
         ctype = self.headers.get("Content-Type", "")
         try:
             if ctype.lower().startswith("application/x-protobuf"):
@@ -269,146 +173,30 @@ class Handler(BaseHTTPRequestHandler):
             self._json({"status": {"code": ERR_UNEXPECTED, "message": str(exc)}})
             return
         try:
-            data = handler(world, req)
+            data = route.handler(world, req)
         except APIError as exc:
-            status = {"code": exc.code, "message": exc.message, "details": []}
-            if path in FLAT_ROUTES:
-                self._json({"status": status, "node_name": "", "node_ip": ""})
+            status = {"code": exc.code, "message": exc.message, "details": exc.details}
+            if route.envelope == "flat":
+                self._json({"status": status, **FLAT_ERROR_FIELDS[path]})
+            elif route.envelope == "status":
+                self._json({"status": status})
             else:
-                self._json({"status": status, "data": None})
+                self._json({"status": status, "data": exc.data})
             return
         except Exception as exc:  # like Kuscia's decorator: a panic becomes 11101, HTTP 200
             self._json(
                 {"status": {"code": ERR_UNEXPECTED, "message": f"doBizProcess panic, err: {exc}"}}
             )
             return
-        if path in FLAT_ROUTES:
+        if route.envelope == "flat":
             out = codec.dumps({"status": SUCCESS, **data})
+        elif route.envelope == "status":
+            out = codec.dumps({"status": SUCCESS})
         else:
             out = codec.dumps({"status": SUCCESS, "data": data})
         if malformed:
             out = out[: max(len(out) // 2, 1)]
         self._send(200, out, "application/json; charset=utf-8")
-
-    # -------------------------------------------------------------- streams
-
-    def _start_stream(self, extra: dict[str, str] | None = None) -> None:
-        self.send_response_only(200)
-        self.send_header("Date", self.date_time_string())
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Transfer-Encoding", "chunked")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-
-    def _chunk(self, obj: Any) -> None:
-        data = codec.dumps(obj)
-        try:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-        except (OSError, ValueError) as exc:
-            raise _Stop from exc
-
-    def _end_stream(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-
-    def _watch(self, body: bytes) -> None:
-        sim = self.server.sim
-        try:
-            req = codec.decode_stream_request(
-                body, self.headers.get("Content-Type", ""), codec.WATCH_JOB
-            )
-        except codec.BindError:
-            self._send(400)
-            return
-        timeout = req["timeout_seconds"]
-        if timeout < 0 or timeout > MAX_TIMEOUT_SECONDS:
-            self._send(200)
-            return
-        deadline = time.monotonic() + (timeout or MAX_TIMEOUT_SECONDS)
-        cut_after = sim.world.faults.stream_cut_after
-        cut_at = time.monotonic() + cut_after if cut_after > 0 else None
-        sub = sim.world.subscribe()
-        try:
-            self._start_stream()
-            for etype, status in sub.initial:
-                self._chunk(_event(etype, status))
-            last = time.monotonic()
-            while not sim.stopping.is_set():
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                wait = min(deadline - now, last + sim.heartbeat_interval - now, 0.25)
-                if cut_at is not None and now >= cut_at:
-                    raise _Cut
-                try:
-                    etype, status = sub.queue.get(timeout=max(wait, 0.0))
-                except queue.Empty:
-                    if time.monotonic() - last >= sim.heartbeat_interval:
-                        self._chunk({"type": 4})
-                        last = time.monotonic()
-                    continue
-                self._chunk(_event(etype, status))
-                last = time.monotonic()
-            self._end_stream()
-        except _Cut:  # fault injection: the connection drops mid-stream, no final chunk
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-        except _Stop:
-            self.close_connection = True
-        finally:
-            sub.close()
-
-    def _logs(self, body: bytes) -> None:
-        sim = self.server.sim
-        try:
-            req = codec.decode_stream_request(
-                body, self.headers.get("Content-Type", ""), codec.QUERY_LOG
-            )
-        except codec.BindError:
-            self._send(400)
-            return
-        extra = {"Cache-Control": "no-cache"}
-        try:
-            lines, finished = sim.world.task_log(
-                req["task_id"], req["replica_idx"], req["container"]
-            )
-        except APIError as exc:
-            self._start_stream(extra)
-            with contextlib.suppress(_Stop):
-                self._chunk({"status": {"code": exc.code, "message": exc.message}})
-                self._end_stream()
-            return
-        try:
-            self._start_stream(extra)
-            sent = 0
-            while True:
-                while sent < len(lines):
-                    batch = lines[sent : sent + 100]
-                    self._chunk({"status": {"message": "success"}, "log": "\n".join(batch)})
-                    sent += len(batch)
-                if finished or not req["follow"] or sim.stopping.wait(0.2):
-                    break
-                try:
-                    lines, finished = sim.world.task_log(
-                        req["task_id"], req["replica_idx"], req["container"]
-                    )
-                except APIError:
-                    break
-            self._end_stream()
-        except _Stop:
-            self.close_connection = True
-
-
-def _event(etype: int, status: JSON) -> JSON:
-    ev: JSON = {}
-    if etype:
-        ev["type"] = etype
-    ev["object"] = codec.omit_empty(status)
-    return ev
 
 
 def _close_gracefully(sock: socket.socket) -> None:
@@ -476,6 +264,12 @@ class Simulator:
     `mode="master"`), `log_mode="lite"` serves them as a lite node does; `shuffle=True` returns
     map-derived lists (stages, approvals, parties, endpoints) in random order like Kuscia.
     `mode="autonomy"` makes it the P2P node of `local_domain` (see world.World).
+    `nodes_down` ("DOMAIN" or "DOMAIN/NODE") start NotReady, `routes_down`
+    ("SOURCE:DESTINATION[:REASON]") start Failed (faults.parse_node_fault/parse_route_fault).
+    `world=` serves an existing simulator's world (same jobs, domains and data) as another
+    node, typically `lite_domain="bob"`: bob's lite, whose log/task/query serves bob's pods
+    (then only `host`, `port`, `cert_dir`, `protocol`, `heartbeat_interval`, `log_mode` and
+    `verbose` apply).
     """
 
     def __init__(
@@ -495,6 +289,10 @@ class Simulator:
         mode: str = "master",
         local_domain: str = "alice",
         verbose: bool = False,
+        nodes_down: Sequence[str] = (),
+        routes_down: Sequence[str] = (),
+        world: World | None = None,
+        lite_domain: str | None = None,
     ) -> None:
         protocol = protocol.upper()
         if protocol not in PROTOCOLS:
@@ -507,6 +305,14 @@ class Simulator:
         self.token = read_token(self.cert_dir)
         self.heartbeat_interval = heartbeat_interval
         self.verbose = verbose
+        # what this listener answers on log/task/query (a shared world serves several nodes)
+        self.log_mode = log_mode or ("lite" if lite_domain else None)
+        self.lite_domain = lite_domain
+        if world is not None:  # another listener of the same cluster (e.g. a lite of a master)
+            self.world = world
+            self.log_mode = self.log_mode or world.log_mode
+            self._finish_init()
+            return
         ca_pem = (self.cert_dir / CA_CERT).read_bytes()
         self.world = World(
             clock=clock,
@@ -517,18 +323,37 @@ class Simulator:
             mode=mode,
             local_domain=local_domain,
         )
+        self.log_mode = self.log_mode or self.world.log_mode
         if faults:
             self.world.set_faults(**faults)
         if demo:
+            demo_network(self.world)
             for job in demo_jobs():
                 if mode == "autonomy" and job["initiator"] != local_domain:
                     continue  # a P2P node only creates jobs its own domain initiates
                 self.world.create_job(job)
+        self._network_faults(nodes_down, routes_down)
+        self._finish_init()
+
+    def _finish_init(self) -> None:
         self.ssl_context = self._make_ssl_context()
         self.stopping = threading.Event()
         self.started_monotonic = time.monotonic()
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
+
+    def _network_faults(self, nodes_down: Sequence[str], routes_down: Sequence[str]) -> None:
+        world = self.world
+        for spec in nodes_down:
+            domain, node = parse_node_fault(spec)
+            if domain not in world.domains:
+                raise ValueError(f"{spec!r}: no domain {domain!r} (known: {sorted(world.domains)})")
+            world.set_node_status(domain, "NotReady", node)
+        for spec in routes_down:
+            src, dst, reason = parse_route_fault(spec)
+            if (src, dst) not in world.routes:
+                raise ValueError(f"{spec!r}: no route {src}-{dst}")
+            world.set_route_status(src, dst, "Failed", reason)
 
     def _make_ssl_context(self) -> ssl.SSLContext | None:
         if self.protocol == "NOTLS":

@@ -3,7 +3,7 @@
 Everything a route answers comes from here. Time comes from a clock; simulated durations are
 divided by `speed`. The concepts live in their own modules: core (clock, action heap, watch
 events), jobs / job_controller / job_service (jobs and their state machine), network
-(domains, routes, data), logs, faults. World puts them together.
+(domains and routes), data (domain data, sources, grants), logs, faults. World puts them together.
 
 Job/task/party semantics follow kuscia-api.md §7-§9 for a centralized master (every party is
 local, no approval unless asked for). Failing on demand (custom_fields, label-safe values):
@@ -24,14 +24,15 @@ import random
 import threading
 
 from .clock import Clock, RealClock
+from .data import seed_domaindata
 from .faults import Faults
 from .job_controller import JobController
 from .job_service import JobService
 from .logs import Logs
-from .network import SEED_DOMAINS, Network, seed_domaindata
+from .network import SEED_DOMAINS
 
 
-class World(JobService, JobController, Network, Logs):
+class World(JobService, JobController, Logs):
     """Thread-safe simulated cluster. All public methods take the lock."""
 
     def __init__(
@@ -60,9 +61,11 @@ class World(JobService, JobController, Network, Logs):
         self.lock = threading.RLock()
         self.jobs = {}
         self.domains = {}
-        self.domaindata = seed_domaindata()
-        self.app_images = {"secretflow-image"}
         self.routes = {}
+        self.domaindata = seed_domaindata()
+        self.datasources = {}
+        self.grants = {}
+        self.app_images = {"secretflow-image"}
         self.faults = Faults()
         # "master": 11105 like a real master (the default for mode master); "lite": logs served
         # (an autonomy node's default; a master-mode world with it stands in for a lite node)

@@ -350,67 +350,6 @@ def test_spec_from_request_rejects_wrong_types(body):
         wire.spec_from_request(body)
 
 
-def test_domain_domaindata_and_routes():
-    dom = wire.parse_domain(
-        {
-            "domain_id": "bob",
-            "role": "partner",
-            "cert": "LS0t",
-            "node_statuses": [
-                {
-                    "name": "n1",
-                    "status": "Ready",
-                    "version": "v1",
-                    "last_heartbeat_time": "2025-04-16T10:42:55Z",
-                    "last_transition_time": "",
-                }
-            ],
-            "deploy_token_statuses": [],
-        }
-    )
-    assert dom.role == "partner" and dom.node_statuses[0].status == "Ready"
-    assert dom.node_statuses[0].last_transition_time is None
-    assert dom.raw["cert"] == "LS0t"
-    dd = wire.parse_domaindata_list(
-        {
-            "domaindata_list": [
-                {
-                    "domaindata_id": "alice-table",
-                    "name": "alice.csv",
-                    "type": "table",
-                    "relative_uri": "alice.csv",
-                    "domain_id": "alice",
-                    "datasource_id": "default-data-source",
-                    "attributes": {"description": "alice demo data"},
-                    "partition": None,
-                    "columns": [
-                        {"name": "id1", "type": "str", "comment": "", "not_nullable": False}
-                    ],
-                    "vendor": "manual",
-                    "status": "Available",
-                    "author": "alice",
-                    "file_format": "UNKNOWN",
-                }
-            ]
-        }
-    )
-    assert dd[0].domaindata_id == "alice-table" and dd[0].columns[0]["name"] == "id1"
-    assert dd[0].attributes == {"description": "alice demo data"} and dd[0].raw["author"] == "alice"
-    routes = wire.parse_route_statuses(
-        {
-            "routes": [
-                {
-                    "name": "alice-bob",
-                    "source": "alice",
-                    "destination": "bob",
-                    "status": {"status": "Failed", "reason": "no route"},
-                }
-            ]
-        }
-    )
-    assert (routes[0].source, routes[0].status, routes[0].reason) == ("alice", "Failed", "no route")
-
-
 def test_to_json_uses_kuscia_names_and_times():
     job = wire.parse_batch_job_status(seed_reply()["data"])[0]
     out = wire.to_json(job)

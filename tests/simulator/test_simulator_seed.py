@@ -235,7 +235,12 @@ def test_demo_world_runs_for_a_few_minutes_with_the_promised_jobs(tmp_path):
     assert failed["state"] == "Failed" and failed["err_msg"].startswith(
         "Task[fails-psi]-Party[bob]: "
     )
-    assert {d["domain_id"] for d in world.domaindata} == {"alice", "bob", "carol"}
+    assert {d["domain_id"] for d in world.domaindata.values()} == {"alice", "bob", "carol"}
+    outputs = [d for d in world.domaindata.values() if d["vendor"] == "secretflow"]
+    assert {(d["domain_id"], d["domaindata_id"]) for d in outputs} >= {
+        ("alice", "psi-output-0"),
+        ("bob", "train-dataset"),
+    }
     assert world.app_images == {"secretflow-image"}
 
 

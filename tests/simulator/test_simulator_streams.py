@@ -1,9 +1,9 @@
-"""Watch and log streams of the simulator over real mTLS (kuscia-api.md §3.2, §5.6, §6)."""
+"""The watch stream and log/node/query of the simulator over real mTLS (kuscia-api.md §3.2,
+§5.6, §6). Task log streams: test_simulator_logs.py."""
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
@@ -208,83 +208,7 @@ def test_watch_needs_token(kuscia_sim):
     assert (status, raw) == (401, b"")
 
 
-# ------------------------------------------------------------------ logs
-
-
-def _log_objects(sim, body, **kw):
-    s = Stream(sim, "/api/v1/log/task/query", body, **kw)
-    assert s.resp.status == 200
-    assert s.resp.getheader("Cache-Control") == "no-cache"
-    objs = s.read(max_seconds=10)
-    assert s.ended
-    s.close()
-    return objs, s.raw
-
-
-def test_task_log_of_finished_task(manual):
-    sim, http = manual
-    http.post("/api/v1/job/create", job("job-log"))
-    sim.world.run_until_idle()
-    objs, raw = _log_objects(sim, {"task_id": "job-psi"})
-    assert objs and all(o["status"] == {"message": "success"} for o in objs)
-    text = "\n".join(o["log"] for o in objs)
-    assert "start task job-psi of job job-log" in text and "succeeded" in text
-    assert b"\n" not in raw.replace(b"\\n", b"")  # objects are concatenated, no separator
-
-
-def test_task_log_chunks_of_at_most_100_lines(manual):
-    sim, http = manual
-    http.post("/api/v1/job/create", job("job-biglog"))
-    sim.world.run_until_idle()
-    sim.world.jobs["job-biglog"].runs["job-psi"].log_lines.extend(f"line {i}" for i in range(250))
-    objs, _ = _log_objects(sim, {"task_id": "job-psi"})
-    sizes = [len(o["log"].split("\n")) for o in objs]
-    assert max(sizes) == 100 and sum(sizes) > 250
-
-
-def test_task_log_follow_streams_until_task_ends(manual):
-    sim, http = manual
-    http.post("/api/v1/job/create", job("job-follow"))
-    sim.world.advance(3)  # job-psi running
-
-    def later():
-        for _ in range(12):
-            time.sleep(0.1)
-            sim.world.advance(1)
-
-    t = threading.Thread(target=later)
-    t.start()
-    objs, _ = _log_objects(sim, {"task_id": "job-psi", "follow": True})
-    t.join()
-    text = "\n".join(o["log"] for o in objs)
-    assert len(objs) >= 2
-    assert text.startswith(sim.world.jobs["job-follow"].runs["job-psi"].log_lines[0])
-    assert "task job-psi succeeded" in text
-
-
-@pytest.mark.parametrize(
-    ("body", "code", "message"),
-    [
-        ({"task_id": "nope"}, 13200, 'kusciatasks.kuscia.secretflow "nope" not found'),
-        ({"task_id": "job-psi", "replica_idx": 1}, 11100, "replicate index invalid"),
-        ({"task_id": "job-psi", "container": "foo"}, 11100, "container name foo invalid"),
-        ({"task_id": "job-split"}, 13200, "task job-split status pending, please try later"),
-    ],
-)
-def test_task_log_errors_arrive_in_the_stream(manual, body, code, message):
-    sim, http = manual
-    http.post("/api/v1/job/create", job("job-logerr"))
-    sim.world.advance(13)  # job-psi done at 12.5, job-split created, starts at 13.5
-    objs, _ = _log_objects(sim, body)
-    assert objs == [{"status": {"code": code, "message": message}}]
-
-
-def test_task_log_on_a_master_is_11105(kuscia_sim_factory):
-    sim = kuscia_sim_factory(log_mode="master")
-    objs, _ = _log_objects(sim, {"task_id": "anything"})
-    assert objs == [
-        {"status": {"code": 11105, "message": "kuscia master api not support this interface now"}}
-    ]
+# ------------------------------------------------------------------ log/node/query
 
 
 def test_pod_node_query(manual):
@@ -304,7 +228,7 @@ def test_pod_node_query(manual):
     sim.world.advance(1)
     reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "bob"})
     assert reply["status"]["code"] == 0
-    assert reply["node_name"] == "kuscia-lite-bob" and reply["node_ip"].count(".") == 3
+    assert reply["node_name"] == "root-kuscia-lite-bob" and reply["node_ip"].count(".") == 3
     assert set(reply) == {"status", "node_name", "node_ip"}
     reply = http.post("/api/v1/log/node/query", {"task_id": "job-psi", "domain": "carol"})
     assert reply["status"]["message"] == (

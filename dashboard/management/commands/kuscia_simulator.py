@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator import cli
 
@@ -27,4 +27,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-        cli.serve(opts, write)
+        try:
+            cli.serve(opts, write)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc

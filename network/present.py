@@ -1,0 +1,256 @@
+"""What the network and data pages show, built from the named reads (network.querysets):
+node cards merged across connections, the route matrix with 24 h strips, item uses. Pure
+Python over rows already loaded, so each page costs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from network import derive
+from network.models import (
+    DEGRADED,
+    GONE,
+    NO_AGENT,
+    NOT_READY,
+    READY,
+    ROUTE_DOWN,
+    ROUTE_UP,
+    DataItem,
+    DataUse,
+    NetworkSync,
+    Node,
+    Route,
+)
+from network.querysets import HISTORY_PAGE
+
+CERT_WARN = dt.timedelta(days=30)
+HEARTBEAT_STALE = dt.timedelta(minutes=2)
+WINDOW = dt.timedelta(hours=24)
+
+
+# ---------------------------------------------------------------------- nodes
+
+
+@dataclass
+class NodeView:
+    node: Node
+    cert_state: str  # "", "ok", "soon" (< 30 days), "expired"
+    cert_days: int | None
+    heartbeat_stale: bool
+    tokens: str  # e.g. "1 used, 1 unused"
+
+    @property
+    def status(self) -> str:
+        return GONE if self.node.gone_at is not None else self.node.status
+
+
+def node_view(node: Node, now: dt.datetime) -> NodeView:
+    cert_state, days = "", None
+    if node.cert_not_after is not None:
+        left = node.cert_not_after - now
+        days = left.days
+        expired = left.total_seconds() <= 0
+        cert_state = "expired" if expired else "soon" if left < CERT_WARN else "ok"
+    counts: dict[str, int] = defaultdict(int)
+    for t in node.deploy_tokens or ():
+        counts[t.get("state", "")] += 1
+    tokens = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()) if state)
+    stale = bool(
+        node.last_heartbeat is not None
+        and node.status != NO_AGENT
+        and now - node.last_heartbeat > HEARTBEAT_STALE
+    )
+    return NodeView(node, cert_state, days, stale, tokens)
+
+
+@dataclass
+class NodeCard:
+    domain_id: str
+    views: list[NodeView]
+
+    @property
+    def statuses(self) -> set[str]:
+        return {v.status for v in self.views}
+
+    @property
+    def status(self) -> str:
+        """The one status the card shows; with disagreeing connections the worst of theirs."""
+        order = (NOT_READY, DEGRADED, GONE, NO_AGENT, READY)
+        present = self.statuses
+        return next((s for s in order if s in present), "")
+
+    @property
+    def disagree(self) -> bool:
+        live = {v.status for v in self.views if v.status not in (GONE, NO_AGENT)}
+        return len(live) > 1
+
+
+def node_cards(nodes: Iterable[Node], now: dt.datetime) -> list[NodeCard]:
+    """One card per domain; a domain several connections report shows each one's view."""
+    cards: dict[str, NodeCard] = {}
+    for node in nodes:
+        card = cards.setdefault(node.domain_id, NodeCard(node.domain_id, []))
+        card.views.append(node_view(node, now))
+    # problems first, then by domain
+    rank = {NOT_READY: 0, DEGRADED: 1, GONE: 3, NO_AGENT: 2, READY: 4}
+    return sorted(cards.values(), key=lambda c: (rank.get(c.status, 5), c.domain_id))
+
+
+# ---------------------------------------------------------------------- routes
+
+
+@dataclass
+class RouteView:
+    route: Route
+    segments: list[derive.Segment]
+    down_percent: float
+
+    @property
+    def status(self) -> str:
+        return GONE if self.route.gone_at is not None else self.route.status
+
+
+@dataclass
+class Cell:
+    source: str
+    destination: str
+    views: list[RouteView] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        statuses = {v.status for v in self.views}
+        if not statuses:
+            return ""
+        if ROUTE_DOWN in statuses:
+            return ROUTE_DOWN
+        if statuses == {GONE}:
+            return GONE
+        return ROUTE_UP if ROUTE_UP in statuses else next(iter(statuses))
+
+    @property
+    def disagree(self) -> bool:
+        return len({v.status for v in self.views if v.status != GONE}) > 1
+
+    @property
+    def first(self) -> RouteView | None:
+        return self.views[0] if self.views else None
+
+
+def route_views(
+    routes: Sequence[Route], window: Sequence[tuple[int, str, str, Any]], now: dt.datetime
+) -> list[RouteView]:
+    changes: dict[int, list[tuple[str, str, dt.datetime]]] = defaultdict(list)
+    for route_id, old, new, at in window:
+        changes[route_id].append((old, new, at))
+    out = []
+    for r in routes:
+        segs = derive.strip(
+            current=GONE if r.gone_at is not None else r.status,
+            first_seen=r.first_seen,
+            changes=changes.get(r.pk, []),
+            now=now,
+            window=WINDOW,
+        )
+        out.append(RouteView(r, segs, derive.down_share(segs)))
+    return out
+
+
+@dataclass
+class Matrix:
+    domains: list[str]
+    rows: list[tuple[str, list[Cell | None]]]  # None on the diagonal
+
+    @property
+    def empty(self) -> bool:
+        return not self.domains
+
+
+def matrix(views: Sequence[RouteView], domains: Iterable[str]) -> Matrix:
+    ends = {v.route.source for v in views} | {v.route.destination for v in views}
+    names = sorted(set(domains) | ends)
+    cells: dict[tuple[str, str], Cell] = {}
+    for v in views:
+        key = (v.route.source, v.route.destination)
+        cells.setdefault(key, Cell(*key)).views.append(v)
+    rows = []
+    for s in names:
+        rows.append((s, [None if s == d else cells.get((s, d)) or Cell(s, d) for d in names]))
+    return Matrix(names, rows)
+
+
+def route_problems_first(views: Sequence[RouteView]) -> list[RouteView]:
+    rank = {ROUTE_DOWN: 0, GONE: 2, ROUTE_UP: 3}
+    return sorted(
+        views,
+        key=lambda v: (rank.get(v.status, 1), v.route.source, v.route.destination),
+    )
+
+
+# ---------------------------------------------------------------------- history pages
+
+
+@dataclass
+class History:
+    rows: list[Any]
+    older: int | None  # the `before` id of the next (older) page
+
+
+def history(rows: list[Any]) -> History:
+    more = len(rows) > HISTORY_PAGE
+    rows = rows[:HISTORY_PAGE]
+    return History(rows, rows[-1].pk if more and rows else None)
+
+
+# ---------------------------------------------------------------------- sync state
+
+
+@dataclass
+class PollHealth:
+    connection: str
+    last_success: dt.datetime | None
+    failing: bool
+    kind: str
+    message: str
+    hint: str
+    last_inventory: dt.datetime | None
+
+
+def poll_health(states: Iterable[NetworkSync]) -> list[PollHealth]:
+    out = []
+    for s in states:
+        failing = bool(
+            s.last_error_at and (s.last_success is None or s.last_error_at >= s.last_success)
+        )
+        out.append(
+            PollHealth(
+                connection=s.connection.name,
+                last_success=s.last_success,
+                failing=failing,
+                kind=s.last_error_kind,
+                message=s.last_error_message,
+                hint=s.last_error_hint,
+                last_inventory=s.last_inventory,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- data
+
+
+def uses_of(item: DataItem, uses: Iterable[DataUse], limit: int = 100) -> list[DataUse]:
+    """The uses of an id that concern this item: tasks with this item's domain as a party
+    (the same id can name other domains' data), or with no party list known."""
+    out = [u for u in uses if not u.parties or item.domain_id in u.parties]
+    return out[:limit]
+
+
+def column_types(item: DataItem) -> list[tuple[str, int]]:
+    counts: dict[str, int] = defaultdict(int)
+    for c in item.columns or ():
+        counts[str(c.get("type", ""))] += 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

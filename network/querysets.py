@@ -1,0 +1,419 @@
+"""Named reads of the network and data pages. Every query a view runs is a method here, and
+the pages' query counts are pinned by tests (tests/network/test_pages.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from network.models import (  # noqa: F401
+        DataItem,
+        DataSourceItem,
+        DataUse,
+        GrantItem,
+        NetworkSync,
+        Node,
+        NodeTransition,
+        Route,
+        RouteTransition,
+    )
+
+HISTORY_PAGE = 100  # transitions per page on a node or route page
+DATA_PAGE_SIZES = (25, 50, 100)
+_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,253}$")
+
+NODE_CARD_FIELDS = (
+    "connection__name",
+    "domain_id",
+    "role",
+    "status",
+    "reason",
+    "agents",
+    "version",
+    "last_heartbeat",
+    "kuscia_since",
+    "cert_present",
+    "cert_not_after",
+    "deploy_tokens",
+    "since",
+    "first_seen",
+    "gone_at",
+)
+ROUTE_CELL_FIELDS = (
+    "connection__name",
+    "source",
+    "destination",
+    "status",
+    "reason",
+    "reason_code",
+    "kuscia_updated_at",
+    "since",
+    "first_seen",
+    "gone_at",
+)
+
+
+class NodeQuerySet(models.QuerySet["Node"]):
+    def for_network(self, connection: str = "") -> NodeQuerySet:
+        """The /network/ cards: every node (gone ones too, shown as such), by domain."""
+        qs = self.filter(connection__enabled=True)
+        if connection:
+            qs = qs.filter(connection__name=connection)
+        return (
+            qs.select_related("connection")
+            .only(*NODE_CARD_FIELDS)
+            .order_by("domain_id", "connection__name")
+        )
+
+    def for_detail(self, connection: str, domain_id: str) -> NodeQuerySet:
+        return self.select_related("connection").filter(
+            connection__name=connection, domain_id=domain_id
+        )
+
+    def of_parties(self, connection_id: int, domains: list[str]) -> NodeQuerySet:
+        """A job's parties' nodes on its connection (the failure card)."""
+        return (
+            self.filter(connection_id=connection_id, domain_id__in=domains)
+            .select_related("connection")
+            .order_by("domain_id")
+        )
+
+    def not_ready_count(self) -> int:
+        """Nodes (not gone) whose agents are not all Ready, for the overview tile. One query."""
+        from network.models import DEGRADED, NOT_READY
+
+        return self.filter(
+            gone_at__isnull=True, status__in=(NOT_READY, DEGRADED), connection__enabled=True
+        ).count()
+
+
+class NodeTransitionQuerySet(models.QuerySet["NodeTransition"]):
+    def history(self, node_id: int, *, before: int | None = None) -> list[NodeTransition]:
+        """Newest first, HISTORY_PAGE at a time (`before`: the id the previous page ended at);
+        one more row than shown tells whether there is an older page."""
+        qs = self.filter(node_id=node_id)
+        if before is not None:
+            qs = qs.filter(id__lt=before)
+        return list(qs.order_by("-observed_at", "-id")[: HISTORY_PAGE + 1])
+
+
+class RouteQuerySet(models.QuerySet["Route"]):
+    def for_matrix(self, connection: str = "") -> RouteQuerySet:
+        qs = self.filter(connection__enabled=True)
+        if connection:
+            qs = qs.filter(connection__name=connection)
+        return (
+            qs.select_related("connection")
+            .only(*ROUTE_CELL_FIELDS)
+            .order_by("source", "destination", "connection__name")
+        )
+
+    def for_detail(self, connection: str, source: str, destination: str) -> RouteQuerySet:
+        return self.select_related("connection").filter(
+            connection__name=connection, source=source, destination=destination
+        )
+
+    def touching(self, connection_id: int, domain_id: str) -> RouteQuerySet:
+        """Routes from or to a domain on one connection (the node page)."""
+        return (
+            self.filter(connection_id=connection_id)
+            .filter(Q(source=domain_id) | Q(destination=domain_id))
+            .select_related("connection")
+            .only(*ROUTE_CELL_FIELDS)
+            .order_by("source", "destination")
+        )
+
+    def down_count(self) -> int:
+        """Routes (not gone) that are not Succeeded, for the overview tile. One query."""
+        from network.models import ROUTE_UP
+
+        return (
+            self.filter(gone_at__isnull=True, connection__enabled=True)
+            .exclude(status=ROUTE_UP)
+            .count()
+        )
+
+    def between(self, domains: list[str], connection_id: int) -> RouteQuerySet:
+        """The routes among a set of domains on one connection (a job's parties)."""
+        return (
+            self.filter(connection_id=connection_id, source__in=domains, destination__in=domains)
+            .select_related("connection")
+            .order_by("source", "destination")
+        )
+
+
+class RouteTransitionQuerySet(models.QuerySet["RouteTransition"]):
+    def window(self, since: dt.datetime, connection: str = "") -> list[tuple[int, str, str, Any]]:
+        """(route_id, old, new, observed_at) of every route change since `since`, in order:
+        the 24 h strips of the matrix in one query."""
+        qs = self.filter(observed_at__gte=since, route__connection__enabled=True)
+        if connection:
+            qs = qs.filter(route__connection__name=connection)
+        return list(
+            qs.order_by("route_id", "observed_at", "id").values_list(
+                "route_id", "old_status", "new_status", "observed_at"
+            )
+        )
+
+    def for_route_window(
+        self, route_id: int, since: dt.datetime
+    ) -> list[tuple[int, str, str, Any]]:
+        return list(
+            self.filter(route_id=route_id, observed_at__gte=since)
+            .order_by("observed_at", "id")
+            .values_list("route_id", "old_status", "new_status", "observed_at")
+        )
+
+    def history(self, route_id: int, *, before: int | None = None) -> list[RouteTransition]:
+        qs = self.filter(route_id=route_id)
+        if before is not None:
+            qs = qs.filter(id__lt=before)
+        return list(qs.order_by("-observed_at", "-id")[: HISTORY_PAGE + 1])
+
+    def during(
+        self, route_ids: list[int], start: dt.datetime, end: dt.datetime
+    ) -> list[RouteTransition]:
+        """Changes of some routes up to `end` that matter for [start, end]: the last one before
+        start per route is found by the caller from the ordered list."""
+        return list(
+            self.filter(route_id__in=route_ids, observed_at__lte=end)
+            .filter(observed_at__gte=start - dt.timedelta(days=7))
+            .order_by("route_id", "observed_at", "id")
+        )
+
+
+# ---------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class DataFilter:
+    """The /data/ list as it appears in the URL: ?q=&domain=&type=&connection=&gone=1."""
+
+    q: str = ""
+    domain: str = ""
+    type: str = ""
+    connection: str = ""
+    gone: bool = False
+    per_page: int = 50
+    errors: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_query(cls, query: Any) -> DataFilter:
+        errors: list[str] = []
+
+        def one(name: str) -> str:
+            return str(query.get(name, "") or "").strip()
+
+        def token(name: str) -> str:
+            value = one(name)
+            if value and not _TOKEN.match(value):
+                errors.append(name)
+                return ""
+            return value
+
+        try:
+            per_page = int(one("per_page") or 50)
+        except ValueError:
+            per_page = 50
+        return cls(
+            q=one("q")[:100],
+            domain=token("domain"),
+            type=token("type"),
+            connection=token("connection"),
+            gone=one("gone") == "1",
+            per_page=per_page if per_page in DATA_PAGE_SIZES else 50,
+            errors=tuple(errors),
+        )
+
+
+@dataclass(frozen=True)
+class DataCursor:
+    domain_id: str
+    domaindata_id: str
+    pk: int
+
+    def encode(self) -> str:
+        return f"{self.domain_id}~{self.domaindata_id}~{self.pk}"
+
+    @classmethod
+    def decode(cls, text: str) -> DataCursor | None:
+        parts = text.split("~")
+        if len(parts) != 3 or not parts[2].isdigit():
+            return None
+        return cls(parts[0], parts[1], int(parts[2]))
+
+
+@dataclass
+class DataPage:
+    rows: list[DataItem]
+    next: DataCursor | None
+    prev: DataCursor | None
+
+
+DATA_ROW_FIELDS = (
+    "connection__name",
+    "domain_id",
+    "domaindata_id",
+    "name",
+    "type",
+    "relative_uri",
+    "datasource_id",
+    "vendor",
+    "author",
+    "column_count",
+    "attributes",
+    "gone_at",
+)
+
+
+class DataItemQuerySet(models.QuerySet["DataItem"]):
+    def filtered(self, f: DataFilter) -> DataItemQuerySet:
+        qs = self.filter(connection__enabled=True)
+        if not f.gone:
+            qs = qs.filter(gone_at__isnull=True)
+        if f.connection:
+            qs = qs.filter(connection__name=f.connection)
+        if f.domain:
+            qs = qs.filter(domain_id=f.domain)
+        if f.type:
+            qs = qs.filter(type=f.type)
+        if f.q:
+            qs = qs.filter(
+                Q(domaindata_id__icontains=f.q)
+                | Q(name__icontains=f.q)
+                | Q(relative_uri__icontains=f.q)
+            )
+        return qs
+
+    def keyset_page(
+        self, f: DataFilter, *, after: DataCursor | None = None, before: DataCursor | None = None
+    ) -> DataPage:
+        """One page in (domain_id, domaindata_id, id) order after/before a cursor: one query
+        (never OFFSET: page 2,000 costs what page 1 does)."""
+        qs = self.filtered(f).select_related("connection").only(*DATA_ROW_FIELDS)
+        size = f.per_page
+        if before is not None:
+            rows = list(
+                qs.filter(_before(before)).order_by("-domain_id", "-domaindata_id", "-id")[
+                    : size + 1
+                ]
+            )
+            more = len(rows) > size
+            rows = rows[:size][::-1]
+            return DataPage(
+                rows=rows,
+                next=_cursor(rows[-1]) if rows else None,
+                prev=_cursor(rows[0]) if rows and more else None,
+            )
+        if after is not None:
+            qs = qs.filter(_after(after))
+        rows = list(qs.order_by("domain_id", "domaindata_id", "id")[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return DataPage(
+            rows=rows,
+            next=_cursor(rows[-1]) if rows and more else None,
+            prev=_cursor(rows[0]) if rows and after is not None else None,
+        )
+
+    def for_detail(self, connection: str, domain_id: str, domaindata_id: str) -> DataItemQuerySet:
+        return self.select_related("connection").filter(
+            connection__name=connection, domain_id=domain_id, domaindata_id=domaindata_id
+        )
+
+    def facets(self) -> dict[str, list[str]]:
+        """The domains and types the filter offers (items not gone): one query."""
+        pairs = set(
+            self.filter(gone_at__isnull=True, connection__enabled=True)
+            .order_by()
+            .values_list("domain_id", "type")
+            .distinct()
+        )
+        return {
+            "domains": sorted({d for d, _ in pairs}),
+            "types": sorted({t for _, t in pairs if t}),
+        }
+
+    def ids_for_picker(self, connection_id: int, domain_id: str, limit: int = 500) -> list[Any]:
+        """(domaindata_id, type, name) of a domain's data, for the create form's input picker."""
+        return list(
+            self.filter(connection_id=connection_id, domain_id=domain_id, gone_at__isnull=True)
+            .order_by("domaindata_id")
+            .values_list("domaindata_id", "type", "name")[:limit]
+        )
+
+
+def _cursor(row: DataItem) -> DataCursor:
+    return DataCursor(row.domain_id, row.domaindata_id, row.pk)
+
+
+def _after(c: DataCursor) -> Q:
+    return (
+        Q(domain_id__gt=c.domain_id)
+        | Q(domain_id=c.domain_id, domaindata_id__gt=c.domaindata_id)
+        | Q(domain_id=c.domain_id, domaindata_id=c.domaindata_id, id__gt=c.pk)
+    )
+
+
+def _before(c: DataCursor) -> Q:
+    return (
+        Q(domain_id__lt=c.domain_id)
+        | Q(domain_id=c.domain_id, domaindata_id__lt=c.domaindata_id)
+        | Q(domain_id=c.domain_id, domaindata_id=c.domaindata_id, id__lt=c.pk)
+    )
+
+
+class DataSourceItemQuerySet(models.QuerySet["DataSourceItem"]):
+    def for_item(self, connection_id: int, domain_id: str, datasource_id: str) -> Any:
+        """The data source an item names (None when the inventory has not seen it)."""
+        return (
+            self.filter(
+                connection_id=connection_id, domain_id=domain_id, datasource_id=datasource_id
+            )
+            .only("name", "type", "location", "gone_at", "access_directly")
+            .first()
+        )
+
+
+class GrantItemQuerySet(models.QuerySet["GrantItem"]):
+    def for_item(self, connection_id: int, domain_id: str, domaindata_id: str) -> list[Any]:
+        return list(
+            self.filter(
+                connection_id=connection_id, domain_id=domain_id, domaindata_id=domaindata_id
+            ).order_by("grant_domain", "grant_id")
+        )
+
+
+class NetworkSyncQuerySet(models.QuerySet["NetworkSync"]):
+    def for_pages(self, connection: str = "") -> NetworkSyncQuerySet:
+        """Poll health of the enabled connections (one, by name, when given)."""
+        qs = self.select_related("connection").filter(connection__enabled=True)
+        if connection:
+            qs = qs.filter(connection__name=connection)
+        return qs.order_by("connection__name")
+
+
+class DataUseQuerySet(models.QuerySet["DataUse"]):
+    def for_item(self, domaindata_id: str, limit: int = 200) -> DataUseQuerySet:
+        """Tasks that read or wrote a domain data id, newest job first, with the job and its
+        connection (for the link)."""
+        return (
+            self.filter(domaindata_id=domaindata_id)
+            .select_related("job", "job__connection")
+            .only(
+                "task_id",
+                "direction",
+                "parties",
+                "job_time",
+                "job__job_id",
+                "job__state",
+                "job__connection__name",
+            )
+            .order_by("-job_time", "-id")[:limit]
+        )
