@@ -1,4 +1,5 @@
-"""`make test`: lint, type-check, then the whole test suite.
+"""`make test`: lint, type-check, the translation catalogues' completeness check, then the whole
+test suite (with the catalogues compiled, so that pages can be tested in both languages).
 
 The unit tier runs on SQLite. The integration and browser tiers run on PostgreSQL, Redis and
 Debian's Chromium when they are reachable; where they are not, those tests are skipped with the
@@ -27,6 +28,9 @@ def main() -> int:
     if run([str(BIN / "ruff"), "check", "."]) or run([str(BIN / "ruff"), "format", "--check", "."]):
         return 1
     if run([str(BIN / "mypy"), "."]):
+        return 1
+    manage = [sys.executable, "manage.py", "catalogues"]
+    if run([*manage, "check"]) or run([*manage, "compile"]):
         return 1
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     # Tier 1: unit tests on SQLite, no services.
