@@ -1,8 +1,10 @@
 """Failed sign-in attempts, kept in the database so that throttling holds across every web
-process. Only a hash of the username and client address is stored, never a password."""
+process (only a hash of the username and client address is stored, never a password); and each
+user's display preferences (language, time zone)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -23,3 +25,19 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"login failure {self.key[:8]} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Preference(models.Model):
+    """A user's display preferences. An empty value follows the default: the browser's language
+    (else LANGUAGE_CODE), and the deployment's TIME_ZONE. Written only by
+    accounts.preferences.save_preference."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=16, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"preferences of user {self.user_id}"
