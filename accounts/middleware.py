@@ -9,7 +9,11 @@ of a 302 that htmx would follow and swap the login form into a fragment.
 `RejectNulMiddleware` answers 400 to a request whose path, query, form or cookies hold a NUL:
 PostgreSQL text cannot hold one, so such a value would otherwise fail in the first query that
 uses it (a 500) instead of being refused (Django's form fields refuse it; raw GET and path
-values reach querysets unchecked)."""
+values reach querysets unchecked).
+
+`PreferenceMiddleware` (after AuthenticationMiddleware) applies the signed-in user's saved
+language over the one LocaleMiddleware chose from the cookie or Accept-Language, and activates
+the user's time zone (else TIME_ZONE) for the request."""
 
 from __future__ import annotations
 
@@ -22,8 +26,11 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import resolve_url
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.preferences import preference_of, zone
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -70,12 +77,34 @@ class RejectNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
-            return HttpResponseBadRequest(
-                "Bad request: the address or the form holds a NUL character (%00), which no "
-                "job, task or connection name can contain.",
-                content_type="text/plain; charset=utf-8",
-            )
+            # Before sessions and LocaleMiddleware: the language from the cookie or browser.
+            with translation.override(translation.get_language_from_request(request)):
+                text = translation.gettext(
+                    "Bad request: the address or the form holds a NUL character (%00), which "
+                    "no job, task or connection name can contain."
+                )
+            return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class PreferenceMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        pref = preference_of(request.user)
+        if pref is not None and pref.language:
+            translation.activate(pref.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        user_zone = zone(pref.time_zone) if pref is not None else None
+        if user_zone is not None:
+            timezone.activate(user_zone)
+        else:
+            timezone.deactivate()  # TIME_ZONE (a thread serves many users)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 def _page_path(request: HttpRequest) -> str:

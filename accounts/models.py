@@ -1,10 +1,11 @@
 """Failed sign-in attempts, kept in the database so that throttling holds across every web
-process. Only a hash of the username and client address is stored, never a password.
-LoginThrottleKey holds one row per hashed key: the row an attempt locks while it counts and
-records (accounts.throttle)."""
+process (only a hash of the username and client address is stored, never a password; one
+LoginThrottleKey row per hashed key is what an attempt locks while it counts and records, see
+accounts.throttle); and each user's display preferences (language, time zone)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -33,3 +34,19 @@ class LoginThrottleKey(models.Model):
 
     def __str__(self) -> str:
         return f"login throttle key {self.key[:8]}"
+
+
+class Preference(models.Model):
+    """A user's display preferences. An empty value follows the default: the browser's language
+    (else LANGUAGE_CODE), and the deployment's TIME_ZONE. Written only by
+    accounts.preferences.save_preference."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=16, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"preferences of user {self.user_id}"

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils.translation import gettext as _
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -53,7 +54,7 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_operator(request.user):
-            return HttpResponseForbidden("Only operators may do this.")
+            return HttpResponseForbidden(_("Only operators may do this."))
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -63,7 +64,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_admin(request.user):
-            return HttpResponseForbidden("Only admins may do this.")
+            return HttpResponseForbidden(_("Only admins may do this."))
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
@@ -57,27 +58,27 @@ class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
 
 class AuditRecord(models.Model):
     class Action(models.TextChoices):
-        CREATE = "create", "Create"
-        STOP = "stop", "Stop"
-        CANCEL = "cancel", "Cancel"
-        SUSPEND = "suspend", "Suspend"
-        RESTART = "restart", "Restart"
-        APPROVE = "approve", "Approve"
-        REJECT = "reject", "Reject"
-        DELETE = "delete", "Delete"
-        FORGET = "forget", "Forget (local)"
-        TRACK = "track", "Add by id"
-        CONNECTION_ADD = "connection_add", "Add connection"
-        CONNECTION_EDIT = "connection_edit", "Edit connection"
-        CONNECTION_ON = "connection_on", "Enable connection"
-        CONNECTION_OFF = "connection_off", "Disable connection"
-        CONNECTION_CHECK = "connection_check", "Check connection"
+        CREATE = "create", _("Create")
+        STOP = "stop", _("Stop")
+        CANCEL = "cancel", _("Cancel")
+        SUSPEND = "suspend", _("Suspend")
+        RESTART = "restart", _("Restart")
+        APPROVE = "approve", _("Approve")
+        REJECT = "reject", _("Reject")
+        DELETE = "delete", _("Delete")
+        FORGET = "forget", _("Forget (local)")
+        TRACK = "track", _("Add by id")
+        CONNECTION_ADD = "connection_add", _("Add connection")
+        CONNECTION_EDIT = "connection_edit", _("Edit connection")
+        CONNECTION_ON = "connection_on", _("Enable connection")
+        CONNECTION_OFF = "connection_off", _("Disable connection")
+        CONNECTION_CHECK = "connection_check", _("Check connection")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "In progress"
-        OK = "ok", "Done"
-        NO_EFFECT = "no_effect", "No effect"
-        ERROR = "error", "Kuscia error"
+        PENDING = "pending", _("In progress")
+        OK = "ok", _("Done")
+        NO_EFFECT = "no_effect", _("No effect")
+        ERROR = "error", _("Kuscia error")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -6,23 +6,35 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditRecord
 
 
 class AuditFilterForm(forms.Form):
+    """The page's filters. Dates are days in the reader's time zone (the one the page shows
+    times in): the queryset's `__date` lookups use the zone activated for the request."""
+
     action = forms.ChoiceField(
-        required=False, choices=[("", "any action"), *AuditRecord.Action.choices]
+        label=_("Action"),
+        required=False,
+        choices=[("", _("any action")), *AuditRecord.Action.choices],
     )
     outcome = forms.ChoiceField(
-        required=False, choices=[("", "any outcome"), *AuditRecord.Outcome.choices]
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("any outcome")), *AuditRecord.Outcome.choices],
     )
-    user = forms.CharField(required=False, max_length=150)
-    connection = forms.CharField(required=False, max_length=64)
-    job = forms.CharField(required=False, max_length=63, label="Job id contains")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    user = forms.CharField(label=_("User"), required=False, max_length=150)
+    connection = forms.CharField(label=_("Connection"), required=False, max_length=64)
+    job = forms.CharField(label=_("Job id contains"), required=False, max_length=63)
+    since = forms.DateField(
+        label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 @require_GET

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from connections.querysets import ConnectionQuerySet
 
@@ -67,12 +68,12 @@ class Connection(models.Model):
         NOTLS = "NOTLS"
 
     class Mode(models.TextChoices):
-        CENTRALIZED = "centralized", "Centralized (master)"
-        LITE = "lite", "Lite node"
-        P2P = "p2p", "P2P (autonomy node)"
+        CENTRALIZED = "centralized", _("Centralized (master)")
+        LITE = "lite", _("Lite node")
+        P2P = "p2p", _("P2P (autonomy node)")
 
     name = models.SlugField(max_length=64, unique=True)
-    url = models.CharField(max_length=255, help_text="e.g. https://127.0.0.1:8082")
+    url = models.CharField(max_length=255, help_text=_("e.g. https://127.0.0.1:8082"))
     protocol = models.CharField(max_length=8, choices=Protocol.choices, default=Protocol.MTLS)
     cert_dir = models.CharField(max_length=500, blank=True)
     ca_file = models.CharField(max_length=500, blank=True)
@@ -84,7 +85,7 @@ class Connection(models.Model):
     local_domain = models.CharField(max_length=63, blank=True)
     enabled = models.BooleanField(default=True)
     is_default = models.BooleanField(
-        default=False, help_text="Created from the KUSCIA_* environment variables."
+        default=False, help_text=_("Created from the KUSCIA_* environment variables.")
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -21,12 +21,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import admin_required
 from audit.models import AuditRecord
 from connections import changes
+from connections.check_texts import status_label, step_label
 from connections.models import Connection
 from jobs.models import Job
 from kuscia.check import CheckStep, first_failure, run_check
@@ -73,35 +76,49 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
             "enabled",
         ]
         labels = {
-            "url": "KusciaAPI URL",
-            "cert_dir": "Certificate directory",
-            "ca_file": "CA certificate file (ca.crt)",
-            "cert_file": "Client certificate file",
-            "key_file": "Client key file",
-            "token_file": "Token file",
-            "tls_server_name": "TLS server name",
-            "local_domain": "Local domain ID",
+            "name": gettext_lazy("Name"),
+            "url": gettext_lazy("KusciaAPI URL"),
+            "protocol": gettext_lazy("Protocol"),
+            "mode": gettext_lazy("Mode"),
+            "cert_dir": gettext_lazy("Certificate directory"),
+            "ca_file": gettext_lazy("CA certificate file (ca.crt)"),
+            "cert_file": gettext_lazy("Client certificate file"),
+            "key_file": gettext_lazy("Client key file"),
+            "token_file": gettext_lazy("Token file"),
+            "tls_server_name": gettext_lazy("TLS server name"),
+            "local_domain": gettext_lazy("Local domain ID"),
+            "enabled": gettext_lazy("Enabled"),
         }
         help_texts = {
-            "name": "Short name used in links, e.g. alice or master.",
-            "url": "Scheme, host and port only, e.g. https://127.0.0.1:8082 (13082 via Docker).",
-            "cert_dir": "A directory holding ca.crt, kusciaapi-server.crt/.key and token "
-            "(copied from /home/kuscia/var/certs/). The file fields below override it.",
-            "ca_file": "Path on this server. Only the path is stored.",
-            "cert_file": "Path; Kuscia's docs use kusciaapi-server.crt as the client certificate.",
-            "key_file": "Path; kusciaapi-server.key.",
-            "token_file": "Path of the file holding the token; the token itself is never stored.",
-            "tls_server_name": "Name to expect in the server certificate when the URL's host "
-            "is not in it (e.g. kusciaapi).",
+            "name": gettext_lazy("Short name used in links, e.g. alice or master."),
+            "url": gettext_lazy(
+                "Scheme, host and port only, e.g. https://127.0.0.1:8082 (13082 via Docker)."
+            ),
+            "cert_dir": gettext_lazy(
+                "A directory holding ca.crt, kusciaapi-server.crt/.key and token (copied from "
+                "/home/kuscia/var/certs/). The file fields below override it."
+            ),
+            "ca_file": gettext_lazy("Path on this server. Only the path is stored."),
+            "cert_file": gettext_lazy(
+                "Path; Kuscia's docs use kusciaapi-server.crt as the client certificate."
+            ),
+            "key_file": gettext_lazy("Path; kusciaapi-server.key."),
+            "token_file": gettext_lazy(
+                "Path of the file holding the token; the token itself is never stored."
+            ),
+            "tls_server_name": gettext_lazy(
+                "Name to expect in the server certificate when the URL's host is not in it "
+                "(e.g. kusciaapi)."
+            ),
         }
 
     sections = (
-        ("Kuscia API", ("name", "url", "protocol", "mode", "local_domain")),
+        (gettext_lazy("Kuscia API"), ("name", "url", "protocol", "mode", "local_domain")),
         (
-            "Certificate and token files (paths only)",
+            gettext_lazy("Certificate and token files (paths only)"),
             ("cert_dir", "ca_file", "cert_file", "key_file", "token_file"),
         ),
-        ("TLS and status", ("tls_server_name", "enabled")),
+        (gettext_lazy("TLS and status"), ("tls_server_name", "enabled")),
     )
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -125,9 +142,9 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         protocol = self.fields["protocol"]
         assert isinstance(protocol, forms.ChoiceField)
         protocol.choices = [
-            ("MTLS", "MTLS: client certificate + token"),
-            ("TLS", "TLS: token only"),
-            ("NOTLS", "NOTLS: plain HTTP, no token"),
+            ("MTLS", _("MTLS: client certificate + token")),
+            ("TLS", _("TLS: token only")),
+            ("NOTLS", _("NOTLS: plain HTTP, no token")),
         ]
 
     def clean_url(self) -> str:
@@ -136,26 +153,30 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         url = str(self.cleaned_data["url"]).strip().rstrip("/")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise forms.ValidationError("Give scheme, host and port, e.g. https://10.0.0.5:8082.")
+            raise forms.ValidationError(
+                _("Give scheme, host and port, e.g. https://10.0.0.5:8082.")
+            )
         if parts.username or parts.password:
-            raise forms.ValidationError("Do not put credentials in the URL.")
+            raise forms.ValidationError(_("Do not put credentials in the URL."))
         try:
-            _ = parts.port
+            parts.port  # noqa: B018 - raises ValueError for a port that is no number
         except ValueError:
-            raise forms.ValidationError("The port is not a number.") from None
+            raise forms.ValidationError(_("The port is not a number.")) from None
         return url
 
     def _clean_path(self, name: str) -> str:
         if name in self.pasted:
             raise forms.ValidationError(
-                "Give the absolute path of the file, not its contents. What was typed here was "
-                "not kept, in case it was a key or token."
+                _(
+                    "Give the absolute path of the file, not its contents. What was typed here "
+                    "was not kept, in case it was a key or token."
+                )
             )
         value = str(self.cleaned_data.get(name) or "").strip()
         if not value:
             return ""
         if not PurePosixPath(value).is_absolute():
-            raise forms.ValidationError("Give an absolute path, e.g. /etc/kuscia/alice/ca.crt.")
+            raise forms.ValidationError(_("Give an absolute path, e.g. /etc/kuscia/alice/ca.crt."))
         return value
 
     def clean_cert_dir(self) -> str:
@@ -178,11 +199,13 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         protocol = data.get("protocol")
         url = str(data.get("url") or "")
         if protocol == Connection.Protocol.NOTLS and url.startswith("https://"):
-            self.add_error("url", "Protocol NOTLS uses http://.")
+            self.add_error("url", _("Protocol NOTLS uses http://."))
         if protocol in (Connection.Protocol.TLS, Connection.Protocol.MTLS) and url.startswith(
             "http://"
         ):
-            self.add_error("url", f"Protocol {protocol} uses https://.")
+            self.add_error(
+                "url", _("Protocol %(protocol)s uses https://.") % {"protocol": protocol}
+            )
         if protocol == Connection.Protocol.MTLS and not data.get("cert_dir"):
             missing = [
                 f for f in ("ca_file", "cert_file", "key_file", "token_file") if not data.get(f)
@@ -190,8 +213,10 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
             if missing:
                 self.add_error(
                     None,
-                    "MTLS needs the CA, client certificate, client key and token: give a "
-                    "certificate directory or every file path.",
+                    _(
+                        "MTLS needs the CA, client certificate, client key and token: give a "
+                        "certificate directory or every file path."
+                    ),
                 )
         return data
 
@@ -225,7 +250,10 @@ def connection_add(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             connection = form.save()
             _record(request, connection, Action.CONNECTION_ADD, list(form.changed_data))
-        messages.success(request, f"Connection {connection.name} added. Run the check below.")
+        messages.success(
+            request,
+            _("Connection %(name)s added. Run the check below.") % {"name": connection.name},
+        )
         return redirect("connections:check", name=connection.name)
     return render(request, "connections/form.html", {"form": form, "connection": None})
 
@@ -237,8 +265,10 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
     if connection.is_default:
         messages.info(
             request,
-            "The default connection is configured by the KUSCIA_* environment variables; "
-            "change them and restart to edit it.",
+            _(
+                "The default connection is configured by the KUSCIA_* environment variables; "
+                "change them and restart to edit it."
+            ),
         )
         return redirect("connections:list")
     form = ConnectionForm(request.POST or None, instance=connection)
@@ -246,7 +276,7 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         with transaction.atomic():
             connection = form.save()
             _record(request, connection, Action.CONNECTION_EDIT, list(form.changed_data))
-        messages.success(request, f"Connection {connection.name} saved.")
+        messages.success(request, _("Connection %(name)s saved.") % {"name": connection.name})
         return redirect("connections:list")
     return render(request, "connections/form.html", {"form": form, "connection": connection})
 
@@ -260,8 +290,12 @@ def connection_toggle(request: HttpRequest, name: str) -> HttpResponse:
         connection.save(update_fields=["enabled"])
         action = Action.CONNECTION_ON if connection.enabled else Action.CONNECTION_OFF
         _record(request, connection, action, ["enabled"])
-    verb = "enabled" if connection.enabled else "disabled"
-    messages.success(request, f"Connection {connection.name} {verb}.")
+    done = (
+        _("Connection %(name)s enabled.")
+        if connection.enabled
+        else _("Connection %(name)s disabled.")
+    )
+    messages.success(request, done % {"name": connection.name})
     return redirect("connections:list")
 
 
@@ -299,7 +333,14 @@ def connection_check(request: HttpRequest, name: str) -> HttpResponse:
         steps = run_check(connection.client_config(), domains=known_domains(connection))
     finally:
         changes.finish_connection_check(slot.record, steps)
-    context.update(steps=steps, failed=first_failure(steps))
+    failed = first_failure(steps)
+    context.update(
+        steps=[
+            {"step": s, "label": step_label(s.name), "status": status_label(s.status)}
+            for s in steps
+        ],
+        failed=step_label(failed.name) if failed else "",
+    )
     log.info(
         "connection check %s by user=%s: %s",
         connection.name,

@@ -2,14 +2,21 @@ from django.apps import AppConfig
 
 
 class DashboardConfig(AppConfig):
-    """The project as an app: its templates (base layout), health and metrics endpoints, and the
-    hook that lets the framework-free Kuscia client report its requests to our metrics."""
+    """The project as an app: its templates (base layout), health and metrics endpoints, the
+    hook that lets the framework-free Kuscia client report its requests to our metrics, and the
+    translation catalogues' compiling (after every migrate) and system check."""
 
     name = "dashboard"
     verbose_name = "Kuscia Console"
 
     def ready(self) -> None:
+        from django.core import checks
+        from django.db.models.signals import post_migrate
+
+        from dashboard.catalogues import check_compiled, compile_after_migrate
         from dashboard.metrics import observe_request
         from kuscia.client import set_default_observer
 
         set_default_observer(observe_request)
+        checks.register(check_compiled)
+        post_migrate.connect(compile_after_migrate, dispatch_uid="dashboard.compile_catalogues")

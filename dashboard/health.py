@@ -23,6 +23,7 @@ from django.db import connection as db_connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -144,7 +145,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
     )
     if not allowed:
         status = 403 if user.is_authenticated else 401
-        response = HttpResponse("metrics need an admin login or a bearer token\n", status=status)
+        response = HttpResponse(
+            _("Metrics need an admin login or a bearer token.") + "\n", status=status
+        )
         if status == 401:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response

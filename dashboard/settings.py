@@ -80,9 +80,11 @@ MIDDLEWARE = [
     "accounts.middleware.RejectNulMiddleware",  # a NUL in a query would be a 500 on PostgreSQL
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # cookie, else Accept-Language, else default
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PreferenceMiddleware",  # the user's saved language and time zone
     "accounts.middleware.HtmxLoginRequiredMiddleware",  # LoginRequired + HX-Redirect for htmx
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -134,13 +136,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The user's preferences (language, time zone) come with the user's one query per request.
+# Django's ModelBackend stays listed for sessions signed in before it (it never checks a
+# password: the first backend ends a failed sign-in).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.PreferenceModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = False  # English only: skips the translation machinery on every value rendered
+# --- Language and time (README "Languages and time zones") ---
+# A page's language: the signed-in user's saved preference (accounts.middleware), else the
+# language cookie the header's switcher sets, else the browser's Accept-Language, else
+# LANGUAGE_CODE. URLs carry no language prefix: a shared link opens in the reader's language.
+# Each app keeps its own catalogue in <app>/locale/zh_Hans/LC_MESSAGES/django.po; the compiled
+# .mo files are built by `manage.py catalogues compile` (pure Python, no GNU gettext needed).
+USE_I18N = True
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# Our catalogues before Django's own (its admin says "动作" for "Action", where we say "操作"):
+# LOCALE_PATHS take precedence over the apps' catalogues, which Django would otherwise rank by
+# INSTALLED_APPS, contrib apps before ours.
+LOCALE_PATHS = sorted(path for path in BASE_DIR.glob("*/locale") if path.is_dir())
+LANGUAGE_COOKIE_NAME = "kc_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+# Stored in UTC; shown in the user's zone (their preference, else this one). `make run` sets
+# DJANGO_TIME_ZONE to the machine's zone.
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "") or "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"

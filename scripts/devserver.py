@@ -1,7 +1,9 @@
 """`make run`: the whole console on one machine, supervised by one process.
 
 Steps, each idempotent so that running it again reuses what exists:
-1. migrate the database (SQLite under var/ unless DATABASE_URL is set);
+1. compile the translation catalogues and migrate the database (SQLite under var/ unless
+   DATABASE_URL is set); pages show times in the machine's time zone unless DJANGO_TIME_ZONE
+   is set;
 2. unless KUSCIA_API_URL is set, create the simulator's certificates in KUSCIA_CERT_DIR
    (default var/simulator-certs) and start the Kuscia simulator with demo jobs on
    KUSCIA_SIM_PORT (default 18082);
@@ -26,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -212,9 +215,29 @@ def demo_password(var_dir: Path) -> str:
     return value
 
 
+def machine_time_zone(localtime: Path = Path("/etc/localtime")) -> str:
+    """The machine's IANA zone name: $TZ, else where /etc/localtime points, else
+    /etc/timezone; UTC when none of them names a zone Python knows."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    with contextlib.suppress(OSError):
+        candidates.append((localtime.parent / "timezone").read_text().strip())
+    for name in candidates:
+        if not name:
+            continue
+        with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zoneinfo.ZoneInfo(name)
+            return name
+    return "UTC"
+
+
 def build_env() -> tuple[dict[str, str], Path]:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    env.setdefault("DJANGO_TIME_ZONE", machine_time_zone())
     env["PYTHONUNBUFFERED"] = "1"
     var_dir = Path(env.get("KC_VAR_DIR", str(ROOT / "var"))).resolve()
     env["KC_VAR_DIR"] = str(var_dir)
@@ -264,6 +287,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, sup.request_stop)
     try:
         log(f"database: {env.get('DATABASE_URL') or var_dir / 'db.sqlite3'}")
+        manage(env, "catalogues", "-v", "0", "compile")
         manage(env, "migrate", "--noinput", "-v", "0")
         if use_sim:
             cert_dir = Path(env["KUSCIA_CERT_DIR"])
@@ -352,6 +376,8 @@ def main() -> int:
                 f"  Log in as: {username}   password: {password}   (role: operator)\n"
                 f"  Kuscia API: {env.get('KUSCIA_API_URL') or f'simulator https://127.0.0.1:{sim_port}'}\n"
                 f"  {debug_line(env)}\n"
+                f"  Times shown in {env['DJANGO_TIME_ZONE']} (DJANGO_TIME_ZONE); English and "
+                "中文: the header's switcher.\n"
                 "  Press Ctrl-C to stop everything.\n",
                 flush=True,
             )

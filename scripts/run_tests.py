@@ -1,4 +1,6 @@
-"""`make test`: lint, type-check, check the layer contracts, then the whole test suite.
+"""`make test`: lint, type-check, check the layer contracts and the translation catalogues'
+completeness, then the whole test suite (with the catalogues compiled, so that pages can be
+tested in both languages).
 
 The unit tier runs on SQLite. The integration and browser tiers run on PostgreSQL, Redis and
 Debian's Chromium when they are reachable; where they are not, those tests are skipped with the
@@ -36,6 +38,9 @@ def main() -> int:
     if run([str(BIN / "mypy"), "."]):
         return 1
     if run([str(BIN / "lint-imports")]):  # the layer contracts in pyproject.toml
+        return 1
+    manage = [sys.executable, "manage.py", "catalogues"]
+    if run([*manage, "check"]) or run([*manage, "compile"]):
         return 1
     unit_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     service_env = {

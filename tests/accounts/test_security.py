@@ -25,9 +25,17 @@ from tests.fixtures.data import make_connection, make_job, make_user
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = {"login", "admin_login", "healthz", "metrics"}
-# Views a signed-in viewer may POST to: their own session and password.
-VIEWER_POST_OK = {"login", "admin_login", "logout", "password_change"}
+# The language switcher is on the sign-in page too (a signed-out visitor gets only the cookie).
+PUBLIC = {"login", "admin_login", "healthz", "metrics", "set_language"}
+# Views a signed-in viewer may POST to: their own session, password, language and time zone.
+VIEWER_POST_OK = {
+    "login",
+    "admin_login",
+    "logout",
+    "password_change",
+    "set_language",
+    "preferences",
+}
 SAMPLE = {
     "connection": "local",
     "name": "local",

@@ -7,7 +7,9 @@ Connection options (before or after ACTION) override the KUSCIA_* settings: --ur
 --cert-dir, --ca-file, --cert-file, --key-file, --token-file, --tls-server-name,
 --connect-timeout, --read-timeout. Output is human-readable; --json (also before or after)
 prints the typed results with Kuscia's field names (one object per line for watch). On failure
-the error's hint is printed and the command exits non-zero.
+the error's hint is printed and the command exits non-zero. The command's own words follow the
+process locale (`LANG=zh_CN.UTF-8`); Kuscia's data (states, ids, messages) is printed as Kuscia
+gives it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from connections.check_texts import status_label, step_label
 from connections.config import default_config
+from dashboard.process_locale import language_from_environment
 from kuscia import wire
 from kuscia.client import KusciaClient
 from kuscia.config import PROTOCOLS, ConnectionConfig
@@ -126,6 +132,10 @@ class Command(BaseCommand):
             printer(value)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        with translation.override(language_from_environment()):
+            self.run_action(opts)
+
+    def run_action(self, opts: dict[str, Any]) -> None:
         self.as_json = bool(opts["json"])
         config = self.config(opts)
         action = opts["action"]
@@ -138,7 +148,9 @@ class Command(BaseCommand):
         except KusciaError as exc:
             if self.as_json:
                 self.emit({"error": exc.to_dict()})
-            raise CommandError(f"{exc.kind}: {exc}\nhint: {exc.hint}", returncode=1) from None
+            raise CommandError(
+                f"{exc.kind}: {exc}\n" + _("hint: %(hint)s") % {"hint": exc.hint}, returncode=1
+            ) from None
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from None
         except KeyboardInterrupt:
@@ -151,9 +163,9 @@ class Command(BaseCommand):
         if self.as_json:
             self.emit({"ready": ready})
         else:
-            self.line(f"{kc.config.url}: {'ready' if ready else 'NOT ready'}")
+            self.line(f"{kc.config.url}: {_('ready') if ready else _('NOT ready')}")
         if not ready:
-            raise CommandError("Kuscia answered healthZ but is not ready", returncode=1)
+            raise CommandError(_("Kuscia answered healthZ but is not ready"), returncode=1)
 
     def do_version(self, kc: KusciaClient, opts: dict[str, Any]) -> None:
         version = kc.version()
@@ -208,14 +220,18 @@ class Command(BaseCommand):
             for step in steps:
                 self.emit(wire.to_json(step))  # name, status, detail, hint
         else:
-            self.line(f"Checking {config.describe()}")
+            self.line(_("Checking %(connection)s") % {"connection": config.describe()})
             for step in steps:
-                self.line(f"  [{step.status:>7}] {step.name}: {step.detail}")
+                status, name = status_label(step.status), step_label(step.name)
+                self.line(f"  [{status:>7}] {name}: {step.detail}")
                 if step.hint and step.status in ("fail", "warn"):
-                    self.line(f"            hint: {step.hint}")
+                    self.line("            " + _("hint: %(hint)s") % {"hint": step.hint})
         if failed:
             raise CommandError(
-                f"check failed at: {failed[0].name}\nhint: {failed[0].hint}", returncode=1
+                _("check failed at: %(step)s") % {"step": step_label(failed[0].name)}
+                + "\n"
+                + _("hint: %(hint)s") % {"hint": failed[0].hint},
+                returncode=1,
             )
 
     # ------------------------------------------------------------ human output

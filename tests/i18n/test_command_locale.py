@@ -1,0 +1,49 @@
+"""`manage.py kuscia` speaks the process locale's language (LANG=zh_CN.UTF-8)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from dashboard.process_locale import language_from_environment
+
+
+@pytest.mark.parametrize(
+    ("environ", "language"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh-hans"),
+        ({"LANG": "zh_SG"}, "zh-hans"),
+        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh-hans"),
+        ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+        ({"LANGUAGE": "fr:zh_CN", "LANG": "en_US.UTF-8"}, "zh-hans"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_language_from_environment(environ, language):
+    assert language_from_environment(environ) == language
+
+
+@pytest.mark.parametrize(
+    ("lang", "step", "failed"),
+    [
+        ("zh_CN.UTF-8", "地址和端口", "检查失败于：地址和端口"),
+        ("en_US.UTF-8", "Address and port", "check failed at: Address and port"),
+    ],
+)
+def test_check_command_speaks_the_process_locale(monkeypatch, lang, step, failed):
+    monkeypatch.setenv("LANG", lang)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    out = io.StringIO()
+    with pytest.raises(CommandError) as err:
+        call_command(
+            "kuscia", "--url", "http://127.0.0.1:1", "--protocol", "NOTLS", "check", stdout=out
+        )
+    assert f"] {step}: " in out.getvalue()
+    assert str(err.value).startswith(failed)
