@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from connections.models import Connection
 from jobs import dag, stats
+from jobs.http import HtmxHttpRequest
 from jobs.models import Job, Task, Transition
 from jobs.querysets import (
     COUNT_CAP,
@@ -42,11 +42,6 @@ from jobs.templatetags.kc import (
     sync_indicator_context,
 )
 from kuscia import types as kt
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
 
 # htmx stops polling an element whose response has this status (and we also drop the trigger).
 STOP_POLLING = 286
