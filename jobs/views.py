@@ -46,7 +46,8 @@ from kuscia import types as kt
 # htmx stops polling an element whose response has this status (and we also drop the trigger).
 STOP_POLLING = 286
 LOG_MAX_LINES = 2000
-POLL_SECONDS = 3
+POLL_SECONDS = 3  # the job list, a job's page and a task's page, while something is live
+OVERVIEW_POLL_SECONDS = 10  # the overview's counts are recounted by beat (KC_STATS_SECONDS)
 HISTORY_SHOWN = 60  # newest changes in the opened history (?history=all for every one)
 HISTORY_INLINE = 30  # up to this many are on the page, open; more load when it is opened
 
@@ -79,7 +80,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "stuck": list(jobs.stuck(now)),
         "activity": counted.activity,
         "sync": request_sync_health(request),
-        "poll_seconds": 10,
+        "poll_seconds": OVERVIEW_POLL_SECONDS,
     }
     template = "jobs/overview.html#live" if request.htmx else "jobs/overview.html"
     return render(request, template, context)

@@ -104,6 +104,7 @@ def test_overview_counts_link_to_filtered_list(client_in, pages_connection):
         html,
     )
     assert "r1" in html and "f1" in html and "Task[t1]-Party[bob]: boom" in html
+    assert 'hx-trigger="every 10s, kc-visible"' in html  # the counts change by beat's recount
 
 
 def test_overview_lists_stuck_jobs(client_in, pages_connection):
