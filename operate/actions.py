@@ -456,7 +456,7 @@ def track_job(*, user: Any, connection: Connection, job_id: str, key: str) -> Ac
 
 
 def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
-    return Job.objects.for_action(connection_name, job_id).first()
+    return Job.objects.for_detail(connection_name, job_id).first()
 
 
 # ---------------------------------------------------------------- connections
