@@ -22,6 +22,12 @@ def detail_url(job: Job) -> str:
     return reverse("jobs:detail", args=[job.connection.name, job.job_id])
 
 
+def banner_text(html: str) -> str:
+    """The sync banner's markup, with line breaks as the browser shows them (spaces)."""
+    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    return " ".join(banner.split())
+
+
 def part_url(name: str, job: Job) -> str:
     """One of the job page's parts: live, history, raw or endpoints."""
     return reverse(f"jobs:detail_{name}", args=[job.connection.name, job.job_id])
@@ -73,7 +79,7 @@ def test_stale_connections_share_one_banner_item_and_failing_ones_keep_their_own
     make_connection("idle-c", synced_ago=600)
     make_connection("broken", error=("unreachable", "connection refused", "Is Kuscia up?"))
     html = client_in.get(reverse("jobs:overview")).content.decode()
-    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    banner = banner_text(html)
     assert banner.count('class="banner-item"') == 2
     assert "Data may be stale — idle-a, idle-b, idle-c" in banner
     assert "last successful sync: 2h 00m ago (the oldest of 3)" in banner
@@ -85,7 +91,7 @@ def test_connections_failing_the_same_way_share_one_item_and_one_hint(client_in)
     make_connection("b", error=("tls_untrusted", "b: verify failed", "Use the right CA."))
     make_connection("c", error=("unreachable", "connection refused", "Is Kuscia up?"))
     html = client_in.get(reverse("jobs:list")).content.decode()
-    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    banner = banner_text(html)
     assert banner.count('class="banner-item"') == 2
     assert "Sync failing — a, b" in banner and banner.count("Use the right CA.") == 1
     assert "<strong>a:</strong>" in banner and "a: verify failed" in banner
@@ -481,7 +487,7 @@ def test_a_never_synced_failing_connection_is_not_given_another_ones_age(client_
     make_connection("a", synced_ago=None, error=error)
     make_connection("b", synced_ago=600, error=error)
     html = client_in.get(reverse("jobs:list")).content.decode()
-    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    banner = banner_text(html)
     assert "Sync failing — a</strong>" in banner and "last successful sync: never" in banner
     assert "Sync failing — b</strong>" in banner and "10m 00s ago" in banner
 
