@@ -331,6 +331,11 @@ def main() -> None:
         ("detail, 128 tasks", "/jobs/node-1/job-0000001/", {}),
         ("detail live part, 2 tasks", "/jobs/node-0/job-0000000/live/", hx),
         ("detail live part, 128 tasks", "/jobs/node-1/job-0000001/live/", hx),
+        (
+            "detail live 128, gzip",
+            "/jobs/node-1/job-0000001/live/",
+            {**hx, "HTTP_ACCEPT_ENCODING": "gzip"},
+        ),
         ("detail live 128, unchanged", "/jobs/node-1/job-0000001/live/", {**hx, "etag": "1"}),
         ("task page (of 128)", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", {}),
         ("task fragment", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", hx),

@@ -408,6 +408,26 @@ def test_unchanged_job_polls_are_answered_304(
     assert changed.status_code == 286 and b"Succeeded" in changed.content
 
 
+def test_the_live_part_is_compressed_and_its_weak_etag_still_answers_304(
+    client_in, pages_connection
+):
+    import gzip
+
+    job = make_job(pages_connection, "job-gz", state=kt.RUNNING, tasks=40)
+    first = client_in.get(part_url("live", job), HTTP_ACCEPT_ENCODING="gzip, br", **HX)
+    assert first.status_code == 200 and first["Content-Encoding"] == "gzip"
+    body = gzip.decompress(first.content).decode()
+    assert '<div id="job-status"' in body and len(first.content) * 4 < len(body)
+    assert "Accept-Encoding" in first["Vary"] and first["ETag"].startswith('W/"')
+    again = client_in.get(
+        part_url("live", job),
+        HTTP_ACCEPT_ENCODING="gzip, br",
+        HTTP_IF_NONE_MATCH=first["ETag"],
+        **HX,
+    )
+    assert again.status_code == 304 and again.content == b""
+
+
 def test_operator_empty_list_links_to_create(client, pages_operator):
     client.force_login(pages_operator)
     html = client.get(reverse("jobs:list")).content.decode()
