@@ -16,10 +16,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from accounts.roles import operator_required
 from connections.models import Connection
+from jobs.http import HtmxHttpRequest
 from jobs.models import Job
 from kuscia import types as kt
 from kuscia.errors import KusciaError
@@ -28,10 +28,6 @@ from operate import actions, forms
 from operate.job_templates import APP_IMAGE, TEMPLATES, get_template
 
 TEMPLATE = "operate/create.html"
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _page(request: HttpRequest, bundle: forms.JobCreateForms, **extra: Any) -> HttpResponse:

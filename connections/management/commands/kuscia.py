@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from connections.check_texts import status_label, step_label
 from connections.config import default_config
-from dashboard.process_locale import language_from_environment
+from connections.process_locale import language_from_environment
 from kuscia import wire
 from kuscia.client import KusciaClient
 from kuscia.config import PROTOCOLS, ConnectionConfig
