@@ -57,6 +57,9 @@ class NetworkSync(models.Model):
     # Jobs changed since this time have not yet been looked at for new party domains.
     jobs_scanned_until = models.DateTimeField(null=True, blank=True)
     last_cycle = models.JSONField(default=dict, blank=True)
+    # The /data/ filter's choices: {"domains": [...], "types": [...]} of the data not gone,
+    # stored by network.sync after each inventory (a page never runs the DISTINCT itself).
+    data_facets = models.JSONField(default=dict, blank=True)
 
     objects = NetworkSyncQuerySet.as_manager()
 

@@ -308,6 +308,7 @@ def poll_inventory(
         grants = listed("grants", domain_id, client.list_grants)
         if grants is not None:
             summary.writes.add(sync.apply_grants(connection, domain_id, grants, observed_at=at))
+    sync.refresh_facets(connection)
     stale = now - timedelta(seconds=inventory_seconds())
     for node in (
         Node.objects.filter(connection=connection, gone_at__isnull=True, role="")

@@ -427,6 +427,16 @@ def apply_domaindata(
     )
 
 
+def refresh_facets(connection: Connection) -> None:
+    """Store the /data/ filter's domains and types for this connection."""
+    from network.models import NetworkSync
+
+    facets = DataItem.objects.facets_of(connection.pk)
+    updated = NetworkSync.objects.filter(connection=connection).update(data_facets=facets)
+    if not updated:
+        NetworkSync.objects.get_or_create(connection=connection, defaults={"data_facets": facets})
+
+
 def mark_data_gone(
     connection: Connection, domain_id: str, domaindata_id: str, *, observed_at: datetime
 ) -> NetWrites:

@@ -161,6 +161,37 @@ def test_strip_shows_the_last_24_hours(client_in, conn):
     assert page.count('class="seg seg-up"') == 1 and page.count('class="seg seg-down"') == 1
 
 
+def test_many_domains_and_routes_stay_bounded(client_in, conn, monkeypatch):
+    monkeypatch.setattr("network.present.MATRIX_MAX", 3)
+    monkeypatch.setattr("network.present.LIST_MAX", 4)
+    populate(conn, ("alice", "bob", "carol", "dave"), down=[("bob", "alice")])
+    page = text(client_in.get(reverse("network:network")))
+    assert "route-matrix" not in page and "Too many domains for a matrix" in page
+    # per source: bob has one down
+    assert re.search(r'<tr class="has-down"><th scope="row"><a href="\?source=bob">bob</a>', page)
+    # the list holds the problems only, and says how many it leaves out
+    assert re.findall(r'class="route-name">([^<]+)<', page) == ["bob → alice"]
+    assert "11 more routes are Succeeded." in page
+    every = text(client_in.get(reverse("network:network") + "?routes=all"))
+    assert len(re.findall(r'class="route-name">', every)) == 12
+    bob = text(client_in.get(reverse("network:network") + "?source=bob"))
+    assert re.findall(r'class="route-name">([^<]+)<', bob) == [
+        "bob → alice",
+        "bob → carol",
+        "bob → dave",
+    ]
+
+
+def test_many_healthy_nodes_are_listed_compactly(client_in, conn, monkeypatch):
+    monkeypatch.setattr("network.present.CARDS_MAX", 2)
+    populate(conn, ("alice", "bob", "carol", "dave"))
+    sync.apply_domains(conn, [domain("carol", "NotReady")], observed_at=timezone.now())
+    page = text(client_in.get(reverse("network:network")))
+    assert page.count('class="card node-card') == 1 and "4 domains" in page
+    assert "3 nodes are Ready with nothing to watch" in page
+    assert 'href="/network/nodes/local/alice/"' in page
+
+
 def test_fragment_for_htmx(client_in, conn):
     populate(conn)
     response = client_in.get(reverse("network:network"), **HX)
@@ -190,6 +221,7 @@ def inventory(conn):
         observed_at=now,
     )
     sync.apply_domaindata(conn, "bob", [data_item("bob", "bob-table", columns=25)], observed_at=now)
+    sync.refresh_facets(conn)  # what the inventory cycle does after listing
     return conn
 
 
@@ -265,7 +297,7 @@ def test_data_item_page_columns_and_the_jobs_that_used_it(client_in, inventory):
 
 # ---------------------------------------------------------------------- query counts
 
-EXPECTED = {"network": 8, "network_fragment": 7, "node": 8, "route": 7, "data": 7, "data_item": 8}
+EXPECTED = {"network": 9, "network_fragment": 8, "node": 8, "route": 7, "data": 6, "data_item": 8}
 
 
 @pytest.mark.parametrize("size", [2, 6])
