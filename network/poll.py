@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from jobs.models import Job
-from jobs.sync.leases import make_lease
+from jobs.sync.leases import Lease, make_lease
 from jobs.sync.track import client_for
 from kuscia import codes
 from kuscia.client import KusciaClient
@@ -278,8 +278,14 @@ def inventory_domains(connection: Connection) -> list[str]:
 
 
 def poll_inventory(
-    connection: Connection, client: KusciaClient, summary: NetSummary, now: datetime
+    connection: Connection,
+    client: KusciaClient,
+    summary: NetSummary,
+    now: datetime,
+    renew: Callable[[], object] = lambda: None,
 ) -> None:
+    """The slow cycle: each local domain's data, data sources and grants (one list each),
+    then a few domain and route details. `renew` keeps the poller's lease between domains."""
     summary.inventory = True
 
     def listed(what: str, domain_id: str, call: Callable[[str], list[T]]) -> list[T] | None:
@@ -293,6 +299,7 @@ def poll_inventory(
             return None
 
     for domain_id in inventory_domains(connection):
+        renew()
         at = timezone.now()
         data = listed("data", domain_id, client.list_domaindata)
         if data is not None:
@@ -350,6 +357,7 @@ def poll_network(
     *,
     client: KusciaClient | None = None,
     inventory: bool | None = None,
+    lease: Lease | None = None,
 ) -> NetSummary:
     """One network poll of a connection: domains (one batch), routes (one batch), and on the
     slow cycle the inventory. Records success or the classified error on NetworkSync; never
@@ -390,7 +398,8 @@ def poll_network(
             )
         )
         if slow:
-            poll_inventory(connection, client, summary, started)
+            renew: Callable[[], object] = lease.renew if lease is not None else (lambda: None)
+            poll_inventory(connection, client, summary, started, renew)
         summary.uses_indexed = sync.index_data_uses()
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0
@@ -477,6 +486,6 @@ def poll_connection(connection_id: int, *, force: bool = False) -> NetSummary:
     if not lease.acquire():
         return NetSummary(connection=connection.name, skipped="locked")
     try:
-        return poll_network(connection)
+        return poll_network(connection, lease=lease)
     finally:
         lease.release()
