@@ -398,7 +398,10 @@ def poll_network(
             )
         )
         if slow:
-            renew: Callable[[], object] = lease.renew if lease is not None else (lambda: None)
+
+            def renew() -> object:
+                return lease.renew() if lease is not None else None
+
             poll_inventory(connection, client, summary, started, renew)
         summary.uses_indexed = sync.index_data_uses()
     except Exception as exc:
