@@ -202,17 +202,6 @@ class RouteTransitionQuerySet(models.QuerySet["RouteTransition"]):
             qs = qs.filter(id__lt=before)
         return list(qs.order_by("-observed_at", "-id")[: HISTORY_PAGE + 1])
 
-    def during(
-        self, route_ids: list[int], start: dt.datetime, end: dt.datetime
-    ) -> list[RouteTransition]:
-        """Changes of some routes up to `end` that matter for [start, end]: the last one before
-        start per route is found by the caller from the ordered list."""
-        return list(
-            self.filter(route_id__in=route_ids, observed_at__lte=end)
-            .filter(observed_at__gte=start - dt.timedelta(days=7))
-            .order_by("route_id", "observed_at", "id")
-        )
-
 
 # ---------------------------------------------------------------------- data
 

@@ -255,6 +255,18 @@ def test_data_list_search_filter_and_keyset_pages(client_in, inventory):
     assert bad.status_code == 200 and "Ignored domain" in text(bad)
 
 
+def test_picker_reads_a_domains_data_from_the_inventory(inventory):
+    from network.models import DataItem
+
+    rows = DataItem.objects.ids_for_picker(inventory.pk, "alice", limit=3)
+    assert rows == [
+        ("a-000", "table", "a-000.csv"),
+        ("a-001", "table", "a-001.csv"),
+        ("a-002", "table", "a-002.csv"),
+    ]
+    assert DataItem.objects.ids_for_picker(inventory.pk, "nobody") == []
+
+
 def test_gone_data_hidden_unless_asked(client_in, inventory):
     sync.apply_domaindata(inventory, "bob", [], observed_at=timezone.now())
     url = reverse("network:data")
