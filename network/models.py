@@ -322,7 +322,7 @@ class GrantItem(models.Model):
 
 class DataUse(models.Model):
     """A task that reads (sf_input_ids) or writes (sf_output_ids) a domain data id, indexed
-    from the tasks' input config by network.sync.index_data_uses."""
+    from the tasks' input config by network.uses.index_data_uses."""
 
     class Direction(models.TextChoices):
         INPUT = "input", _("reads")

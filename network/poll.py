@@ -34,7 +34,7 @@ from jobs.sync.track import client_for
 from kuscia import codes
 from kuscia.client import KusciaClient
 from kuscia.errors import KusciaAPIError, KusciaError, KusciaHTTPError
-from network import sync
+from network import sync, uses
 from network.models import Absent, NetworkSync, Node, Route
 
 log = logging.getLogger(__name__)
@@ -403,7 +403,7 @@ def poll_network(
                 return lease.renew() if lease is not None else None
 
             poll_inventory(connection, client, summary, started, renew)
-        summary.uses_indexed = sync.index_data_uses()
+        summary.uses_indexed = uses.index_data_uses()
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0
         if not isinstance(exc, KusciaError):

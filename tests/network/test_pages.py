@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jobs.models import Task
 from kuscia import types as kt
-from network import sync
+from network import sync, uses
 from network.models import NetworkSync, Node, Route, RouteTransition
 from tests.fixtures.data import make_connection, make_job
 from tests.network.factories import data_item, domain, populate, route
@@ -294,7 +294,7 @@ def test_data_item_page_columns_and_the_jobs_that_used_it(client_in, inventory):
         task_input_config='{"sf_input_ids": ["bob-table"]}',
         party_spec=[{"domain_id": "carol"}, {"domain_id": "dave"}],
     )
-    sync.index_data_uses()
+    uses.index_data_uses()
     page = text(client_in.get(reverse("network:data_item", args=["local", "bob", "bob-table"])))
     assert "25 columns" in page and "<code>c24</code>" in page and "24 float, 1 str" in page
     jobs = re.findall(r'class="jobid" href="[^"]+">([^<]+)<', page)
@@ -324,7 +324,7 @@ def test_query_counts_do_not_grow_with_data(client_in, conn, size, django_assert
         job.spec_fetched = True
         job.save(update_fields=["spec_fetched"])
         Task.objects.filter(job=job).update(task_input_config='{"sf_input_ids": ["x0"]}')
-    sync.index_data_uses()
+    uses.index_data_uses()
     cases = {
         "network": (reverse("network:network"), {}),
         "network_fragment": (reverse("network:network"), HX),
