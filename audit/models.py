@@ -1,9 +1,10 @@
-"""Who did what to which Kuscia job, and what Kuscia answered; and who changed which
-connection.
+"""Who did what to which Kuscia job, and what Kuscia answered; who changed which connection;
+who changed which alert channel, rule or "notify me" subscription.
 
-Written only by operate.actions (one record per create/act attempt, one per connection change).
-Never holds certificates or tokens: `request_summary` is the request body Kuscia received (job
-ids, spec, reason), or for a connection the names of the fields that changed (job_id empty).
+Written only by operate.actions (one record per create/act attempt), connections.changes (one
+per connection change) and alerts.changes (one per alerts change). Never holds certificates,
+tokens or channel secrets: `request_summary` is the request body Kuscia received (job ids, spec,
+reason), or for a connection or an alerts item the names of the fields that changed.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ class AuditRecord(models.Model):
         CONNECTION_EDIT = "connection_edit", "Edit connection"
         CONNECTION_ON = "connection_on", "Enable connection"
         CONNECTION_OFF = "connection_off", "Disable connection"
+        CHANNEL_ADD = "channel_add", "Add alert channel"
+        CHANNEL_EDIT = "channel_edit", "Edit alert channel"
+        CHANNEL_DELETE = "channel_delete", "Delete alert channel"
+        CHANNEL_TEST = "channel_test", "Test alert channel"
+        RULE_ADD = "rule_add", "Add alert rule"
+        RULE_EDIT = "rule_edit", "Edit alert rule"
+        RULE_DELETE = "rule_delete", "Delete alert rule"
+        ALERTS_FILE = "alerts_file", "Alerts provisioning file"
+        NOTIFY_ON = "notify_on", "Notify me when a job ends"
+        NOTIFY_OFF = "notify_off", "Stop notifying me"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "In progress"
