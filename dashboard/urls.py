@@ -28,5 +28,6 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("jobs/", include("operate.urls")),
     path("audit/", include("audit.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("jobs.urls")),
 ]
