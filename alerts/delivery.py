@@ -32,8 +32,6 @@ from alerts.secrets import SecretUnreadable, unseal
 
 log = logging.getLogger(__name__)
 Status = Delivery.Status
-CLAIM_STALE_SECONDS = 60.0  # a claim older than this without `sending`: the worker died
-DUE_GRACE_SECONDS = 30.0  # queued this long ago and still queued: the task message was lost
 
 
 @dataclass(frozen=True)
@@ -197,9 +195,10 @@ def recover(now: datetime | None = None) -> dict[str, int]:
     and queued or due rows nobody picked up are handed to the queue again (the claim makes a
     duplicate message harmless)."""
     now = now or timezone.now()
-    stale = Delivery.objects.filter(
-        status=Status.CLAIMED, claimed_at__lt=now - timedelta(seconds=CLAIM_STALE_SECONDS)
-    )
+    # Claimed this long ago without `sending`: the worker died. Queued this long ago and still
+    # queued: the task message was lost (a worker killed with it reserved).
+    lost_after = now - timedelta(seconds=float(settings.KC_ALERTS_LOST_SECONDS))
+    stale = Delivery.objects.filter(status=Status.CLAIMED, claimed_at__lt=lost_after)
     requeue = list(stale.values_list("pk", flat=True))
     if requeue:
         Delivery.objects.filter(pk__in=requeue, status=Status.CLAIMED).update(
@@ -217,7 +216,7 @@ def recover(now: datetime | None = None) -> dict[str, int]:
             "It is not sent again, so that it never arrives twice."
         ),
     )
-    lost = Delivery.objects.lost(now - timedelta(seconds=DUE_GRACE_SECONDS))
+    lost = Delivery.objects.lost(lost_after)
     ids = requeue + [pk for pk in lost.values_list("pk", flat=True)[:500] if pk not in requeue]
     queue.enqueue(ids)
     return {"requeued": len(requeue), "unknown": unknown, "queued": len(ids)}

@@ -118,8 +118,8 @@ def notice(rule: Rule, key: str, facts: Facts, *, now: datetime | None = None) -
 def notify_subscribers(
     subscriptions: Sequence[Subscription], key: str, facts: Facts, *, now: datetime | None = None
 ) -> Incident | None:
-    """ "Notify me when this job ends": one notice for the job, one e-mail per subscriber with an
-    address; the subscriptions are marked notified (each user is told once)."""
+    """The "notify me when this job ends" notice: one for the job, one e-mail per subscriber
+    with an address; the subscriptions are marked notified (each user is told once)."""
     now = now or timezone.now()
     with transaction.atomic():
         ids = [s.pk for s in subscriptions]

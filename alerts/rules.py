@@ -238,8 +238,10 @@ def _job_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
 
 
 def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
-    """Enabled connections whose sync has failed since at least N minutes ago (failures with no
-    success since), or whose last success is older than max(N minutes, KC_HEALTH_MAX_SYNC_AGE):
+    """Enabled connections where, since at least N minutes ago, reconcile has failed (failures
+    with no success since) or the watch has failed (an error and no stream since its last
+    event; with no active job reconcile asks Kuscia nothing, so the watch is what notices a
+    lost Kuscia), or whose last success is older than max(N minutes, KC_HEALTH_MAX_SYNC_AGE):
     nothing is polling it."""
     cutoff = now - dt.timedelta(minutes=rule.minutes)
     stale_age = max(rule.minutes * 60.0, float(settings.KC_HEALTH_MAX_SYNC_AGE))
@@ -255,13 +257,20 @@ def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
         "sync__last_success",
         "sync__last_error_kind",
         "sync__last_error_message",
+        "sync__watch_connected_since",
+        "sync__watch_last_event",
+        "sync__watch_last_error",
     )
     out: dict[str, Facts] = {}
     link = reverse("connections:list")
-    for pk, name, created, failures, last_success, kind, message in rows:
+    for row in rows:
+        pk, name, created, failures, last_success, kind, message = row[:7]
+        watch_since, watch_event, watch_error = row[7:]
         since = last_success or created
         if failures and since <= cutoff:
             reason = f"{kind}: {message}" if kind else message
+        elif watch_error and watch_since is None and (watch_event or created) <= cutoff:
+            reason = _("watch: %(error)s") % {"error": watch_error}
         elif since <= stale_cutoff:
             reason = _("no successful sync since %(when)s") % {
                 "when": since.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -18,5 +18,5 @@ urlpatterns = [
     path("rules/<slug:name>/edit/", views.rule_edit, name="rule_edit"),
     path("rules/<slug:name>/delete/", views.rule_delete, name="rule_delete"),
     path("mine/", views.my_subscriptions, name="mine"),
-    path("notify/<int:job_pk>/", views.notify_toggle, name="notify"),
+    path("notify/<slug:connection>/<str:job_id>/", views.notify_toggle, name="notify"),
 ]

@@ -120,9 +120,12 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def notify_toggle(request: HttpRequest, job_pk: int) -> HttpResponse:
-    """ "Notify me when this job ends" on (or off, with `off`), for the signed-in user."""
-    job = get_object_or_404(Job.objects.select_related("connection"), pk=job_pk)
+def notify_toggle(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
+    """Turn "notify me when this job ends" on (or off, with `off`) for the signed-in user, of
+    any role: it changes nothing but the user's own subscription."""
+    job = get_object_or_404(
+        Job.objects.select_related("connection"), connection__name=connection, job_id=job_id
+    )
     if "off" in request.POST:
         changes.unsubscribe(user=request.user, job=job)
         messages.success(

@@ -271,6 +271,9 @@ KC_ALERTS_HTTP_TIMEOUT = env_float("KC_ALERTS_HTTP_TIMEOUT", 10.0)  # per webhoo
 KC_ALERTS_RETRY_SECONDS = env_float("KC_ALERTS_RETRY_SECONDS", 10.0)  # first back-off, doubling
 KC_ALERTS_RETRY_MAX_SECONDS = env_float("KC_ALERTS_RETRY_MAX_SECONDS", 900.0)
 KC_ALERTS_MAX_ATTEMPTS = env_int("KC_ALERTS_MAX_ATTEMPTS", 8)
+# A delivery claimed (or queued) this long ago and not sent: its worker or task message was lost,
+# the sweep queues it again (a delivery lost while *sending* is never sent again).
+KC_ALERTS_LOST_SECONDS = env_float("KC_ALERTS_LOST_SECONDS", 30.0)
 # A job first seen already ended (the watch's initial burst) alerts only if it ended this recently.
 KC_ALERTS_FRESH_SECONDS = env_float("KC_ALERTS_FRESH_SECONDS", 600.0)
 CELERY_BEAT_SCHEDULE["alerts-sweep"] = {

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"login", "healthz", "metrics"}
-# Views a signed-in viewer may POST to: their own session and password.
-VIEWER_POST_OK = {"login", "logout", "password_change"}
+# Views a signed-in viewer may POST to: their own session, password and job notifications.
+VIEWER_POST_OK = {"login", "logout", "password_change", "alerts:notify"}
 SAMPLE = {
     "connection": "local",
     "name": "local",

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import socket
 import threading
 import time
@@ -250,6 +251,7 @@ class SmtpServer:
 def smtp_server() -> Iterator[SmtpServer]:
     from aiosmtpd.controller import Controller
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # one line per SMTP command
     collector = MailCollector()
     port = free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port)

@@ -208,8 +208,8 @@ def test_notify_me_button_and_toggle(viewer: Client) -> None:
     html = Template('{% include "alerts/job_notify.html" %}').render(
         RequestContext(request, {"job": job})
     )
-    assert "Notify me when this job ends" in html and f"/alerts/notify/{job.pk}/" in html
-    r = viewer.post(f"/alerts/notify/{job.pk}/", {"next": "/jobs/local/job-9/"})
+    assert "Notify me when this job ends" in html and "/alerts/notify/local/job-9/" in html
+    r = viewer.post("/alerts/notify/local/job-9/", {"next": "/jobs/local/job-9/"})
     assert r.status_code == 302 and r["Location"] == "/jobs/local/job-9/"
     assert Subscription.objects.filter(job=job, notified_at__isnull=True).count() == 1
     html = Template('{% include "alerts/job_notify.html" %}').render(
@@ -218,7 +218,7 @@ def test_notify_me_button_and_toggle(viewer: Client) -> None:
     assert "Notifying you when it ends" in html
     mine = viewer.get("/alerts/mine/").content.decode()
     assert "job-9" in mine and "vic@example.org" in mine
-    viewer.post(f"/alerts/notify/{job.pk}/", {"off": "1", "next": "https://evil.example/"})
+    viewer.post("/alerts/notify/local/job-9/", {"off": "1", "next": "https://evil.example/"})
     assert not Subscription.objects.exists()
     actions = list(AuditRecord.objects.order_by("id").values_list("action", "job_id"))
     assert actions == [("notify_on", "job-9"), ("notify_off", "job-9")]
@@ -227,7 +227,7 @@ def test_notify_me_button_and_toggle(viewer: Client) -> None:
 def test_notify_me_needs_an_email_address(client: Client) -> None:
     client.force_login(make_user("nomail", role="viewer"))
     job = make_job(make_connection("local"), "job-9")
-    r = client.post(f"/alerts/notify/{job.pk}/", follow=True)
+    r = client.post("/alerts/notify/local/job-9/", follow=True)
     assert "no e-mail address" in r.content.decode()
     assert not Subscription.objects.exists()
     html = Template("{% load alerts %}{% job_notify_button job %}").render(
