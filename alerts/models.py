@@ -150,6 +150,12 @@ class Incident(models.Model):
             )
         ]
         indexes = [
+            # the sweep's "open incidents of this rule" (index-only on PostgreSQL)
+            models.Index(
+                fields=["rule", "state", "job"],
+                condition=Q(resolved_at__isnull=True),
+                name="alerts_inc_open_rule",
+            ),
             models.Index(fields=["state", "resolve_after"], name="alerts_inc_state_after"),
             models.Index(fields=["subject_key", "state"], name="alerts_inc_subject"),
             models.Index(fields=["-opened_at"], name="alerts_inc_opened"),

@@ -27,15 +27,20 @@ class RuleQuerySet(models.QuerySet["Rule"]):
     def for_page(self) -> RuleQuerySet:
         return self.select_related("connection").prefetch_related("channels").order_by("name")
 
-    def enabled_of(self, kinds: tuple[str, ...] | frozenset[str]) -> RuleQuerySet:
-        """Enabled rules of these kinds, each with `live_channels` (its enabled channels):
-        two queries."""
+    def enabled_of(
+        self, kinds: tuple[str, ...] | frozenset[str], *, with_channels: bool = True
+    ) -> RuleQuerySet:
+        """Enabled rules of these kinds; with_channels: each with `live_channels` (its enabled
+        channels, one more query), for callers that will fire most of them."""
         from alerts.models import Channel
 
+        qs = self.filter(enabled=True, kind__in=list(kinds)).order_by("pk")
+        if not with_channels:
+            return qs
         live = models.Prefetch(
             "channels", queryset=Channel.objects.filter(enabled=True), to_attr="live_channels"
         )
-        return self.filter(enabled=True, kind__in=list(kinds)).prefetch_related(live).order_by("pk")
+        return qs.prefetch_related(live)
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -43,7 +48,8 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return self.filter(resolved_at__isnull=True)
 
     def open_of_rule(self, rule_id: int) -> IncidentQuerySet:
-        return self.filter(rule_id=rule_id, resolved_at__isnull=True)
+        """Unordered: the sweep reads thousands of them and never needs an order."""
+        return self.filter(rule_id=rule_id, resolved_at__isnull=True).order_by()
 
     def due_to_resolve(self, now: dt.datetime) -> IncidentQuerySet:
         """Incidents whose grouping window ended without the rule matching again."""

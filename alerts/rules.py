@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connections as db_connections
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -156,21 +158,21 @@ class SweepSummary:
 
 
 def evaluate_durations(now: dt.datetime, summary: SweepSummary) -> None:
-    rules = list(Rule.objects.enabled_of(DURATION_KINDS))
+    # Channels are read by `fire` for the rare rule that opens an incident.
+    rules = list(Rule.objects.enabled_of(DURATION_KINDS, with_channels=False))
     summary.rules = len(rules)
     for rule in rules:
         if rule.kind == Kind.SYNC_FAILING:
-            matching = _sync_matches(rule, now)
+            opened, cleared = _reconcile(rule, _sync_matches(rule, now), now)
         else:
-            matching = _job_matches(rule, now)
-        opened, cleared = _reconcile(rule, matching, now)
+            opened, cleared = _reconcile_jobs(rule, now)
         summary.opened += opened
         summary.cleared += cleared
 
 
 def _reconcile(rule: Rule, matching: dict[str, Facts], now: dt.datetime) -> tuple[int, int]:
     """Open incidents for subjects that match and have none (or a resolving one); clear the
-    firing ones whose subject no longer matches."""
+    firing ones whose subject no longer matches. For the few subjects of the sync rules."""
     open_ = dict(Incident.objects.open_of_rule(rule.pk).values_list("subject_key", "state"))
     opened = 0
     for key, facts in matching.items():
@@ -184,9 +186,31 @@ def _reconcile(rule: Rule, matching: dict[str, Facts], now: dt.datetime) -> tupl
     return opened, incidents.clear(ids.values_list("pk", flat=True), note=note, now=now)
 
 
-def _job_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
+def _reconcile_jobs(rule: Rule, now: dt.datetime) -> tuple[int, int]:
+    """The same for a job duration rule: the ids of the matching jobs against the jobs of the
+    rule's firing incidents, each read from an index alone (alerts_job_waiting on jobs_job,
+    alerts_inc_open_rule); the facts are read only for the jobs that get a new incident."""
+    matching = set(_job_match_qs(rule, now).values_list("pk", flat=True))
+    firing = Incident.objects.open_of_rule(rule.pk).filter(state=Incident.State.FIRING)
+    firing_jobs = set(firing.values_list("job_id", flat=True))
+    opened = 0
+    fresh = sorted(matching - firing_jobs)
+    for i in range(0, len(fresh), 500):
+        for key, facts in _job_facts_of(Job.objects.filter(pk__in=fresh[i : i + 500]), rule):
+            opened += incidents.fire(rule, key, facts, now=now) is not None
+    gone = firing_jobs - matching  # None: the job row was deleted (forgotten)
+    if not gone:
+        return opened, 0
+    which = Q(job_id__in=[j for j in gone if j is not None])
+    if None in gone:
+        which |= Q(job__isnull=True)
+    ids = list(firing.filter(which).values_list("pk", flat=True))
+    return opened, incidents.clear(ids, note=_("no longer matches"), now=now)
+
+
+def _job_match_qs(rule: Rule, now: dt.datetime) -> Any:
     """Jobs in the rule's state since before now - N minutes (last_changed: the last observed
-    state or progress change), in the rule's scope. One query on the (state, connection) index."""
+    state or progress change), in the rule's scope; on the (state, connection) index."""
     state = JOB_DURATION_STATES[Kind(rule.kind)]
     qs = Job.objects.filter(
         state=state,
@@ -197,6 +221,17 @@ def _job_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
         qs = qs.filter(connection_id=rule.connection_id)
     if rule.initiator:
         qs = qs.filter(initiator=rule.initiator)
+    if rule.party:
+        if db_connections[qs.db].vendor == "postgresql":
+            qs = qs.filter(parties__contains=[rule.party])
+        else:  # SQLite has no JSON containment; the id is a quoted token in the JSON text
+            qs = qs.filter(parties__icontains=f'"{rule.party}"')
+    return qs
+
+
+def _job_facts_of(qs: Any, rule: Rule) -> list[tuple[str, Facts]]:
+    """What the messages say about each job of `qs`."""
+    state = JOB_DURATION_STATES[Kind(rule.kind)]
     rows = qs.values_list(
         "pk",
         "job_id",
@@ -208,10 +243,8 @@ def _job_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
         "tasks_succeeded",
         "task_count",
     )
-    out: dict[str, Facts] = {}
+    out: list[tuple[str, Facts]] = []
     for pk, job_id, conn_id, conn_name, parties, approvals, since, done, total in rows:
-        if rule.party and rule.party not in (parties or []):
-            continue
         party, when = "", since.strftime("%Y-%m-%d %H:%M UTC")
         if state == kt.AWAITING_APPROVAL:
             accepted = {a.get("domain_id") for a in approvals or [] if a.get("state") == ACCEPTED}
@@ -225,7 +258,7 @@ def _job_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
             }
         else:
             reason = _("Pending since %(when)s") % {"when": when}
-        out[job_key(pk)] = Facts(
+        facts = Facts(
             subject=job_id,
             job_state=state,
             party=party,
@@ -234,6 +267,7 @@ def _job_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
             connection_id=conn_id,
             job_id=pk,
         )
+        out.append((job_key(pk), facts))
     return out
 
 
