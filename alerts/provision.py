@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alerts import changes
 from alerts.models import Channel, ProvisionState, Rule
@@ -104,18 +105,25 @@ def parse(text: str, path: str) -> Plan:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise Problems([f"{path}:{line}: not valid YAML: {exc.problem or exc.context}"]) from None
+        raise Problems(
+            [
+                f"{path}:{line}: "
+                + _("not valid YAML: %(what)s") % {"what": exc.problem or exc.context}
+            ]
+        ) from None
     plan = Plan()
     if root is None:
         return plan
     if not isinstance(root, yaml.MappingNode):
-        raise Problems([f"{path}:1: the file must be a mapping with 'channels' and 'rules'"])
+        raise Problems(
+            [f"{path}:1: " + _("the file must be a mapping with 'channels' and 'rules'")]
+        )
     top = _mapping(root, {"channels", "rules"}, bad, "the file")
     channel_names: set[str] = set()
     for item in _items(top.get("channels"), bad, "channels"):
         spec = _channel(item, bad, plan)
         if spec.name in channel_names:
-            bad(item, f"channel {spec.name!r} is defined twice")
+            bad(item, _("channel %(name)r is defined twice") % {"name": spec.name})
         channel_names.add(spec.name)  # an invalid channel still counts as defined
         plan.channels.append(spec)
     rule_names: set[str] = set()
@@ -124,7 +132,7 @@ def parse(text: str, path: str) -> Plan:
         if rule is None:
             continue
         if rule.name in rule_names:
-            bad(item, f"rule {rule.name!r} is defined twice")
+            bad(item, _("rule %(name)r is defined twice") % {"name": rule.name})
         rule_names.add(rule.name)
         plan.rules.append(rule)
     _not_made_in_pages(plan, bad)
@@ -139,10 +147,14 @@ def _mapping(node: yaml.Node, allowed: set[str], bad: Any, what: str) -> dict[st
     for key_node, value_node in node.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if not isinstance(key, str) or key not in allowed:
-            bad(key_node, f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})")
+            bad(
+                key_node,
+                _("unknown key %(key)r in %(what)s (allowed: %(allowed)s)")
+                % {"key": key, "what": what, "allowed": ", ".join(sorted(allowed))},
+            )
             continue
         if key in out:
-            bad(key_node, f"key {key!r} given twice in {what}")
+            bad(key_node, _("key %(key)r given twice in %(what)s") % {"key": key, "what": what})
             continue
         out[key] = value_node
     return out
@@ -152,14 +164,17 @@ def _items(node: yaml.Node | None, bad: Any, what: str) -> list[yaml.MappingNode
     if node is None or (isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null")):
         return []
     if not isinstance(node, yaml.SequenceNode):
-        bad(node, f"'{what}' must be a list")
+        bad(node, _("'%(what)s' must be a list") % {"what": what})
         return []
     out = []
     for item in node.value:
         if isinstance(item, yaml.MappingNode):
             out.append(item)
         else:
-            bad(item, f"each entry of '{what}' must be a mapping (name: ..., ...)")
+            bad(
+                item,
+                _("each entry of '%(what)s' must be a mapping (name: ..., ...)") % {"what": what},
+            )
     return out
 
 
@@ -174,7 +189,7 @@ def _text(node: yaml.Node | None, bad: Any, what: str) -> str:
         return ""
     value = _scalar(node)
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        bad(node, f"{what} must be a text")
+        bad(node, _("%(what)s must be a text") % {"what": what})
         return ""
     return str(value).strip()
 
@@ -184,7 +199,7 @@ def _flag(node: yaml.Node | None, bad: Any, what: str) -> bool:
         return True
     value = _scalar(node)
     if not isinstance(value, bool):
-        bad(node, f"{what} must be true or false")
+        bad(node, _("%(what)s must be true or false") % {"what": what})
         return True
     return value
 
@@ -192,9 +207,13 @@ def _flag(node: yaml.Node | None, bad: Any, what: str) -> bool:
 def _name(item: yaml.MappingNode, fields: dict[str, yaml.Node], bad: Any, what: str) -> str:
     name = _text(fields.get("name"), bad, "name")
     if not name:
-        bad(item, f"a {what} needs a name")
+        bad(item, _("a %(what)s needs a name") % {"what": what})
     elif not SLUG.match(name):
-        bad(fields["name"], f"{what} name {name!r}: use letters, digits, '-' and '_' (1-64)")
+        bad(
+            fields["name"],
+            _("%(what)s name %(name)r: use letters, digits, '-' and '_' (1-64)")
+            % {"what": what, "name": name},
+        )
     return name
 
 
@@ -204,20 +223,30 @@ def _channel(item: yaml.MappingNode, bad: Any, plan: Plan) -> ChannelSpec:
     kind = _text(f.get("kind"), bad, "kind")
     kinds = Channel.Kind.values
     if kind not in kinds:
-        bad(f.get("kind", item), f"channel {name!r}: kind must be one of {', '.join(kinds)}")
+        bad(
+            f.get("kind", item),
+            _("channel %(name)r: kind must be one of %(kinds)s")
+            % {"name": name, "kinds": ", ".join(kinds)},
+        )
         return ChannelSpec(name, kind, "", "", False, f.get("name", item))
     target = ""
     if kind == Channel.Kind.EMAIL:
         target = _addresses(f.get("to"), item, bad, name)
         if "url" in f:
-            bad(f["url"], f"channel {name!r}: an email channel takes 'to', not 'url'")
+            bad(
+                f["url"],
+                _("channel %(name)r: an email channel takes 'to', not 'url'") % {"name": name},
+            )
     else:
         target = _text(f.get("url"), bad, "url")
         if "to" in f:
-            bad(f["to"], f"channel {name!r}: 'to' is for email channels")
+            bad(f["to"], _("channel %(name)r: 'to' is for email channels") % {"name": name})
         problem = url_problem(target)
         if problem:
-            bad(f.get("url", item), f"channel {name!r}: {problem}")
+            bad(
+                f.get("url", item),
+                _("channel %(name)r: %(problem)s") % {"name": name, "problem": problem},
+            )
     secret = _secret(f, bad, name, kind, plan)
     enabled = _flag(f.get("enabled"), bad, "enabled")
     return ChannelSpec(name, kind, target, secret, enabled, f.get("name", item))
@@ -225,7 +254,11 @@ def _channel(item: yaml.MappingNode, bad: Any, plan: Plan) -> ChannelSpec:
 
 def _addresses(node: yaml.Node | None, item: yaml.Node, bad: Any, name: str) -> str:
     if node is None:
-        bad(item, f"channel {name!r}: an email channel needs 'to' (a list of addresses)")
+        bad(
+            item,
+            _("channel %(name)r: an email channel needs 'to' (a list of addresses)")
+            % {"name": name},
+        )
         return ""
     raw = _scalar(node)
     if isinstance(node, yaml.SequenceNode):
@@ -237,20 +270,31 @@ def _addresses(node: yaml.Node | None, item: yaml.Node, bad: Any, name: str) -> 
         try:
             validate_email(address)
         except ValidationError:
-            bad(node, f"channel {name!r}: {address!r} is not an e-mail address")
+            bad(
+                node,
+                _("channel %(name)r: %(address)r is not an e-mail address")
+                % {"name": name, "address": address},
+            )
         out.append(address)
     if not out:
-        bad(node, f"channel {name!r}: 'to' lists no address")
+        bad(node, _("channel %(name)r: 'to' lists no address") % {"name": name})
     return ", ".join(out)
 
 
 def _secret(f: dict[str, yaml.Node], bad: Any, name: str, kind: str, plan: Plan) -> str:
     if "secret" in f and "secret_file" in f:
-        bad(f["secret"], f"channel {name!r}: give 'secret' or 'secret_file', not both")
+        bad(
+            f["secret"],
+            _("channel %(name)r: give 'secret' or 'secret_file', not both") % {"name": name},
+        )
         return ""
     if ("secret" in f or "secret_file" in f) and kind not in SIGNED_KINDS:
         node = f.get("secret") or f["secret_file"]
-        bad(node, f"channel {name!r}: {kind} has no signing secret (its URL is the credential)")
+        bad(
+            node,
+            _("channel %(name)r: %(kind)s has no signing secret (its URL is the credential)")
+            % {"name": name, "kind": kind},
+        )
         return ""
     if "secret" in f:
         return _text(f["secret"], bad, "secret")
@@ -259,11 +303,18 @@ def _secret(f: dict[str, yaml.Node], bad: Any, name: str, kind: str, plan: Plan)
         try:
             value = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            bad(f["secret_file"], f"channel {name!r}: cannot read secret_file: {exc.strerror}")
+            bad(
+                f["secret_file"],
+                _("channel %(name)r: cannot read secret_file: %(error)s")
+                % {"name": name, "error": exc.strerror},
+            )
             return ""
         plan.files.append(path)
         if not value:
-            bad(f["secret_file"], f"channel {name!r}: secret_file {path} is empty")
+            bad(
+                f["secret_file"],
+                _("channel %(name)r: secret_file %(path)s is empty") % {"name": name, "path": path},
+            )
         return value
     return ""
 
@@ -275,31 +326,45 @@ def _rule(item: yaml.MappingNode, bad: Any, channel_names: set[str]) -> RuleSpec
     if kind in NETWORK_KINDS:
         bad(
             f["when"],
-            f"rule {name!r}: {kind} needs the network app (nodes and routes), which "
-            "this version of the console does not have yet",
+            _(
+                "rule %(name)r: %(kind)s needs the network app (nodes and routes), which this "
+                "version of the console does not have yet"
+            )
+            % {"name": name, "kind": kind},
         )
         return None
     if kind not in Rule.Kind.values:
         allowed = ", ".join(Rule.Kind.values)
-        bad(f.get("when", item), f"rule {name!r}: 'when' must be one of {allowed}")
+        bad(
+            f.get("when", item),
+            _("rule %(name)r: 'when' must be one of %(allowed)s")
+            % {"name": name, "allowed": allowed},
+        )
         return None
     minutes = _scalar(f.get("minutes")) if "minutes" in f else 0
     if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
-        bad(f["minutes"], f"rule {name!r}: minutes must be a whole number >= 0")
+        bad(f["minutes"], _("rule %(name)r: minutes must be a whole number >= 0") % {"name": name})
         minutes = 0
     problem = minutes_problem(kind, minutes)
     if problem:
-        bad(f.get("minutes", item), f"rule {name!r}: {problem}")
+        bad(
+            f.get("minutes", item),
+            _("rule %(name)r: %(problem)s") % {"name": name, "problem": problem},
+        )
     channels: list[str] = []
     node = f.get("channels")
     if isinstance(node, yaml.SequenceNode):
         for n in node.value:
             ref = _text(n, bad, "channel name")
             if ref not in channel_names:
-                bad(n, f"rule {name!r}: no channel {ref!r} in this file")
+                bad(
+                    n,
+                    _("rule %(name)r: no channel %(ref)r in this file")
+                    % {"name": name, "ref": ref},
+                )
             channels.append(ref)
     elif node is not None:
-        bad(node, f"rule {name!r}: channels must be a list of channel names")
+        bad(node, _("rule %(name)r: channels must be a list of channel names") % {"name": name})
     connection_id = None
     if "connection" in f:
         conn_name = _text(f["connection"], bad, "connection")
@@ -307,7 +372,11 @@ def _rule(item: yaml.MappingNode, bad: Any, channel_names: set[str]) -> RuleSpec
             Connection.objects.filter(name=conn_name).values_list("pk", flat=True).first()
         )
         if connection_id is None:
-            bad(f["connection"], f"rule {name!r}: no connection named {conn_name!r}")
+            bad(
+                f["connection"],
+                _("rule %(name)r: no connection named %(conn)r")
+                % {"name": name, "conn": conn_name},
+            )
     return RuleSpec(
         name=name,
         kind=kind,
@@ -329,14 +398,22 @@ def _not_made_in_pages(plan: Plan, bad: Any) -> None:
     )
     for c in plan.channels:
         if c.name in taken:
-            bad(c.node, f"channel {c.name!r} already exists and was made in the pages: rename one")
+            bad(
+                c.node,
+                _("channel %(name)r already exists and was made in the pages: rename one")
+                % {"name": c.name},
+            )
     names = [r.name for r in plan.rules]
     taken = set(
         Rule.objects.filter(provisioned=False, name__in=names).values_list("name", flat=True)
     )
     for r in plan.rules:
         if r.name in taken:
-            bad(r.node, f"rule {r.name!r} already exists and was made in the pages: rename one")
+            bad(
+                r.node,
+                _("rule %(name)r already exists and was made in the pages: rename one")
+                % {"name": r.name},
+            )
 
 
 def url_problem(url: str) -> str:
@@ -344,18 +421,18 @@ def url_problem(url: str) -> str:
     from urllib.parse import urlsplit
 
     if not url:
-        return "a url is required"
+        return _("a url is required")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "the url must start with https:// (or http://) and name a host"
+        return _("the url must start with https:// (or http://) and name a host")
     return ""
 
 
 def minutes_problem(kind: str, minutes: int) -> str:
     if kind in EVENT_KINDS and minutes:
-        return f"{kind} is an event (sent when it happens): minutes must be 0"
+        return _("%(kind)s is an event (sent when it happens): minutes must be 0") % {"kind": kind}
     if kind in JOB_DURATION_STATES and minutes < 1:
-        return f"{kind} needs minutes of at least 1"
+        return _("%(kind)s needs minutes of at least 1") % {"kind": kind}
     assert kind in EVENT_KINDS or kind in DURATION_KINDS
     return ""
 
@@ -462,7 +539,7 @@ def refresh(*, force: bool = False, path: str | None = None) -> str:
     path = settings.KC_ALERTS_FILE if path is None else path
     if not path:
         return "no file"
-    state, _ = ProvisionState.objects.get_or_create(key=1)
+    state, _created = ProvisionState.objects.get_or_create(key=1)
     watched = [path, *state.summary.get("files", [])] if state.path == path else [path]
     signature = _signature(watched)
     if not force and state.path == path and state.signature == signature:
@@ -477,7 +554,7 @@ def refresh(*, force: bool = False, path: str | None = None) -> str:
             raw = Path(path).read_bytes()
             plan = parse(raw.decode("utf-8"), path)
         except (OSError, UnicodeDecodeError) as exc:
-            problems = [f"{path}:1: cannot read the file: {exc}"]
+            problems = [f"{path}:1: " + _("cannot read the file: %(error)s") % {"error": exc}]
         except Problems as exc:
             problems = exc.problems
         else:
