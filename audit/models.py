@@ -1,10 +1,11 @@
-"""Who did what to which Kuscia job, and what Kuscia answered; and who changed which
-connection.
+"""Who did what to which Kuscia job, and what Kuscia answered; who changed which connection;
+who changed which alert channel, rule or "notify me" subscription.
 
-Written only by operate.actions (one record per create/act attempt) and connections.changes
-(one per connection change, one per live connection check).
-Never holds certificates or tokens: `request_summary` is the request body Kuscia received (job
-ids, spec, reason), or for a connection the names of the fields that changed (job_id empty).
+Written only by operate.actions (one record per create/act attempt), connections.changes (one
+per connection change, one per live connection check) and alerts.changes (one per alerts
+change). Never holds certificates, tokens or channel secrets: `request_summary` is the request
+body Kuscia received (job ids, spec, reason), or for a connection or an alerts item the names
+of the fields that changed.
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ class AuditRecord(models.Model):
         CONNECTION_ON = "connection_on", _("Enable connection")
         CONNECTION_OFF = "connection_off", _("Disable connection")
         CONNECTION_CHECK = "connection_check", _("Check connection")
+        CHANNEL_ADD = "channel_add", _("Add alert channel")
+        CHANNEL_EDIT = "channel_edit", _("Edit alert channel")
+        CHANNEL_DELETE = "channel_delete", _("Delete alert channel")
+        CHANNEL_TEST = "channel_test", _("Test alert channel")
+        RULE_ADD = "rule_add", _("Add alert rule")
+        RULE_EDIT = "rule_edit", _("Edit alert rule")
+        RULE_DELETE = "rule_delete", _("Delete alert rule")
+        ALERTS_FILE = "alerts_file", _("Alerts provisioning file")
+        NOTIFY_ON = "notify_on", _("Notify me when a job ends")
+        NOTIFY_OFF = "notify_off", _("Stop notifying me")
+        DATA_CREATE = "data_create", _("Register data")
+        DATA_UPDATE = "data_update", _("Edit data")
+        DATA_DELETE = "data_delete", _("Delete data")
+        GRANT_CREATE = "grant_create", _("Grant data")
+        GRANT_DELETE = "grant_delete", _("Revoke data grant")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("In progress")

@@ -1,7 +1,8 @@
 """The Celery app. Broker and schedule come from dashboard.settings (CELERY_* names).
 
-Two queues: `celery` (reconcile, short tasks) and `watch` (one long-running watcher per
-connection). A worker started without -Q consumes both; in production run a separate
+Three queues: `celery` (reconcile, short tasks), `watch` (one long-running watcher per
+connection) and `alerts` (alert deliveries and the alert sweep, so a slow chat webhook never
+delays a poll). A worker started without -Q consumes all three; in production run a separate
 `-Q watch` worker with concurrency >= number of connections. Without REDIS_URL the broker is
 kombu's filesystem transport, whose folders are created here so `celery -A dashboard worker -B`
 works on a fresh clone.
@@ -17,7 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("celery"), Queue("watch"))
+app.conf.task_queues = (Queue("celery"), Queue("watch"), Queue("alerts"))
 app.conf.task_default_queue = "celery"
 app.conf.worker_prefetch_multiplier = 1  # a watcher must not hold back queued polls
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "jobs",
     "operate",
     "network",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -271,7 +272,10 @@ KUSCIA_NETWORK_POLL_SECONDS = env_float("KUSCIA_NETWORK_POLL_SECONDS", 15.0)
 KUSCIA_NETWORK_INVENTORY_SECONDS = env_float("KUSCIA_NETWORK_INVENTORY_SECONDS", 300.0)
 KUSCIA_NETWORK_DOMAINS = os.environ.get("KUSCIA_NETWORK_DOMAINS", "")  # extra domain ids, a,b
 KUSCIA_NETWORK_PROBES = env_int("KUSCIA_NETWORK_PROBES", 30)  # new route pairs asked per cycle
-CELERY_TASK_ROUTES = {"jobs.tasks.watch_kuscia": {"queue": "watch"}}
+CELERY_TASK_ROUTES = {
+    "jobs.tasks.watch_kuscia": {"queue": "watch"},
+    "alerts.tasks.*": {"queue": "alerts"},
+}
 CELERY_BEAT_SCHEDULE = {
     "poll-kuscia": {
         "task": "jobs.tasks.poll_kuscia",
@@ -294,6 +298,40 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": max(KC_STATS_SECONDS * 2, 2.0)},
     },
 }
+
+# --- Alerts (alerts/): rules, incidents, channels, deliveries on the `alerts` queue ---
+# The console's own address, for the absolute links in alert messages.
+KC_BASE_URL = os.environ.get("KC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+KC_ALERTS_FILE = os.environ.get("KC_ALERTS_FILE", "")  # provisioning file (YAML), optional
+KC_ALERTS_SWEEP_SECONDS = env_float("KC_ALERTS_SWEEP_SECONDS", 15.0)  # duration rules, file check
+# An incident whose rule stops matching resolves only after this long without matching again,
+# so a flapping subject sends one "firing" and one "resolved" message, not one per flap.
+KC_ALERTS_GROUP_SECONDS = env_float("KC_ALERTS_GROUP_SECONDS", 120.0)
+KC_ALERTS_HTTP_TIMEOUT = env_float("KC_ALERTS_HTTP_TIMEOUT", 10.0)  # per webhook call
+KC_ALERTS_RETRY_SECONDS = env_float("KC_ALERTS_RETRY_SECONDS", 10.0)  # first back-off, doubling
+KC_ALERTS_RETRY_MAX_SECONDS = env_float("KC_ALERTS_RETRY_MAX_SECONDS", 900.0)
+KC_ALERTS_MAX_ATTEMPTS = env_int("KC_ALERTS_MAX_ATTEMPTS", 8)
+# A delivery claimed (or queued) this long ago and not sent: its worker or task message was lost,
+# the sweep queues it again (a delivery lost while *sending* is never sent again).
+KC_ALERTS_LOST_SECONDS = env_float("KC_ALERTS_LOST_SECONDS", 30.0)
+# A job first seen already ended (the watch's initial burst) alerts only if it ended this recently.
+KC_ALERTS_FRESH_SECONDS = env_float("KC_ALERTS_FRESH_SECONDS", 600.0)
+CELERY_BEAT_SCHEDULE["alerts-sweep"] = {
+    "task": "alerts.tasks.sweep",
+    "schedule": KC_ALERTS_SWEEP_SECONDS,
+    "options": {"expires": max(KC_ALERTS_SWEEP_SECONDS * 2, 2.0)},
+}
+# E-mail (alert channels of kind email, "notify me when this job ends"): Django's SMTP backend.
+# The password is read here only; it is never shown or logged.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kuscia-console@localhost")
 
 # --- Logging: one line per event (JSON in production, LOG_FORMAT=json|text), secrets redacted ---
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")

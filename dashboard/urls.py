@@ -33,5 +33,6 @@ urlpatterns = [
     path("jobs/", include("operate.urls")),
     path("audit/", include("audit.urls")),
     path("", include("network.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("jobs.urls")),
 ]

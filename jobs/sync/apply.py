@@ -31,6 +31,7 @@ from jobs.sync.batch import (
 )
 from jobs.sync.children import apply_task_spec, apply_task_status, touch_task
 from jobs.sync.health import wake_poller
+from jobs.sync.signals import transitions_recorded
 from kuscia import types as kt
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,13 @@ def apply_observations(
         for view in views:
             _diff_job(view, by_id[view.job.job_id], batch, claim)
         batch.write()
+        if batch.transitions:
+            written = list(batch.transitions)
+            transaction.on_commit(
+                lambda: transitions_recorded.send_robust(
+                    Transition, connection=connection, transitions=written
+                )
+            )
     return batch.stats, {v.job.job_id: v.job for v in views}
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import Connection, SyncState
+from jobs.sync.signals import sync_health_changed
 from kuscia.errors import KusciaError
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ def record_failure(
         summary.error = f"{kind}: {message}"
         state.last_cycle = summary.as_dict()
         state.save()
+        transaction.on_commit(
+            lambda: sync_health_changed.send_robust(SyncState, connection=connection, ok=False)
+        )
 
 
 def record_success(
@@ -78,3 +82,6 @@ def record_success(
     if summary.slow_included:
         fields["last_slow_poll"] = started
     SyncState.objects.filter(connection=connection).update(**fields)  # the row exists by now
+    transaction.on_commit(
+        lambda: sync_health_changed.send_robust(SyncState, connection=connection, ok=True)
+    )

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 # The language switcher is on the sign-in page too (a signed-out visitor gets only the cookie).
 PUBLIC = {"login", "admin_login", "healthz", "metrics", "set_language"}
-# Views a signed-in viewer may POST to: their own session, password, language and time zone.
+# Views a signed-in viewer may POST to: their own session, password, language and time zone,
+# and their own job notifications.
 VIEWER_POST_OK = {
     "login",
     "admin_login",
@@ -35,6 +36,7 @@ VIEWER_POST_OK = {
     "password_change",
     "set_language",
     "preferences",
+    "alerts:notify",
 }
 SAMPLE = {
     "connection": "local",

@@ -1,0 +1,93 @@
+"""The texts of alert messages: short, in the deployment's language (LANGUAGE_CODE), naming the
+job, its state, the party and the reason, with an absolute link (KC_BASE_URL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from alerts.models import Delivery, Incident, Rule
+
+REASON_CHARS = 300
+Kind = Rule.Kind
+
+
+@dataclass(frozen=True)
+class Message:
+    event: str  # "firing" | "resolved" | "test"
+    title: str
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
+    link: str = ""
+
+    def text(self) -> str:
+        out = [self.title]
+        out += [f"{label}: {value}" for label, value in self.lines if value]
+        if self.link:
+            out.append(self.link)
+        return "\n".join(out)
+
+
+def absolute(path: str) -> str:
+    if not path:
+        return ""
+    return f"{settings.KC_BASE_URL}{path}" if path.startswith("/") else path
+
+
+def for_delivery(delivery: Delivery) -> Message:
+    """The message a delivery carries, rendered now in the deployment's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        if delivery.incident is None:
+            return Message(
+                event=Delivery.Event.TEST,
+                title=_("Test message from Kuscia Console"),
+                lines=[(_("Channel"), delivery.target_name)],
+                link=absolute("/alerts/"),
+            )
+        return for_incident(delivery.incident, delivery.event)
+
+
+def for_incident(incident: Incident, event: str) -> Message:
+    title = _title(incident)
+    lines: list[tuple[str, str]] = []
+    if incident.kind != Kind.SYNC_FAILING:
+        lines.append((_("Job"), incident.subject))
+        lines.append((_("State"), incident.job_state))
+        lines.append((_("Party"), incident.party))
+    else:
+        lines.append((_("Connection"), incident.subject))
+    lines.append((_("Reason"), _short(incident.reason)))
+    if incident.rule_name:
+        lines.append((_("Rule"), incident.rule_name))
+    if event == Delivery.Event.RESOLVED:
+        title = _("Resolved: %(title)s") % {"title": title}
+        lines = [(_("Now"), incident.resolved_note), *lines[:1]]
+    return Message(event=event, title=title, lines=lines, link=absolute(incident.link))
+
+
+def _title(incident: Incident) -> str:
+    subject = incident.subject
+    n = incident.minutes
+    if incident.kind == Kind.JOB_FAILED:
+        return _("Job %(job)s failed") % {"job": subject}
+    if incident.kind == Kind.JOB_ENDED:
+        return _("Job %(job)s ended: %(state)s") % {"job": subject, "state": incident.job_state}
+    if incident.kind == Kind.PENDING_LONGER:
+        return _("Job %(job)s Pending for more than %(n)s min") % {"job": subject, "n": n}
+    if incident.kind == Kind.APPROVAL_LONGER:
+        return _("Job %(job)s awaiting approval for more than %(n)s min") % {
+            "job": subject,
+            "n": n,
+        }
+    if incident.kind == Kind.NO_PROGRESS:
+        return _("Job %(job)s Running with no progress for %(n)s min") % {"job": subject, "n": n}
+    if incident.kind == Kind.SYNC_FAILING:
+        return _("Connection %(name)s: Kuscia sync failing or stale") % {"name": subject}
+    return _("Alert %(rule)s: %(subject)s") % {"rule": incident.rule_name, "subject": subject}
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
