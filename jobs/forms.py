@@ -20,7 +20,7 @@ from django import forms
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.utils.datastructures import MultiValueDict
 
-from jobs import jobspec
+from jobs import inputs, jobspec
 from jobs.job_templates import APP_IMAGE
 from jobs.kuscia import types as kt
 from jobs.kuscia.config import ConnectionConfig
@@ -373,8 +373,8 @@ def apply_input_picks(config: str, picks: list[str]) -> str:
     if not any(picks):
         return config
     try:
-        doc = json.loads(config) if config.strip() else {}
-    except (ValueError, RecursionError):
+        doc = inputs.loads_json(config) if config.strip() else {}
+    except ValueError:
         return config
     if not isinstance(doc, dict):
         return config
@@ -568,11 +568,9 @@ class PasteForm(forms.Form):
     def clean_request_json(self) -> dict[str, Any]:
         text = self.cleaned_data["request_json"]
         try:
-            value = json.loads(text)
+            value = inputs.loads_json(text)
         except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
-        except RecursionError:
-            raise forms.ValidationError(jobspec.TOO_DEEP) from None
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Expected a JSON object (the CreateJob body).")
         return value
