@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, models
 from django.db.models import Q
 
+from jobs.inputs import db_id
 from kuscia import types as kt
 
 if TYPE_CHECKING:
@@ -349,11 +350,12 @@ class Cursor:
     @classmethod
     def decode(cls, text: str, sort: str) -> Cursor | None:
         """None for anything malformed (the list then starts at its first page)."""
-        head, sep, pk = text.rpartition("~")
-        if not sep or not (pk.isascii() and pk.isdigit()) or not head or head[0] not in "nv":
+        head, sep, pk_text = text.rpartition("~")
+        pk = db_id(pk_text)
+        if not sep or pk is None or not head or head[0] not in "nv":
             return None
         if head[0] == "n":
-            return cls(None, int(pk)) if head == "n" else None
+            return cls(None, pk) if head == "n" else None
         raw = head[1:]
         column = SORTS[sort.lstrip("-")]
         try:
@@ -367,7 +369,7 @@ class Cursor:
                 value = raw
         except ValueError:
             return None
-        return cls(value, int(pk))
+        return cls(value, pk)
 
 
 def _beyond(column: str, c: Cursor, *, greater: bool, nulls_high: bool) -> Q:

@@ -21,6 +21,7 @@ from django.forms.formsets import BaseFormSet, formset_factory
 from django.utils.datastructures import MultiValueDict
 
 from connections.models import Connection
+from jobs import inputs
 from jobs.models import Job, Task
 from jobs.templatetags.kc import pretty_json
 from kuscia import types as kt
@@ -374,8 +375,8 @@ def apply_input_picks(config: str, picks: list[str]) -> str:
     if not any(picks):
         return config
     try:
-        doc = json.loads(config) if config.strip() else {}
-    except (ValueError, RecursionError):
+        doc = inputs.loads_json(config) if config.strip() else {}
+    except ValueError:
         return config
     if not isinstance(doc, dict):
         return config
@@ -569,11 +570,9 @@ class PasteForm(forms.Form):
     def clean_request_json(self) -> dict[str, Any]:
         text = self.cleaned_data["request_json"]
         try:
-            value = json.loads(text)
+            value = inputs.loads_json(text)
         except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
-        except RecursionError:
-            raise forms.ValidationError(jobspec.TOO_DEEP) from None
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Expected a JSON object (the CreateJob body).")
         return value

@@ -16,12 +16,13 @@ Every problem names the field it belongs to with a dotted path ("job_id", "tasks
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from jobs.inputs import TOO_DEEP as TOO_DEEP  # (the message, also for callers of jobspec)
+from jobs.inputs import loads_json
 from kuscia.types import JobSpec, Party, TaskSpec
 
 JOB_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
@@ -43,8 +44,6 @@ MAX_ALIAS = 63
 INT32_MAX = 2**31 - 1
 INT32_MIN = -(2**31)
 UINT64_MAX = 2**64 - 1
-# json.loads raises RecursionError, not ValueError, on JSON nested about a thousand levels deep.
-TOO_DEEP = "JSON nested too deeply to read."
 
 Severity = Literal["error", "warning"]
 
@@ -210,11 +209,9 @@ def _task(i: int, task: TaskSpec, job_id: str, existing_tasks: dict[str, str]) -
                 out.append(Problem(f"{at}.{name}", "Seconds: 0 (Kuscia's default) or more."))
     if task.task_input_config.strip():
         try:
-            json.loads(task.task_input_config)
+            loads_json(task.task_input_config)
         except ValueError as exc:
-            out.append(Problem(f"{at}.task_input_config", f"Not valid JSON: {exc}."))
-        except RecursionError:
-            out.append(Problem(f"{at}.task_input_config", TOO_DEEP))
+            out.append(Problem(f"{at}.task_input_config", str(exc)))
     if not task.parties:
         out.append(Problem(f"{at}.parties", "A task needs at least one party."))
     seen: set[tuple[str, str]] = set()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from jobs.inputs import loads_json
 from kuscia import types as kt
 
 register = template.Library()
@@ -151,13 +152,14 @@ def thousands(value: int | None) -> str:
 @register.filter
 def pretty_json(text: Any) -> str:
     """Pretty-print JSON given as text or data; text that is not JSON (or is nested too deeply
-    to read) comes back unchanged. The result is escaped by the template like any other string."""
+    to read, or holds a lone surrogate) comes back unchanged. The result is escaped by the
+    template like any other string."""
     if isinstance(text, str):
         if not text.strip():
             return ""
-        try:
-            return json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=False)
-        except (ValueError, RecursionError):
+        try:  # (text holding a lone surrogate escape is shown as written, not decoded)
+            return json.dumps(loads_json(text), indent=2, ensure_ascii=False, sort_keys=False)
+        except ValueError:
             return text
     try:
         return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)

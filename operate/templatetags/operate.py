@@ -50,9 +50,11 @@ def buttons_may_change(job: Any) -> bool:
 def action_result(context: template.Context, job: Any) -> AuditRecord | None:
     """The audit row named by ?done=<id> after an action redirect, if it is about this job."""
     request = context.get("request")
-    raw = request.GET.get("done", "") if request is not None else ""
-    if not (raw.isascii() and raw.isdigit()) or job is None:
+    from jobs.inputs import db_id
+
+    pk = db_id(request.GET.get("done", "")) if request is not None else None
+    if pk is None or job is None:
         return None
     return AuditRecord.objects.filter(
-        pk=int(raw), connection_id=job.connection_id, job_id=job.job_id
+        pk=pk, connection_id=job.connection_id, job_id=job.job_id
     ).first()

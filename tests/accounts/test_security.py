@@ -16,11 +16,12 @@ import pytest
 from django.apps import apps
 from django.core import serializers
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from connections.models import Connection
 from jobs.models import Job
 from tests.fixtures.data import make_connection, make_job, make_user
+from tests.fixtures.urls import url_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -50,23 +51,10 @@ CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 def app_urls() -> list[tuple[str, str]]:
     """(path, name) of every URL pattern outside Django admin, with sample arguments."""
-    found: list[tuple[str, str]] = []
-
-    def walk(patterns, prefix: str, namespace: str) -> None:
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                if str(p.pattern).startswith("admin/"):
-                    continue
-                ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
-                walk(p.url_patterns, prefix + str(p.pattern), ns)
-            else:
-                assert isinstance(p, URLPattern)
-                route = prefix + str(p.pattern)
-                assert "^" not in route, f"regex pattern {route}: give it a sample"
-                path = "/" + CONVERTER.sub(lambda m: SAMPLE.get(m.group(2), "x1"), route)
-                found.append((path, f"{namespace}{p.name}"))
-
-    walk(get_resolver().url_patterns, "", "")
+    found = []
+    for route, name in url_patterns():
+        assert "^" not in route, f"regex pattern {route}: give it a sample"
+        found.append(("/" + CONVERTER.sub(lambda m: SAMPLE.get(m.group(2), "x1"), route), name))
     return found
 
 
