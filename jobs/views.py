@@ -28,6 +28,8 @@ from jobs.http import HtmxHttpRequest
 from jobs.models import Job, Task, Transition
 from jobs.querysets import (
     COUNT_CAP,
+    FILTER_STATES,
+    GONE,
     PAGE_SIZES,
     SORTS,
     Cursor,
@@ -74,7 +76,8 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "now": now,
         "total": sum(counted.counts.values()),
-        "counts": {state: counted.counts.get(state, 0) for state in kt.JOB_STATES},
+        "counts": {state: counted.counts.get(state, 0) for state in FILTER_STATES},
+        "gone": GONE,
         "stats": counted,
         "running": list(jobs.running_for_overview()),
         "failures": list(jobs.recent_failures()),
@@ -106,7 +109,8 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
         "count_capped": count > COUNT_CAP,
         "any_active": any_active,
         "now": timezone.now(),
-        "states": kt.JOB_STATES,
+        "states": FILTER_STATES,
+        "gone": GONE,
         "sorts": SORTS,
         "page_sizes": PAGE_SIZES,
         "poll_seconds": POLL_SECONDS,
@@ -173,6 +177,7 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
                 known.add(p.domain_id)
                 party_ids.append(p.domain_id)
     now = timezone.now()
+    until = _until(job, now)
     spec = spec_digest(tasks, party_ids)
     where = (job.connection.name, job.job_id)
     poll = {"task": selected, "spec": spec} if selected else {"spec": spec}
@@ -186,12 +191,12 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "party_ids": party_ids,
         "failure": _failure(job, tasks),
         "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
-        "now": now,
+        "now": until,  # what durations run to (templates use `now` for nothing else)
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
         "has_tasks": bool(tasks),
         "layout": layout,
-        "gantt": _gantt(tasks, Transition.objects.task_times(job), now),
+        "gantt": _gantt(tasks, Transition.objects.task_times(job), until),
         "spec": spec,
         "page_path": reverse("jobs:detail", args=where),
         "live_url": reverse("jobs:detail_live", args=where) + "?" + urlencode(poll),
@@ -201,6 +206,12 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         context["endpoints"] = _endpoints(tasks)
         context["endpoints_complete"] = rows.endpoints_complete
     return context
+
+
+def _until(job: Job, now: dt.datetime) -> dt.datetime:
+    """Where a running task's (or the job's) duration ends: now, or when Kuscia lost the job
+    (its tasks did not run on after that as far as anyone knows)."""
+    return job.gone_at if job.gone_at is not None and job.gone_at < now else now
 
 
 def _with_spec(job: Job, tv: TaskView | None) -> TaskView | None:
@@ -425,7 +436,7 @@ def task_detail(
     context: dict[str, Any] = {
         "job": job,
         "selected": TaskView(task, task.party_list),  # type: ignore[attr-defined]
-        "now": timezone.now(),
+        "now": _until(job, timezone.now()),  # what durations run to
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
     }

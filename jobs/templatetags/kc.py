@@ -17,7 +17,9 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
+from jobs.querysets import GONE
 from kuscia import types as kt
 
 register = template.Library()
@@ -34,15 +36,18 @@ ICONS = {
     kt.SUSPENDED: "‖",
     kt.UNKNOWN: "?",
 }
+GONE_ICON = "\u26a0"  # a job Kuscia no longer has, lost before it finished (querysets.GONE)
 
 
 @register.filter
 def state_icon(state: str) -> str:
-    return ICONS.get(state, "?")
+    return GONE_ICON if state == GONE else ICONS.get(state, "?")
 
 
 @register.filter
 def state_class(state: str) -> str:
+    if state == GONE:
+        return "st-gone"
     return "st-" + (state.lower() if state in ICONS else "unknown")
 
 
@@ -90,6 +95,24 @@ def badge_html(state: str) -> str:
 def state_badge(state: str) -> SafeString:
     """badge_html as a template tag (it sits in every table row)."""
     return mark_safe(badge_html(state))  # noqa: S308 - badge_html escapes the state
+
+
+def job_badge_html(state: str, gone: bool) -> str:
+    """A job's state badge: a job Kuscia lost before it finished is not shown as running (or
+    waiting) but as "gone while <last known state>"."""
+    if not gone or state in kt.TERMINAL_JOB_STATES:
+        return badge_html(state)
+    text = gettext("gone while %(state)s") % {"state": state}
+    return (
+        f'<span class="state st-gone"><span class="icon" aria-hidden="true">{GONE_ICON}</span> '
+        f"{html.escape(text)}</span>"
+    )
+
+
+@register.simple_tag
+def job_badge(job: Any) -> SafeString:
+    """job_badge_html of a job (its state and gone_at)."""
+    return mark_safe(job_badge_html(job.state, job.gone_at is not None))  # noqa: S308
 
 
 def human_seconds(seconds: float) -> str:
@@ -290,8 +313,8 @@ def job_row(job: Any, now: dt.datetime) -> str:
         job_url(job),
         job.job_id,
         job.connection.name,
-        " · gone from Kuscia" if gone else "",
-        state_badge(job.state),
+        " · " + gettext("gone from Kuscia") if gone else "",
+        mark_safe(job_badge_html(job.state, gone)),  # noqa: S308 - escaped there
         job.initiator or "\u2013",
         ", ".join(job.parties or ()) or "\u2013",
         job.progress,
@@ -300,6 +323,6 @@ def job_row(job: Any, now: dt.datetime) -> str:
         job.task_count,
         iso(job.create_time),
         stamp(job.create_time) or "\u2013",
-        duration(job.start_time, job.end_time, now, job.state),
+        duration(job.start_time, job.stopped_at, now, job.state),
         ago(job.last_changed),
     )
