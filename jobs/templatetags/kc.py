@@ -17,7 +17,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from jobs.querysets import GONE
 from kuscia import types as kt
@@ -165,6 +165,32 @@ def percent(value: float | None) -> int:
     return round((value or 0) * 100)
 
 
+def progress_html(progress: float | None, succeeded: int, count: int, *, words: bool) -> str:
+    """A job's progress bar with what it means in words: the bar and the percentage are
+    Kuscia's progress (the mean of its tasks' progress), the count is of succeeded tasks, so
+    "25%" and "0/2 succeeded" stand side by side instead of a bare "0/2" next to a quarter-full
+    bar. `words`: "tasks succeeded" (the job page) rather than "succeeded" (tables, lists)."""
+    pct = percent(progress)
+    done = (
+        ngettext("%(ok)d/%(n)d task succeeded", "%(ok)d/%(n)d tasks succeeded", count)
+        if words
+        else gettext("%(ok)d/%(n)d succeeded")
+    ) % {"ok": succeeded, "n": count}
+    title = gettext("Kuscia's progress: %(pct)d%% (the mean of its tasks' progress)") % {"pct": pct}
+    return (
+        f'<span class="prog" title="{html.escape(title)}"><progress max="1" '
+        f'value="{progress or 0}" aria-label="{html.escape(title)}"></progress> '
+        f'{pct}% <span class="muted">\u00b7 {html.escape(done)}</span></span>'
+    )
+
+
+@register.simple_tag
+def job_progress(job: Any, words: bool = False) -> SafeString:
+    """progress_html of a job."""
+    html_ = progress_html(job.progress, job.tasks_succeeded, job.task_count, words=words)
+    return mark_safe(html_)  # noqa: S308 - built from numbers and escaped texts
+
+
 @register.filter
 def thousands(value: int | None) -> str:
     """12345 -> '12,345' (counts on the overview's tiles)."""
@@ -306,8 +332,7 @@ def job_row(job: Any, now: dt.datetime) -> str:
     return format_html(
         '<tr class="{}"><td><a class="jobid" href="{}">{}</a><div class="muted small">{}{}</div>'
         "</td><td>{}</td><td>{}</td><td>{}</td>"
-        '<td class="nowrap"><progress max="1" value="{}" aria-label="{}% done"></progress> {}/{}'
-        '</td><td class="nowrap"><time datetime="{}">{}</time></td>'
+        '<td class="nowrap">{}</td><td class="nowrap"><time datetime="{}">{}</time></td>'
         '<td class="nowrap">{}</td><td class="nowrap">{}</td></tr>',
         "gone" if gone else "",
         job_url(job),
@@ -317,10 +342,7 @@ def job_row(job: Any, now: dt.datetime) -> str:
         mark_safe(job_badge_html(job.state, gone)),  # noqa: S308 - escaped there
         job.initiator or "\u2013",
         ", ".join(job.parties or ()) or "\u2013",
-        job.progress,
-        percent(job.progress),
-        job.tasks_succeeded,
-        job.task_count,
+        job_progress(job),
         iso(job.create_time),
         stamp(job.create_time) or "\u2013",
         duration(job.start_time, job.stopped_at, now, job.state),
