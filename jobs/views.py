@@ -22,8 +22,9 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from audit.models import AuditRecord
 from connections.models import Connection
-from jobs import dag, stats
+from jobs import dag, failure, stats
 from jobs.http import HtmxHttpRequest
 from jobs.models import Job, Task, Transition
 from jobs.querysets import (
@@ -189,7 +190,7 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "job": job,
         "tasks": tasks,
         "party_ids": party_ids,
-        "failure": _failure(job, tasks),
+        "why": _explain(job, tasks),
         "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
         "now": until,  # what durations run to (templates use `now` for nothing else)
         "poll_seconds": POLL_SECONDS,
@@ -232,31 +233,16 @@ def spec_digest(tasks: list[TaskView], party_ids: list[str]) -> str:
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
-def _failure(job: Job, tasks: list[TaskView]) -> dict[str, Any] | None:
-    """The first failing task and the party that failed it (Kuscia's job err_msg is often empty;
-    the reason sits in a party)."""
-    if job.state not in (kt.FAILED, kt.APPROVAL_REJECT) and not any(
-        tv.task.state == kt.FAILED for tv in tasks
-    ):
-        return None
-    failed = [tv for tv in tasks if tv.task.state == kt.FAILED]
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    failed.sort(key=lambda tv: (tv.task.end_time or far, tv.task.position))
-    first = failed[0] if failed else None
-    party = None
-    if first is not None:
-        party = next(
-            (p for p in first.parties if p.state == kt.FAILED and p.err_msg), None
-        ) or next((p for p in first.parties if p.state == kt.FAILED), None)
-    message = (
-        (party.err_msg if party else "") or (first.task.err_msg if first else "") or job.err_msg
-    )
-    return {
-        "task": first.task if first else None,
-        "party": party,
-        "message": message,
-        "others": len(failed) - 1 if failed else 0,
-    }
+def _explain(job: Job, tasks: list[TaskView]) -> failure.Explanation:
+    """Why the job failed, stopped or restarted (jobs.failure); when Kuscia's message tells of
+    a command, the audit record of it says who, when and why (one more query)."""
+    command = failure.command_of(job)
+    record = None
+    if command is not None:
+        record = AuditRecord.objects.last_done(
+            connection_id=job.connection_id, job_id=job.job_id, action=command.action
+        )
+    return failure.explain(job, tasks, record)
 
 
 def _endpoints(tasks: list[TaskView]) -> list[dict[str, Any]]:
