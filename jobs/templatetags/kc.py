@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
+from jobs.failure import command_of
 from jobs.querysets import GONE
 from kuscia import types as kt
 
@@ -182,6 +183,20 @@ def progress_html(progress: float | None, succeeded: int, count: int, *, words: 
         f'value="{progress or 0}" aria-label="{html.escape(title)}"></progress> '
         f'{pct}% <span class="muted">\u00b7 {html.escape(done)}</span></span>'
     )
+
+
+@register.filter
+def command_said(job: Any) -> str:
+    """A job's message in words when it is only Kuscia's trace of a command ("Party:  execute
+    the cmd: Stop." -> "Stopped"), else "" (the message says something itself)."""
+    command = command_of(job) if job.err_msg else None
+    if command is None:
+        return ""
+    return {
+        "stop": gettext("Stopped"),
+        "cancel": gettext("Cancelled"),
+        "restart": gettext("Restarted"),
+    }.get(command.action, "")
 
 
 @register.simple_tag

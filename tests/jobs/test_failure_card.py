@@ -177,3 +177,11 @@ def test_a_failed_validation_says_kuscia_gave_no_reason_and_what_to_check(client
     Job.objects.filter(pk=job.pk).update(stage_status=[])
     seen = visible(failure_card(status_block(client_in, job)))
     assert "Kuscia gave no reason" in seen
+
+
+def test_the_overviews_recent_failures_say_stopped_not_kuscias_trace(client_in):
+    job = make_job(make_connection(), "job-stop3", state=kt.FAILED, err_msg=STOP)
+    html = client_in.get(reverse("jobs:overview")).content.decode()
+    line = html.split('class="jobid">job-stop3</a>', 1)[1].split("</li>", 1)[0]
+    assert "<summary>Stopped</summary>" in line and STOP in details(line)
+    assert job.err_msg == STOP
