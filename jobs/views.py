@@ -6,10 +6,11 @@ the job page's parts have URLs of their own (job_live, job_history, job_raw, job
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,11 +159,43 @@ class GanttBar:
     label: str
 
 
+class JobNotFound(Http404):
+    """No such job (or task) here: the job and task pages answer jobs/not_found.html for it."""
+
+    def __init__(self, connection: str, job_id: str, task_id: str = "") -> None:
+        super().__init__("No such job or task on this connection (yet).")
+        self.connection, self.job_id, self.task_id = connection, job_id, task_id
+
+
 def _get_job(connection: str, job_id: str) -> Job:
     job = Job.objects.for_detail(connection, job_id).first()
     if job is None:
-        raise Http404("No such job on this connection (yet). Add it by id from the Jobs page.")
+        raise JobNotFound(connection, job_id)
     return job
+
+
+View = Callable[..., HttpResponse]
+
+
+def _not_found_page(view: View) -> View:
+    """A page view whose missing job or task is answered with the console's 404 page inside
+    the layout (also with Django's debug pages on): what it looked for, and "Track this id"
+    for an operator when the connection exists."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except JobNotFound as missing:
+            names = Connection.objects.names()
+            context = {
+                "missing": missing,
+                "known_connection": missing.connection in names,
+                "connections": names,
+            }
+            return render(request, "jobs/not_found.html", context, status=404)
+
+    return wrapped
 
 
 def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any]:
@@ -333,6 +366,7 @@ def _not_modified(etag: str) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_not_found_page
 def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
     if request.htmx:  # a page from before its parts had URLs of their own: it needs this one
         return HttpResponse(headers={"HX-Refresh": "true"})
@@ -412,13 +446,14 @@ def job_endpoints(request: HttpRequest, connection: str, job_id: str) -> HttpRes
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_not_found_page
 def task_detail(
     request: HtmxHttpRequest, connection: str, job_id: str, task_id: str
 ) -> HttpResponse:
     job = _get_job(connection, job_id)
     task = Task.objects.one_for_page(job, task_id)
     if task is None:
-        raise Http404("This job has no such task.")
+        raise JobNotFound(connection, job_id, task_id)
     context: dict[str, Any] = {
         "job": job,
         "selected": TaskView(task, task.party_list),  # type: ignore[attr-defined]
