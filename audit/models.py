@@ -41,6 +41,20 @@ class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
     def for_job(self, *, connection_id: int, job_id: str) -> AuditRecordQuerySet:
         return self.filter(connection_id=connection_id, job_id=job_id).order_by("-created_at")
 
+    def last_done(self, *, connection_id: int, job_id: str, action: str) -> AuditRecord | None:
+        """The newest `action` on a job that Kuscia accepted (who asked, when and why: the job
+        page says "Stopped by demo at 10:02"). One query."""
+        return (
+            self.filter(
+                connection_id=connection_id,
+                job_id=job_id,
+                action=action,
+                outcome__in=(AuditRecord.Outcome.OK, AuditRecord.Outcome.NO_EFFECT),
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+
     def checks_since(self, *, user_id: int, connection_id: int, since: Any) -> AuditRecordQuerySet:
         """The connection checks `user_id` ran on `connection_id` since `since` (rate limit)."""
         return self.filter(

@@ -217,7 +217,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 else:
     _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"  # a host name: kombu warns without one
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -335,6 +335,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kuscia-console@localh
 
 # --- Logging: one line per event (JSON in production, LOG_FORMAT=json|text), secrets redacted ---
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
+REQUEST_LOG_LEVEL = os.environ.get("KC_REQUEST_LOG_LEVEL") or os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -351,7 +352,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # runserver's request lines and Django's 4xx warnings: through the console handler
+        # like the rest, at KC_REQUEST_LOG_LEVEL (`make run` sets ERROR unless KC_VERBOSE=1).
+        "django.server": {"level": REQUEST_LOG_LEVEL, "propagate": True},
+        "django.request": {"level": REQUEST_LOG_LEVEL},
+    },
 }
 
 # --- Sign-in throttling (accounts.throttle) and health thresholds (dashboard.health) ---

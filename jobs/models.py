@@ -6,6 +6,8 @@ Reads that views need are named QuerySet methods in jobs.querysets.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils import timezone
 
@@ -81,6 +83,19 @@ class Job(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in kt.TERMINAL_JOB_STATES or self.gone_at is not None
+
+    @property
+    def gone_unfinished(self) -> bool:
+        """Kuscia lost the job before it finished: its state is only the last one known."""
+        return self.gone_at is not None and self.state not in kt.TERMINAL_JOB_STATES
+
+    @property
+    def stopped_at(self) -> dt.datetime | None:
+        """When the job stopped running, as far as the console knows: Kuscia's end time, or
+        for a job gone before it finished, when it was seen gone (its duration stops there)."""
+        if self.end_time is not None:
+            return self.end_time
+        return self.gone_at if self.gone_unfinished else None
 
 
 class Task(models.Model):

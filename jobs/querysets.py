@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,12 @@ PAGE_SIZES = (25, 50, 100, 200)
 NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
+# Jobs Kuscia no longer has (gone_at) that had not finished: their last known state is kept on
+# the job, but they are not active. A filter value and an overview tile of their own, so that
+# every job is in exactly one tile and a "Running" job is one Kuscia still runs.
+GONE = "Gone"
+UNFINISHED_STATES = frozenset(kt.JOB_STATES) - kt.TERMINAL_JOB_STATES
+FILTER_STATES = (*kt.JOB_STATES, GONE)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class JobFilter:
             return (values[-1] if values else "").strip()
 
         raw_states = query.getlist("state") if hasattr(query, "getlist") else query.get("state", [])
-        states = tuple(s for s in dict.fromkeys(raw_states) if s in kt.JOB_STATES)
+        states = tuple(s for s in dict.fromkeys(raw_states) if s in FILTER_STATES)
         if len(states) != len(set(raw_states)):
             errors.append("Unknown state ignored.")
 
@@ -152,11 +160,23 @@ class JobQuerySet(models.QuerySet["Job"]):
     # ------------------------------------------------------------------ overview
 
     def state_totals(self) -> dict[str, int]:
-        """{state: number of jobs} over every state (0 when none), exact: one GROUP BY over the
-        whole table. For jobs.stats.refresh (off the request path), not for a page."""
-        totals = dict.fromkeys(kt.JOB_STATES, 0)
-        for state, n in self.order_by().values_list("state").annotate(n=models.Count("pk")):
-            totals[state] = n
+        """{state: number of jobs} over every state and GONE (0 when none), exact: one GROUP
+        BY over the whole table. A job Kuscia lost before it finished counts as GONE, not in
+        its last known state: every job is in exactly one entry. For jobs.stats.refresh (off
+        the request path), not for a page."""
+        totals = dict.fromkeys(FILTER_STATES, 0)
+        gone = models.ExpressionWrapper(
+            Q(gone_at__isnull=False), output_field=models.BooleanField()
+        )
+        rows = (
+            self.order_by()
+            .annotate(gone=gone)
+            .values_list("state", "gone")
+            .annotate(n=models.Count("pk"))
+        )
+        for state, is_gone, n in rows:
+            key = GONE if is_gone and state in UNFINISHED_STATES else state
+            totals[key] = totals.get(key, 0) + n
         return totals
 
     def changed_since(self, since: dt.datetime, cap: int) -> int:
@@ -206,10 +226,10 @@ class JobQuerySet(models.QuerySet["Job"]):
         active = ", ".join(["%s"] * len(kt.ACTIVE_JOB_STATES))
         sql = (
             f"SELECT {party}, "  # noqa: S608 (names only; every value is a parameter)
-            f"SUM(CASE WHEN j.state IN ({active}) THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN j.state IN ({active}) AND j.gone_at IS NULL THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN j.state = %s THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN j.state = %s THEN 1 ELSE 0 END), COUNT(*) "
-            f'FROM (SELECT parties, state FROM {table} WHERE "last_changed" >= %s '
+            f'FROM (SELECT parties, state, gone_at FROM {table} WHERE "last_changed" >= %s '
             f'ORDER BY "last_changed" DESC LIMIT %s) j, {unnest} GROUP BY {party}'
         )
         params: list[Any] = [*sorted(kt.ACTIVE_JOB_STATES), kt.FAILED, kt.SUCCEEDED, since, limit]
@@ -228,7 +248,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         """The job list for a JobFilter, sorted, with the connection joined."""
         qs = self
         if f.states:
-            qs = qs.filter(state__in=f.states)
+            qs = qs.filter(state_filter(f.states))
         if f.party:
             if connections[self.db].vendor == "postgresql":
                 qs = qs.filter(parties__contains=[f.party])
@@ -327,6 +347,22 @@ class JobQuerySet(models.QuerySet["Job"]):
         for parties in self.filter(connection=connection).values_list("parties", flat=True)[:limit]:
             seen.update(p for p in parties or () if isinstance(p, str))
         return seen
+
+
+def state_filter(states: tuple[str, ...]) -> Q:
+    """Jobs in any of `states` (FILTER_STATES): a finished state matches whether or not Kuscia
+    still has the job; an unfinished one only while it does; GONE, the unfinished jobs Kuscia
+    no longer has (what state_totals counts under each key)."""
+    finished = [s for s in states if s in kt.TERMINAL_JOB_STATES]
+    unfinished = [s for s in states if s in UNFINISHED_STATES]
+    parts = []
+    if finished:
+        parts.append(Q(state__in=finished))
+    if unfinished:
+        parts.append(Q(state__in=unfinished, gone_at__isnull=True))
+    if GONE in states:
+        parts.append(Q(state__in=sorted(UNFINISHED_STATES), gone_at__isnull=False))
+    return functools.reduce(operator.or_, parts, Q()) if parts else Q(pk__in=[])
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ the job page's parts have URLs of their own (job_live, job_history, job_raw, job
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +23,15 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from audit.models import AuditRecord
 from connections.models import Connection
-from jobs import dag, stats
+from jobs import dag, failure, stats
 from jobs.http import HtmxHttpRequest
 from jobs.models import Job, Task, Transition
 from jobs.querysets import (
     COUNT_CAP,
+    FILTER_STATES,
+    GONE,
     PAGE_SIZES,
     SORTS,
     Cursor,
@@ -74,7 +78,8 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "now": now,
         "total": sum(counted.counts.values()),
-        "counts": {state: counted.counts.get(state, 0) for state in kt.JOB_STATES},
+        "counts": {state: counted.counts.get(state, 0) for state in FILTER_STATES},
+        "gone": GONE,
         "stats": counted,
         "running": list(jobs.running_for_overview()),
         "failures": list(jobs.recent_failures()),
@@ -106,7 +111,8 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
         "count_capped": count > COUNT_CAP,
         "any_active": any_active,
         "now": timezone.now(),
-        "states": kt.JOB_STATES,
+        "states": FILTER_STATES,
+        "gone": GONE,
         "sorts": SORTS,
         "page_sizes": PAGE_SIZES,
         "poll_seconds": POLL_SECONDS,
@@ -153,11 +159,43 @@ class GanttBar:
     label: str
 
 
+class JobNotFound(Http404):
+    """No such job (or task) here: the job and task pages answer jobs/not_found.html for it."""
+
+    def __init__(self, connection: str, job_id: str, task_id: str = "") -> None:
+        super().__init__("No such job or task on this connection (yet).")
+        self.connection, self.job_id, self.task_id = connection, job_id, task_id
+
+
 def _get_job(connection: str, job_id: str) -> Job:
     job = Job.objects.for_detail(connection, job_id).first()
     if job is None:
-        raise Http404("No such job on this connection (yet). Add it by id from the Jobs page.")
+        raise JobNotFound(connection, job_id)
     return job
+
+
+View = Callable[..., HttpResponse]
+
+
+def _not_found_page(view: View) -> View:
+    """A page view whose missing job or task is answered with the console's 404 page inside
+    the layout (also with Django's debug pages on): what it looked for, and "Track this id"
+    for an operator when the connection exists."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except JobNotFound as missing:
+            names = Connection.objects.names()
+            context = {
+                "missing": missing,
+                "known_connection": missing.connection in names,
+                "connections": names,
+            }
+            return render(request, "jobs/not_found.html", context, status=404)
+
+    return wrapped
 
 
 def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any]:
@@ -173,6 +211,7 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
                 known.add(p.domain_id)
                 party_ids.append(p.domain_id)
     now = timezone.now()
+    until = _until(job, now)
     spec = spec_digest(tasks, party_ids)
     where = (job.connection.name, job.job_id)
     poll = {"task": selected, "spec": spec} if selected else {"spec": spec}
@@ -184,14 +223,14 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "job": job,
         "tasks": tasks,
         "party_ids": party_ids,
-        "failure": _failure(job, tasks),
+        "why": _explain(job, tasks),
         "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
-        "now": now,
+        "now": until,  # what durations run to (templates use `now` for nothing else)
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
         "has_tasks": bool(tasks),
         "layout": layout,
-        "gantt": _gantt(tasks, Transition.objects.task_times(job), now),
+        "gantt": _gantt(tasks, Transition.objects.task_times(job), until),
         "spec": spec,
         "page_path": reverse("jobs:detail", args=where),
         "live_url": reverse("jobs:detail_live", args=where) + "?" + urlencode(poll),
@@ -201,6 +240,12 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         context["endpoints"] = _endpoints(tasks)
         context["endpoints_complete"] = rows.endpoints_complete
     return context
+
+
+def _until(job: Job, now: dt.datetime) -> dt.datetime:
+    """Where a running task's (or the job's) duration ends: now, or when Kuscia lost the job
+    (its tasks did not run on after that as far as anyone knows)."""
+    return job.gone_at if job.gone_at is not None and job.gone_at < now else now
 
 
 def _with_spec(job: Job, tv: TaskView | None) -> TaskView | None:
@@ -221,31 +266,16 @@ def spec_digest(tasks: list[TaskView], party_ids: list[str]) -> str:
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
-def _failure(job: Job, tasks: list[TaskView]) -> dict[str, Any] | None:
-    """The first failing task and the party that failed it (Kuscia's job err_msg is often empty;
-    the reason sits in a party)."""
-    if job.state not in (kt.FAILED, kt.APPROVAL_REJECT) and not any(
-        tv.task.state == kt.FAILED for tv in tasks
-    ):
-        return None
-    failed = [tv for tv in tasks if tv.task.state == kt.FAILED]
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    failed.sort(key=lambda tv: (tv.task.end_time or far, tv.task.position))
-    first = failed[0] if failed else None
-    party = None
-    if first is not None:
-        party = next(
-            (p for p in first.parties if p.state == kt.FAILED and p.err_msg), None
-        ) or next((p for p in first.parties if p.state == kt.FAILED), None)
-    message = (
-        (party.err_msg if party else "") or (first.task.err_msg if first else "") or job.err_msg
-    )
-    return {
-        "task": first.task if first else None,
-        "party": party,
-        "message": message,
-        "others": len(failed) - 1 if failed else 0,
-    }
+def _explain(job: Job, tasks: list[TaskView]) -> failure.Explanation:
+    """Why the job failed, stopped or restarted (jobs.failure); when Kuscia's message tells of
+    a command, the audit record of it says who, when and why (one more query)."""
+    command = failure.command_of(job)
+    record = None
+    if command is not None:
+        record = AuditRecord.objects.last_done(
+            connection_id=job.connection_id, job_id=job.job_id, action=command.action
+        )
+    return failure.explain(job, tasks, record)
 
 
 def _endpoints(tasks: list[TaskView]) -> list[dict[str, Any]]:
@@ -336,6 +366,7 @@ def _not_modified(etag: str) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_not_found_page
 def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
     if request.htmx:  # a page from before its parts had URLs of their own: it needs this one
         return HttpResponse(headers={"HX-Refresh": "true"})
@@ -415,17 +446,18 @@ def job_endpoints(request: HttpRequest, connection: str, job_id: str) -> HttpRes
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_not_found_page
 def task_detail(
     request: HtmxHttpRequest, connection: str, job_id: str, task_id: str
 ) -> HttpResponse:
     job = _get_job(connection, job_id)
     task = Task.objects.one_for_page(job, task_id)
     if task is None:
-        raise Http404("This job has no such task.")
+        raise JobNotFound(connection, job_id, task_id)
     context: dict[str, Any] = {
         "job": job,
         "selected": TaskView(task, task.party_list),  # type: ignore[attr-defined]
-        "now": timezone.now(),
+        "now": _until(job, timezone.now()),  # what durations run to
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
     }

@@ -79,6 +79,7 @@ class Supervisor:
         self.children: list[Child] = []
         self.stop_requested = False
         self.stop_signal = ""
+        self.reminder = ""  # the URL and login, said again after a restart's messages
 
     def start(self, name: str, argv: list[str], escalate: signal.Signals | None = None) -> Child:
         log(f"starting {name}: {' '.join(argv)}")
@@ -115,6 +116,8 @@ class Supervisor:
             elif now >= child.restart_at:
                 log(f"restarting {child.name}")
                 self._spawn(child)
+                if self.reminder:
+                    log(self.reminder)
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stop_requested = True
@@ -181,6 +184,35 @@ def wait_for_port(sup: Supervisor, child: Child, host: str, port: int, seconds: 
             return True
         time.sleep(0.2)
     return False
+
+
+def verbose(env: dict[str, str]) -> bool:
+    """KC_VERBOSE=1 (or an explicit LOG_LEVEL): every child's log lines, as before. Otherwise
+    `make run` is quiet: warnings and errors only, so the URL and the demo login stay on
+    screen instead of scrolling away under the worker's INFO lines (about two a second)."""
+    flag = env.get("KC_VERBOSE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return flag or bool(env.get("LOG_LEVEL"))
+
+
+def quiet_env(env: dict[str, str]) -> dict[str, str]:
+    """The children's environment in quiet mode: log level WARNING for every process, no line
+    per request (a 404 is a warning), no runserver warning banner, and no Celery warning about
+    running as root (the supervisor says what matters itself)."""
+    if verbose(env):
+        return env
+    return {
+        **env,
+        "LOG_LEVEL": "WARNING",
+        "KC_REQUEST_LOG_LEVEL": "ERROR",  # no line per request, nor per 404
+        "DJANGO_RUNSERVER_HIDE_WARNING": "true",
+        "PYTHONWARNINGS": "ignore::UserWarning:celery.platforms",
+    }
+
+
+def output_line(env: dict[str, str]) -> str:
+    if verbose(env):
+        return "Output: every log line (KC_VERBOSE or LOG_LEVEL is set)."
+    return "Output: warnings and errors only (KC_VERBOSE=1 make run shows every log line)."
 
 
 def debug_line(env: dict[str, str]) -> str:
@@ -282,7 +314,7 @@ def main() -> int:
         return 2
     # Handlers first: a Ctrl-C during migrate (the manage.py step is in our process group and
     # gets it too) is a clean stop, not a traceback.
-    sup = Supervisor(env)
+    sup = Supervisor(quiet_env(env))
     signal.signal(signal.SIGINT, sup.request_stop)
     signal.signal(signal.SIGTERM, sup.request_stop)
     try:
@@ -326,16 +358,18 @@ def main() -> int:
             "0",
         )
 
+        loud = verbose(env)
         celery_argv = [
             str(BIN / "celery"),
             "-A",
             "dashboard",
+            *([] if loud else ["--quiet"]),  # no start-up banner
             "worker",
             "-B",
             "--schedule",
             str(var_dir / "celerybeat-schedule"),
             "--loglevel",
-            env.get("LOG_LEVEL", "INFO"),
+            env.get("LOG_LEVEL", "INFO") if loud else "WARNING",
             "--concurrency",
             env.get("KC_WORKER_CONCURRENCY", "4"),
         ]
@@ -350,11 +384,12 @@ def main() -> int:
                 f"{host}:{port}",
                 "--workers",
                 env.get("WEB_CONCURRENCY", "2"),
-                "--access-logfile",
-                "-",
+                *(["--access-logfile", "-"] if loud else []),
             ]
         else:
             web_argv = [PYTHON, "manage.py", "runserver", "--noreload", f"{host}:{port}"]
+            if not loud:
+                web_argv.insert(-1, "--skip-checks")  # migrate ran them
         web_child = sup.start("web server", web_argv)
         if not wait_for_port(sup, web_child, host, port, 60):
             if not sup.stop_requested:
@@ -370,12 +405,17 @@ def main() -> int:
             return 0
         else:
             shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+            url = f"http://{shown_host}:{port}/"
+            sup.reminder = (
+                f"Console at {url} - log in as {username} (password in {var_dir}/demo-password)"
+            )
             print(
                 "\n"
-                f"  Kuscia Console is running at http://{shown_host}:{port}/\n"
+                f"  Kuscia Console is running at {url}\n"
                 f"  Log in as: {username}   password: {password}   (role: operator)\n"
                 f"  Kuscia API: {env.get('KUSCIA_API_URL') or f'simulator https://127.0.0.1:{sim_port}'}\n"
                 f"  {debug_line(env)}\n"
+                f"  {output_line(env)}\n"
                 f"  Times shown in {env['DJANGO_TIME_ZONE']} (DJANGO_TIME_ZONE); English and "
                 "中文: the header's switcher.\n"
                 "  Press Ctrl-C to stop everything.\n",

@@ -17,8 +17,11 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
 
+from jobs.failure import command_of
 from jobs.inputs import loads_json
+from jobs.querysets import GONE
 from kuscia import types as kt
 
 register = template.Library()
@@ -35,15 +38,18 @@ ICONS = {
     kt.SUSPENDED: "‖",
     kt.UNKNOWN: "?",
 }
+GONE_ICON = "\u26a0"  # a job Kuscia no longer has, lost before it finished (querysets.GONE)
 
 
 @register.filter
 def state_icon(state: str) -> str:
-    return ICONS.get(state, "?")
+    return GONE_ICON if state == GONE else ICONS.get(state, "?")
 
 
 @register.filter
 def state_class(state: str) -> str:
+    if state == GONE:
+        return "st-gone"
     return "st-" + (state.lower() if state in ICONS else "unknown")
 
 
@@ -91,6 +97,24 @@ def badge_html(state: str) -> str:
 def state_badge(state: str) -> SafeString:
     """badge_html as a template tag (it sits in every table row)."""
     return mark_safe(badge_html(state))  # noqa: S308 - badge_html escapes the state
+
+
+def job_badge_html(state: str, gone: bool) -> str:
+    """A job's state badge: a job Kuscia lost before it finished is not shown as running (or
+    waiting) but as "gone while <last known state>"."""
+    if not gone or state in kt.TERMINAL_JOB_STATES:
+        return badge_html(state)
+    text = gettext("gone while %(state)s") % {"state": state}
+    return (
+        f'<span class="state st-gone"><span class="icon" aria-hidden="true">{GONE_ICON}</span> '
+        f"{html.escape(text)}</span>"
+    )
+
+
+@register.simple_tag
+def job_badge(job: Any) -> SafeString:
+    """job_badge_html of a job (its state and gone_at)."""
+    return mark_safe(job_badge_html(job.state, job.gone_at is not None))  # noqa: S308
 
 
 def human_seconds(seconds: float) -> str:
@@ -141,6 +165,46 @@ def breakable(text: str) -> SafeString:
 @register.filter
 def percent(value: float | None) -> int:
     return round((value or 0) * 100)
+
+
+def progress_html(progress: float | None, succeeded: int, count: int, *, words: bool) -> str:
+    """A job's progress bar with what it means in words: the bar and the percentage are
+    Kuscia's progress (the mean of its tasks' progress), the count is of succeeded tasks, so
+    "25%" and "0/2 succeeded" stand side by side instead of a bare "0/2" next to a quarter-full
+    bar. `words`: "tasks succeeded" (the job page) rather than "succeeded" (tables, lists)."""
+    pct = percent(progress)
+    done = (
+        ngettext("%(ok)d/%(n)d task succeeded", "%(ok)d/%(n)d tasks succeeded", count)
+        if words
+        else gettext("%(ok)d/%(n)d succeeded")
+    ) % {"ok": succeeded, "n": count}
+    title = gettext("Kuscia's progress: %(pct)d%% (the mean of its tasks' progress)") % {"pct": pct}
+    return (
+        f'<span class="prog" title="{html.escape(title)}"><progress max="1" '
+        f'value="{progress or 0}" aria-label="{html.escape(title)}"></progress> '
+        f'{pct}% <span class="muted">\u00b7 {html.escape(done)}</span></span>'
+    )
+
+
+@register.filter
+def command_said(job: Any) -> str:
+    """A job's message in words when it is only Kuscia's trace of a command ("Party:  execute
+    the cmd: Stop." -> "Stopped"), else "" (the message says something itself)."""
+    command = command_of(job) if job.err_msg else None
+    if command is None:
+        return ""
+    return {
+        "stop": gettext("Stopped"),
+        "cancel": gettext("Cancelled"),
+        "restart": gettext("Restarted"),
+    }.get(command.action, "")
+
+
+@register.simple_tag
+def job_progress(job: Any, words: bool = False) -> SafeString:
+    """progress_html of a job."""
+    html_ = progress_html(job.progress, job.tasks_succeeded, job.task_count, words=words)
+    return mark_safe(html_)  # noqa: S308 - built from numbers and escaped texts
 
 
 @register.filter
@@ -285,23 +349,19 @@ def job_row(job: Any, now: dt.datetime) -> str:
     return format_html(
         '<tr class="{}"><td><a class="jobid" href="{}">{}</a><div class="muted small">{}{}</div>'
         "</td><td>{}</td><td>{}</td><td>{}</td>"
-        '<td class="nowrap"><progress max="1" value="{}" aria-label="{}% done"></progress> {}/{}'
-        '</td><td class="nowrap"><time datetime="{}">{}</time></td>'
+        '<td class="nowrap">{}</td><td class="nowrap"><time datetime="{}">{}</time></td>'
         '<td class="nowrap">{}</td><td class="nowrap">{}</td></tr>',
         "gone" if gone else "",
         job_url(job),
         job.job_id,
         job.connection.name,
-        " · gone from Kuscia" if gone else "",
-        state_badge(job.state),
+        " · " + gettext("gone from Kuscia") if gone else "",
+        mark_safe(job_badge_html(job.state, gone)),  # noqa: S308 - escaped there
         job.initiator or "\u2013",
         ", ".join(job.parties or ()) or "\u2013",
-        job.progress,
-        percent(job.progress),
-        job.tasks_succeeded,
-        job.task_count,
+        job_progress(job),
         iso(job.create_time),
         stamp(job.create_time) or "\u2013",
-        duration(job.start_time, job.end_time, now, job.state),
+        duration(job.start_time, job.stopped_at, now, job.state),
         ago(job.last_changed),
     )

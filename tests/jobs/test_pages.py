@@ -277,7 +277,7 @@ def test_failed_job_has_failure_card_with_party_reason_and_stops_polling(
     html = " ".join(client_in.get(detail_url(job)).content.decode().split())
     assert "Why it failed" in html
     assert re.search(
-        r"First failing task <a [^>]*><strong>t2</strong></a> in party <strong>bob</strong>", html
+        r"Task <a [^>]*><strong>t2</strong></a> failed in party <strong>bob</strong>", html
     )
     assert "OOMKilled: psi used 9Gi" in html
     assert "hx-trigger" not in html.split('id="job-status"')[1].split(">")[0]
@@ -492,12 +492,18 @@ def test_list_filters_fold_away_unless_a_filter_is_active(client_in, pages_conne
 
 def test_a_long_job_message_folds_into_a_summary_and_stays_escaped(client_in, pages_connection):
     long = "<b>stderr</b> " + "x" * 600
-    job = make_job(pages_connection, "job-long", state=kt.FAILED, err_msg=long)
+    job = make_job(pages_connection, "job-long", state=kt.RUNNING, err_msg=long)
     html = client_in.get(reverse("jobs:detail", args=["local", job.job_id])).content.decode()
     box = html.split('<div class="errbox">', 1)[1].split("</div>", 1)[0]
     assert '<details class="errlong" id="job-errlong">' in box and "<b>" not in box
     assert box.count("&lt;b&gt;stderr&lt;/b&gt;") == 2  # the summary's start and the whole text
-    short = make_job(pages_connection, "job-short", state=kt.FAILED, err_msg="exit 1")
+    # a failed job's message is a reason in its failure card, folded the same way
+    failed = make_job(pages_connection, "job-long-f", state=kt.FAILED, err_msg=long)
+    html = client_in.get(reverse("jobs:detail", args=["local", failed.job_id])).content.decode()
+    card = html.split('class="failure"', 1)[1].split("</section>", 1)[0]
+    assert '<details class="errlong">' in card and "<b>" not in card
+    assert card.count("&lt;b&gt;stderr&lt;/b&gt;") == 2 and 'class="errbox"' not in html
+    short = make_job(pages_connection, "job-short", state=kt.RUNNING, err_msg="exit 1")
     html = client_in.get(reverse("jobs:detail", args=["local", short.job_id])).content.decode()
     assert '<span class="msg wrap">exit 1</span>' in html and "errlong" not in html
 

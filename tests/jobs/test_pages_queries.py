@@ -71,3 +71,26 @@ def test_query_counts_do_not_grow_with_data(
         with django_assert_num_queries(EXPECTED[name]):
             response = client_in.get(url, **extra)
         assert response.status_code in (200, 286), (name, response.status_code)
+
+
+def test_a_stopped_job_reads_who_stopped_it_in_one_more_query(client_in, django_assert_num_queries):
+    """The failure card of a job whose message tells of a command reads the audit record of it
+    (who, when, why): one query more than any other job page, whatever the job's size."""
+    from jobs.models import Job
+
+    for n_tasks in (2, 12):
+        job = make_job(
+            make_connection(f"c{n_tasks}"),
+            f"job-stop-{n_tasks}",
+            state=kt.FAILED,
+            tasks=n_tasks,
+            err_msg="Party:  execute the cmd: Stop.",
+        )
+        assert Job.objects.get(pk=job.pk).err_msg.startswith("Party:")
+        url = reverse("jobs:detail", args=[job.connection.name, job.job_id])
+        with django_assert_num_queries(EXPECTED["detail"]):  # no task selected: + audit, - task
+            response = client_in.get(url)
+        assert "Stopped through Kuscia" in response.content.decode()
+        live = reverse("jobs:detail_live", args=[job.connection.name, job.job_id])
+        with django_assert_num_queries(EXPECTED["detail_fragment"] + 1):
+            assert client_in.get(live, HTTP_HX_REQUEST="true").status_code == 286

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jobs import stats, tasks
 from jobs.models import JobStats
+from jobs.querysets import GONE
 from kuscia import types as kt
 from tests.fixtures.data import make_connection, make_job
 
@@ -25,7 +26,7 @@ def test_refresh_counts_every_state_exactly_and_activity_per_party():
     row = stats.refresh()
     assert row.counts[kt.RUNNING] == 1 and row.counts[kt.FAILED] == 1
     assert row.counts[kt.SUCCEEDED] == 1 and row.counts[kt.SUSPENDED] == 0
-    assert set(row.counts) == set(kt.JOB_STATES)
+    assert set(row.counts) == {*kt.JOB_STATES, GONE}  # GONE: lost before finishing
     assert [a["party"] for a in row.activity] == ["alice", "bob"]  # zed changed 3 days ago
     assert row.activity[0] == {
         "party": "alice",
