@@ -329,21 +329,18 @@ def main() -> None:
         ("list fragment", "/jobs/?state=Running", hx),
         ("detail, 2 tasks", "/jobs/node-0/job-0000000/", {}),
         ("detail, 128 tasks", "/jobs/node-1/job-0000001/", {}),
-        ("detail fragment, 2 tasks", "/jobs/node-0/job-0000000/", hx),
-        ("detail fragment, 128 tasks", "/jobs/node-1/job-0000001/", hx),
-        ("detail fragment 128, unchanged", "/jobs/node-1/job-0000001/", {**hx, "etag": "1"}),
+        ("detail live part, 2 tasks", "/jobs/node-0/job-0000000/live/", hx),
+        ("detail live part, 128 tasks", "/jobs/node-1/job-0000001/live/", hx),
+        (
+            "detail live 128, gzip",
+            "/jobs/node-1/job-0000001/live/",
+            {**hx, "HTTP_ACCEPT_ENCODING": "gzip"},
+        ),
+        ("detail live 128, unchanged", "/jobs/node-1/job-0000001/live/", {**hx, "etag": "1"}),
         ("task page (of 128)", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", {}),
         ("task fragment", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", hx),
-        (
-            "history, 128 tasks (opened)",
-            "/jobs/node-1/job-0000001/?history=recent",
-            {**hx, "HTTP_HX_TARGET": "history-body"},
-        ),
-        (
-            "raw reply, 128 tasks (opened)",
-            "/jobs/node-1/job-0000001/?raw=1",
-            {**hx, "HTTP_HX_TARGET": "raw-body"},
-        ),
+        ("history, 128 tasks (opened)", "/jobs/node-1/job-0000001/history/", hx),
+        ("raw reply, 128 tasks (opened)", "/jobs/node-1/job-0000001/raw/", hx),
     ]
     # The overview reads the JobStats row that beat recounts every KC_STATS_SECONDS: time that
     # recount (off the request path) and leave a fresh row for the pages.

@@ -293,8 +293,9 @@ class JobQuerySet(models.QuerySet["Job"]):
     # ------------------------------------------------------------------ detail
 
     def for_detail(self, connection: str, job_id: str) -> JobQuerySet:
-        """The job a page shows, with its connection; without `raw` (the last Kuscia reply,
-        100 KB and more for a large job), which the page loads only when asked (raw_reply)."""
+        """The job a page shows or an action button names (by connection name and Kuscia job
+        id), with its connection; without `raw` (the last Kuscia reply, 100 KB and more for a
+        large job), which the page loads only when asked (raw_reply)."""
         return (
             self.select_related("connection")
             .defer("raw")
@@ -306,10 +307,6 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(pk=pk).values_list("raw", flat=True).first()
 
     # ------------------------------------------------------------------ actions / create form
-
-    def for_action(self, connection: str, job_id: str) -> JobQuerySet:
-        """The job an action button names (by connection name and Kuscia job id)."""
-        return self.for_detail(connection, job_id)
 
     def of_record(self, connection_id: int, job_id: str) -> JobQuerySet:
         """The job an audit record is about (by connection pk and Kuscia job id)."""

@@ -1,6 +1,7 @@
 """Monitoring pages: overview, job list, job detail, task detail. They read the local DB only
-(except a task's logs, fetched from Kuscia's log API on demand). `request.htmx` picks the named
-partial that a self-refreshing fragment asks for."""
+(except a task's logs, fetched from Kuscia's log API on demand). The overview, the list and the
+task page answer a self-refreshing fragment's request (`request.htmx`) with their named partial;
+the job page's parts have URLs of their own (job_live, job_history, job_raw, job_endpoints)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from connections.models import Connection
 from jobs import dag, stats
+from jobs.http import HtmxHttpRequest
 from jobs.models import Job, Task, Transition
 from jobs.querysets import (
     COUNT_CAP,
@@ -33,26 +37,18 @@ from jobs.querysets import (
     TaskRow,
 )
 from jobs.templatetags.kc import (
-    duration,
     human_seconds,
-    percent,
     request_sync_health,
     stamp,
-    state_class,
-    state_icon,
     sync_indicator_context,
 )
 from kuscia import types as kt
 
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 # htmx stops polling an element whose response has this status (and we also drop the trigger).
 STOP_POLLING = 286
 LOG_MAX_LINES = 2000
-POLL_SECONDS = 3
+POLL_SECONDS = 3  # the job list, a job's page and a task's page, while something is live
+OVERVIEW_POLL_SECONDS = 10  # the overview's counts are recounted by beat (KC_STATS_SECONDS)
 HISTORY_SHOWN = 60  # newest changes in the opened history (?history=all for every one)
 HISTORY_INLINE = 30  # up to this many are on the page, open; more load when it is opened
 
@@ -85,7 +81,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "stuck": list(jobs.stuck(now)),
         "activity": counted.activity,
         "sync": request_sync_health(request),
-        "poll_seconds": 10,
+        "poll_seconds": OVERVIEW_POLL_SECONDS,
     }
     template = "jobs/overview.html#live" if request.htmx else "jobs/overview.html"
     return render(request, template, context)
@@ -166,8 +162,7 @@ def _get_job(connection: str, job_id: str) -> Job:
 
 def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any]:
     """Everything the job page shows; a fixed number of queries for any number of tasks.
-    full=False: what the live fragment needs (no graph layout, no endpoints), plus `live`,
-    the data block that brings the page's graph and matrix up to date."""
+    full=False: what the live part needs (no endpoints, no spec in the task panel)."""
     rows = Task.objects.for_job_page(job, full=full)
     tasks = [TaskView(t, t.party_list) for t in rows.tasks]
     party_ids = list(job.parties) or sorted({p.domain_id for tv in tasks for p in tv.parties})
@@ -179,30 +174,32 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
                 party_ids.append(p.domain_id)
     now = timezone.now()
     spec = spec_digest(tasks, party_ids)
+    where = (job.connection.name, job.job_id)
+    poll = {"task": selected, "spec": spec} if selected else {"spec": spec}
+    layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
+    boxes = {n.alias: n for n in layout.nodes}
+    for tv in tasks:
+        tv.box = boxes.get(tv.task.alias or tv.task.task_id)
     context: dict[str, Any] = {
         "job": job,
         "tasks": tasks,
         "party_ids": party_ids,
-        "spec": spec,
         "failure": _failure(job, tasks),
         "selected": next((tv for tv in tasks if tv.task.task_id == selected), None),
         "now": now,
         "poll_seconds": POLL_SECONDS,
         "done": job.is_terminal,
         "has_tasks": bool(tasks),
+        "layout": layout,
+        "gantt": _gantt(tasks, Transition.objects.task_times(job), now),
+        "spec": spec,
+        "page_path": reverse("jobs:detail", args=where),
+        "live_url": reverse("jobs:detail_live", args=where) + "?" + urlencode(poll),
     }
-    context["gantt"] = _gantt(tasks, Transition.objects.task_times(job), now)
-    if not full:  # the selected task's live part needs no spec
-        context["live"] = live_data(tasks, party_ids, spec, now, context["gantt"])
-        return context
-    context["selected"] = _with_spec(job, context["selected"])
-    layout = dag.layout([(tv.task.alias or tv.task.task_id, tv.task.dependencies) for tv in tasks])
-    boxes = {n.alias: n for n in layout.nodes}
-    for tv in tasks:
-        tv.box = boxes.get(tv.task.alias or tv.task.task_id)
-    context["layout"] = layout
-    context["endpoints"] = _endpoints(tasks)
-    context["endpoints_complete"] = rows.endpoints_complete
+    if full:
+        context["selected"] = _with_spec(job, context["selected"])
+        context["endpoints"] = _endpoints(tasks)
+        context["endpoints_complete"] = rows.endpoints_complete
     return context
 
 
@@ -216,64 +213,12 @@ def _with_spec(job: Job, tv: TaskView | None) -> TaskView | None:
 
 
 def spec_digest(tasks: list[TaskView], party_ids: list[str]) -> str:
-    """A short digest of the page's structure (task ids in spec order, party columns): the page
-    script reloads the page when the live data describes another structure (the spec was
-    fetched after the page loaded, the job was re-created, a party appeared)."""
+    """A short digest of the page's structure (task ids in spec order, party columns). The
+    page polls with its own; the live part has the page reload when the job has another
+    structure now (the spec was fetched after the page loaded, the job was re-created, a party
+    appeared): only a new page can show it."""
     key = "\n".join(tv.task.task_id for tv in tasks) + "\0" + "\n".join(party_ids)
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-
-
-def live_data(
-    tasks: list[TaskView],
-    party_ids: list[str],
-    spec: str,
-    now: dt.datetime,
-    gantt: dict[str, Any],
-) -> dict[str, Any]:
-    """The live fragment's data block (rendered with json_script, applied by console.js):
-
-    - `states`: [state, CSS class, icon] for each state used below (from kc.ICONS, so the page
-      script and the server cannot disagree),
-    - `tasks`: per task in spec order [state index, percent, duration text],
-    - `cells`: per task, per party column: null (no such party), a state index, or
-      [state index, message index],
-    - `messages`: the distinct party err_msgs (the same reason often fails several cells),
-    - `gantt`: the timeline's caption and its bars, each [task index, start, width (fractions
-      of the span, 4 digits), duration text] (views._gantt)."""
-    states: dict[str, int] = {}
-    messages: dict[str, int] = {}
-    task_rows: list[list[Any]] = []
-    cells: list[list[Any]] = []
-    for tv in tasks:
-        t = tv.task
-        task_rows.append(
-            [
-                states.setdefault(t.state, len(states)),
-                percent(t.progress),
-                duration(t.start_time, t.end_time, now, t.state),
-            ]
-        )
-        row: list[Any] = []
-        for ps in tv.in_columns(party_ids):
-            if ps is None:
-                row.append(None)
-                continue
-            si = states.setdefault(ps.state, len(states))
-            row.append([si, messages.setdefault(ps.err_msg, len(messages))] if ps.err_msg else si)
-        cells.append(row)
-    return {
-        "spec": spec,
-        "states": [[s, state_class(s), state_icon(s)] for s in states],
-        "tasks": task_rows,
-        "cells": cells,
-        "messages": list(messages),
-        "gantt": {
-            "caption": gantt["caption"],
-            "bars": [
-                [b.index, round(b.start, 4), round(b.width, 4), b.label] for b in gantt["bars"]
-            ],
-        },
-    }
 
 
 def _failure(job: Job, tasks: list[TaskView]) -> dict[str, Any] | None:
@@ -386,44 +331,16 @@ def _not_modified(etag: str) -> HttpResponse:
     return response
 
 
+# The job page and its parts, one URL each; every part is a named partial of jobs/detail.html.
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
+    if request.htmx:  # a page from before its parts had URLs of their own: it needs this one
+        return HttpResponse(headers={"HX-Refresh": "true"})
     job = _get_job(connection, job_id)
-    selected = request.GET.get("task", "")
-    target = request.htmx.target or "" if request.htmx else ""
-    if target == "raw-body":  # the last raw Kuscia reply, loaded when its <details> is opened
-        raw = Job.objects.raw_reply(job.pk)
-        return render(request, "jobs/detail.html#raw", {"raw": raw})
-    if target == "history-body":  # a long history, loaded when its <details> is opened
-        changes, total = Transition.objects.history(job, HISTORY_SHOWN)
-        recent: dict[str, Any] = {
-            "transitions": changes,
-            "history_total": total,
-            "history_cut": total > len(changes),
-        }
-        return render(request, "jobs/detail.html#history", recent)
-    if target.startswith("ep-"):  # one party's endpoints, loaded on demand on large jobs
-        party = request.GET.get("party", "")
-        items = [
-            {"task": e.party.task, "e": e} for e in Task.objects.endpoints_of_party(job, party)
-        ]
-        return render(
-            request, "jobs/detail.html#endpoints", {"group": {"party": party, "items": items}}
-        )
-    if request.htmx:
-        # Polls of an unchanged job get 304 from the job row alone (the browser revalidates
-        # with If-None-Match and hands htmx its cached copy); relative times in the fragment
-        # are refreshed at least every ETAG_SECONDS.
-        etag = _status_etag(job, selected)
-        if not job.is_terminal and request.headers.get("If-None-Match") == etag:
-            return _not_modified(etag)
-        context = _job_context(job, selected, full=False)
-        response = _respond(request, "jobs/detail.html#live", context, done=context["done"])
-        response["ETag"] = etag
-        response["Cache-Control"] = "private, no-cache"
-        return response
-    context = _job_context(job, selected)
+    context = _job_context(job, request.GET.get("task", ""))
     # A short history is on the page; a long one loads (newest HISTORY_SHOWN) when opened,
     # unless the user asked for every change (?history=all).
     if request.GET.get("history") == "all":
@@ -442,6 +359,58 @@ def job_detail(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpRe
         context["raw"] = Job.objects.raw_reply(job.pk)
         context["raw_inline"] = True
     return render(request, "jobs/detail.html", context)
+
+
+@require_GET
+@gzip_page
+@vary_on_headers("HX-Request")
+def job_live(request: HtmxHttpRequest, connection: str, job_id: str) -> HttpResponse:
+    """The page's polled part: the status and, out of band, the graph, the matrix, the
+    timeline and the selected task's live part. Polls of an unchanged job get 304 from the
+    job row alone (the browser revalidates with If-None-Match and hands htmx its cached copy);
+    relative times are refreshed at least every ETAG_SECONDS. A job whose tasks or parties are
+    not those of the page (`spec`) has the page reload.
+
+    Compressed when the browser accepts it (a 128-task job's part: about 160 KB of markup, 11
+    KB gzipped; it holds no secret, so compression leaks none). Compression makes the ETag
+    weak (W/"..."), which the browser sends back as it is."""
+    job = _get_job(connection, job_id)
+    selected = request.GET.get("task", "")
+    etag = _status_etag(job, selected)
+    if not job.is_terminal and request.headers.get("If-None-Match") in (etag, "W/" + etag):
+        return _not_modified(etag)
+    context = _job_context(job, selected, full=False)
+    if request.GET.get("spec", context["spec"]) != context["spec"]:
+        return HttpResponse(headers={"HX-Refresh": "true"})
+    response = _respond(request, "jobs/detail.html#live", context, done=context["done"])
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
+def job_history(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
+    """The newest HISTORY_SHOWN changes, loaded when a long history is opened."""
+    changes, total = Transition.objects.history(_get_job(connection, job_id), HISTORY_SHOWN)
+    context = {"transitions": changes, "history_total": total, "history_cut": total > len(changes)}
+    return render(request, "jobs/detail.html#history", context)
+
+
+@require_GET
+def job_raw(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
+    """The last raw Kuscia reply, loaded when its <details> is opened."""
+    raw = Job.objects.raw_reply(_get_job(connection, job_id).pk)
+    return render(request, "jobs/detail.html#raw", {"raw": raw})
+
+
+@require_GET
+def job_endpoints(request: HttpRequest, connection: str, job_id: str) -> HttpResponse:
+    """One party's endpoints (?party=), loaded when the party is opened on a large job."""
+    job = _get_job(connection, job_id)
+    party = request.GET.get("party", "")
+    items = [{"task": e.party.task, "e": e} for e in Task.objects.endpoints_of_party(job, party)]
+    group = {"party": party, "items": items}
+    return render(request, "jobs/detail.html#endpoints", {"group": group})
 
 
 @require_GET

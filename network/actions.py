@@ -131,6 +131,7 @@ def _reread(connection: Connection, client: KusciaClient, domain_id: str, data_i
         log.warning("could not re-read %s/%s: %s", domain_id, data_id, exc)
         return
     sync.apply_domaindata(connection, domain_id, [item], observed_at=timezone.now(), complete=False)
+    sync.refresh_facets(connection)
 
 
 # ---------------------------------------------------------------------- domain data

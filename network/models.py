@@ -57,6 +57,9 @@ class NetworkSync(models.Model):
     # Jobs changed since this time have not yet been looked at for new party domains.
     jobs_scanned_until = models.DateTimeField(null=True, blank=True)
     last_cycle = models.JSONField(default=dict, blank=True)
+    # The /data/ filter's choices: {"domains": [...], "types": [...]} of the data not gone,
+    # stored by network.sync after each inventory (a page never runs the DISTINCT itself).
+    data_facets = models.JSONField(default=dict, blank=True)
 
     objects = NetworkSyncQuerySet.as_manager()
 
@@ -319,7 +322,7 @@ class GrantItem(models.Model):
 
 class DataUse(models.Model):
     """A task that reads (sf_input_ids) or writes (sf_output_ids) a domain data id, indexed
-    from the tasks' input config by network.sync.index_data_uses."""
+    from the tasks' input config by network.uses.index_data_uses."""
 
     class Direction(models.TextChoices):
         INPUT = "input", _("reads")

@@ -29,12 +29,12 @@ from django.utils import timezone
 
 from connections.models import Connection
 from jobs.models import Job
-from jobs.sync.leases import make_lease
+from jobs.sync.leases import Lease, make_lease
 from jobs.sync.track import client_for
 from kuscia import codes
 from kuscia.client import KusciaClient
 from kuscia.errors import KusciaAPIError, KusciaError, KusciaHTTPError
-from network import sync
+from network import sync, uses
 from network.models import Absent, NetworkSync, Node, Route
 
 log = logging.getLogger(__name__)
@@ -278,8 +278,14 @@ def inventory_domains(connection: Connection) -> list[str]:
 
 
 def poll_inventory(
-    connection: Connection, client: KusciaClient, summary: NetSummary, now: datetime
+    connection: Connection,
+    client: KusciaClient,
+    summary: NetSummary,
+    now: datetime,
+    renew: Callable[[], object] = lambda: None,
 ) -> None:
+    """The slow cycle: each local domain's data, data sources and grants (one list each),
+    then a few domain and route details. `renew` keeps the poller's lease between domains."""
     summary.inventory = True
 
     def listed(what: str, domain_id: str, call: Callable[[str], list[T]]) -> list[T] | None:
@@ -293,6 +299,7 @@ def poll_inventory(
             return None
 
     for domain_id in inventory_domains(connection):
+        renew()
         at = timezone.now()
         data = listed("data", domain_id, client.list_domaindata)
         if data is not None:
@@ -308,6 +315,7 @@ def poll_inventory(
         grants = listed("grants", domain_id, client.list_grants)
         if grants is not None:
             summary.writes.add(sync.apply_grants(connection, domain_id, grants, observed_at=at))
+    sync.refresh_facets(connection)
     stale = now - timedelta(seconds=inventory_seconds())
     for node in (
         Node.objects.filter(connection=connection, gone_at__isnull=True, role="")
@@ -349,6 +357,7 @@ def poll_network(
     *,
     client: KusciaClient | None = None,
     inventory: bool | None = None,
+    lease: Lease | None = None,
 ) -> NetSummary:
     """One network poll of a connection: domains (one batch), routes (one batch), and on the
     slow cycle the inventory. Records success or the classified error on NetworkSync; never
@@ -389,8 +398,12 @@ def poll_network(
             )
         )
         if slow:
-            poll_inventory(connection, client, summary, started)
-        summary.uses_indexed = sync.index_data_uses()
+
+            def renew() -> object:
+                return lease.renew() if lease is not None else None
+
+            poll_inventory(connection, client, summary, started, renew)
+        summary.uses_indexed = uses.index_data_uses()
     except Exception as exc:
         summary.seconds = time.perf_counter() - t0
         if not isinstance(exc, KusciaError):
@@ -476,6 +489,6 @@ def poll_connection(connection_id: int, *, force: bool = False) -> NetSummary:
     if not lease.acquire():
         return NetSummary(connection=connection.name, skipped="locked")
     try:
-        return poll_network(connection)
+        return poll_network(connection, lease=lease)
     finally:
         lease.release()

@@ -25,7 +25,7 @@ from network.models import (
     Node,
     Route,
 )
-from network.querysets import HISTORY_PAGE
+from network.querysets import HISTORY_PAGE, RouteKey
 
 CERT_WARN = dt.timedelta(days=30)
 HEARTBEAT_STALE = dt.timedelta(minutes=2)
@@ -98,6 +98,25 @@ def node_cards(nodes: Iterable[Node], now: dt.datetime) -> list[NodeCard]:
     # problems first, then by domain
     rank = {NOT_READY: 0, DEGRADED: 1, GONE: 3, NO_AGENT: 2, READY: 4}
     return sorted(cards.values(), key=lambda c: (rank.get(c.status, 5), c.domain_id))
+
+
+CARDS_MAX = 24  # nodes shown as full cards; beyond, the healthy ones are listed compactly
+
+
+def healthy(card: NodeCard) -> bool:
+    return (
+        card.status == READY
+        and not card.disagree
+        and all(v.cert_state in ("", "ok") and not v.heartbeat_stale for v in card.views)
+    )
+
+
+def split_cards(cards: list[NodeCard]) -> tuple[list[NodeCard], list[NodeCard]]:
+    """(full cards, compact ones): every card while there are few; else the healthy nodes
+    (Ready, certificate fine, fresh heartbeat, connections agreeing) compactly."""
+    if len(cards) <= CARDS_MAX:
+        return cards, []
+    return [c for c in cards if not healthy(c)], [c for c in cards if healthy(c)]
 
 
 # ---------------------------------------------------------------------- routes
@@ -190,6 +209,69 @@ def route_problems_first(views: Sequence[RouteView]) -> list[RouteView]:
     )
 
 
+MATRIX_MAX = 30  # domains up to which the route matrix is drawn (a 30 x 30 grid)
+LIST_MAX = 200  # routes listed one by one without asking; beyond, the problems only
+
+
+@dataclass
+class RoutePlan:
+    """Which routes /network/ draws, decided from the light keys (bounded whatever the size):
+    the matrix up to MATRIX_MAX domains (else routes per source domain), the list of every
+    route up to LIST_MAX or when asked (else the problems)."""
+
+    names: list[str]
+    draw_matrix: bool
+    listed_ids: list[int]
+    needed_ids: list[int]
+    hidden_up: int  # Succeeded routes not listed (ask ?routes=all)
+    sources: list[tuple[str, int, int, int]]  # (domain, up, down, gone) when no matrix
+    source: str  # the ?source= filter
+    total: int
+
+
+def plan_routes(
+    keys: Sequence[RouteKey], domains: Iterable[str], *, show_all: bool = False, source: str = ""
+) -> RoutePlan:
+    names = sorted(set(domains) | {k.source for k in keys} | {k.destination for k in keys})
+    draw_matrix = len(names) <= MATRIX_MAX
+    chosen = [k for k in keys if not source or k.source == source]
+    everything = show_all or bool(source) or len(chosen) <= LIST_MAX
+    up = [k for k in chosen if k.status == ROUTE_UP and not k.gone]
+    up_ids = {k.pk for k in up}
+    listed = [k.pk for k in chosen if everything or k.pk not in up_ids]
+    counts: dict[str, list[int]] = {}
+    if not draw_matrix:
+        for k in keys:
+            c = counts.setdefault(k.source, [0, 0, 0])
+            c[2 if k.gone else 0 if k.status == ROUTE_UP else 1] += 1
+    return RoutePlan(
+        names=names,
+        draw_matrix=draw_matrix,
+        listed_ids=listed,
+        needed_ids=[k.pk for k in keys] if draw_matrix else listed,
+        hidden_up=0 if everything else len(up),
+        sources=[(d, c[0], c[1], c[2]) for d, c in sorted(counts.items())],
+        source=source,
+        total=len(keys),
+    )
+
+
+@dataclass
+class RouteListing:
+    plan: RoutePlan
+    matrix: Matrix | None
+    listed: list[RouteView]
+
+
+def route_listing(plan: RoutePlan, views: Sequence[RouteView]) -> RouteListing:
+    listed = set(plan.listed_ids)
+    return RouteListing(
+        plan=plan,
+        matrix=matrix(views, plan.names) if plan.draw_matrix else None,
+        listed=route_problems_first([v for v in views if v.route.pk in listed]),
+    )
+
+
 # ---------------------------------------------------------------------- history pages
 
 
@@ -211,6 +293,7 @@ def history(rows: list[Any]) -> History:
 @dataclass
 class PollHealth:
     connection: str
+    facets: dict[str, list[str]]
     last_success: dt.datetime | None
     failing: bool
     kind: str
@@ -228,6 +311,7 @@ def poll_health(states: Iterable[NetworkSync]) -> list[PollHealth]:
         out.append(
             PollHealth(
                 connection=s.connection.name,
+                facets=s.data_facets or {},
                 last_success=s.last_success,
                 failing=failing,
                 kind=s.last_error_kind,
@@ -240,6 +324,16 @@ def poll_health(states: Iterable[NetworkSync]) -> list[PollHealth]:
 
 
 # ---------------------------------------------------------------------- data
+
+
+def merged_facets(polls: Iterable[PollHealth]) -> dict[str, list[str]]:
+    """The /data/ filter's choices over the connections shown."""
+    domains: set[str] = set()
+    types: set[str] = set()
+    for p in polls:
+        domains.update(p.facets.get("domains", ()))
+        types.update(p.facets.get("types", ()))
+    return {"domains": sorted(domains), "types": sorted(types)}
 
 
 def uses_of(item: DataItem, uses: Iterable[DataUse], limit: int = 100) -> list[DataUse]:

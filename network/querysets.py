@@ -103,13 +103,39 @@ class NodeTransitionQuerySet(models.QuerySet["NodeTransition"]):
         return list(qs.order_by("-observed_at", "-id")[: HISTORY_PAGE + 1])
 
 
+@dataclass(frozen=True)
+class RouteKey:
+    """What /network/ needs of every route to decide what to draw (no model instance)."""
+
+    pk: int
+    source: str
+    destination: str
+    status: str
+    gone: bool
+
+
 class RouteQuerySet(models.QuerySet["Route"]):
-    def for_matrix(self, connection: str = "") -> RouteQuerySet:
+    def keys(self, connection: str = "") -> list[RouteKey]:
+        """Every route of the enabled connections as light tuples: one query, no model
+        instances (2,000 routes with their connections would cost more than the page)."""
         qs = self.filter(connection__enabled=True)
         if connection:
             qs = qs.filter(connection__name=connection)
+        gone = models.ExpressionWrapper(
+            Q(gone_at__isnull=False), output_field=models.BooleanField()
+        )
+        rows = (
+            qs.annotate(is_gone=gone)
+            .order_by("source", "destination", "connection__name")
+            .values_list("pk", "source", "destination", "status", "is_gone")
+        )
+        return [RouteKey(*row) for row in rows]
+
+    def for_cells(self, ids: list[int]) -> RouteQuerySet:
+        """The routes /network/ draws (matrix cells, listed rows), with their connection."""
         return (
-            qs.select_related("connection")
+            self.filter(pk__in=ids)
+            .select_related("connection")
             .only(*ROUTE_CELL_FIELDS)
             .order_by("source", "destination", "connection__name")
         )
@@ -175,17 +201,6 @@ class RouteTransitionQuerySet(models.QuerySet["RouteTransition"]):
         if before is not None:
             qs = qs.filter(id__lt=before)
         return list(qs.order_by("-observed_at", "-id")[: HISTORY_PAGE + 1])
-
-    def during(
-        self, route_ids: list[int], start: dt.datetime, end: dt.datetime
-    ) -> list[RouteTransition]:
-        """Changes of some routes up to `end` that matter for [start, end]: the last one before
-        start per route is found by the caller from the ordered list."""
-        return list(
-            self.filter(route_id__in=route_ids, observed_at__lte=end)
-            .filter(observed_at__gte=start - dt.timedelta(days=7))
-            .order_by("route_id", "observed_at", "id")
-        )
 
 
 # ---------------------------------------------------------------------- data
@@ -327,10 +342,12 @@ class DataItemQuerySet(models.QuerySet["DataItem"]):
             connection__name=connection, domain_id=domain_id, domaindata_id=domaindata_id
         )
 
-    def facets(self) -> dict[str, list[str]]:
-        """The domains and types the filter offers (items not gone): one query."""
+    def facets_of(self, connection_id: int) -> dict[str, list[str]]:
+        """The domains and types of a connection's data (items not gone): one DISTINCT over
+        the connection's rows, for network.sync to store on NetworkSync after an inventory
+        (never on a page: it reads every row)."""
         pairs = set(
-            self.filter(gone_at__isnull=True, connection__enabled=True)
+            self.filter(connection_id=connection_id, gone_at__isnull=True)
             .order_by()
             .values_list("domain_id", "type")
             .distinct()
@@ -354,18 +371,20 @@ def _cursor(row: DataItem) -> DataCursor:
 
 
 def _after(c: DataCursor) -> Q:
-    return (
+    """(domain_id, domaindata_id, id) > cursor. The leading domain_id >= lets the database
+    start an index range scan at the cursor instead of filtering every row."""
+    return Q(domain_id__gte=c.domain_id) & (
         Q(domain_id__gt=c.domain_id)
-        | Q(domain_id=c.domain_id, domaindata_id__gt=c.domaindata_id)
-        | Q(domain_id=c.domain_id, domaindata_id=c.domaindata_id, id__gt=c.pk)
+        | Q(domaindata_id__gt=c.domaindata_id)
+        | Q(domaindata_id=c.domaindata_id, id__gt=c.pk)
     )
 
 
 def _before(c: DataCursor) -> Q:
-    return (
+    return Q(domain_id__lte=c.domain_id) & (
         Q(domain_id__lt=c.domain_id)
-        | Q(domain_id=c.domain_id, domaindata_id__lt=c.domaindata_id)
-        | Q(domain_id=c.domain_id, domaindata_id=c.domaindata_id, id__lt=c.pk)
+        | Q(domaindata_id__lt=c.domaindata_id)
+        | Q(domaindata_id=c.domaindata_id, id__lt=c.pk)
     )
 
 

@@ -50,16 +50,24 @@ def network(request: HttpRequest) -> HttpResponse:
     connection = request.GET.get("connection", "").strip()[:64]
     now = timezone.now()
     nodes = list(Node.objects.for_network(connection))
-    routes = list(Route.objects.for_matrix(connection))
+    cards, compact = present.split_cards(present.node_cards(nodes, now))
+    keys = Route.objects.keys(connection)
+    plan = present.plan_routes(
+        keys,
+        [n.domain_id for n in nodes if n.gone_at is None],
+        show_all=request.GET.get("routes") == "all",
+        source=request.GET.get("source", "").strip()[:63],
+    )
+    routes = list(Route.objects.for_cells(plan.needed_ids)) if plan.needed_ids else []
     window = RouteTransition.objects.window(now - present.WINDOW, connection)
-    views = present.route_views(routes, window, now)
-    live_domains = [n.domain_id for n in nodes if n.gone_at is None]
+    listing = present.route_listing(plan, present.route_views(routes, window, now))
     context: dict[str, Any] = {
         "now": now,
         "connection": connection,
-        "cards": present.node_cards(nodes, now),
-        "matrix": present.matrix(views, live_domains),
-        "routes": present.route_problems_first(views),
+        "cards": cards,
+        "compact": compact,
+        "domain_count": len(cards) + len(compact),
+        "listing": listing,
         "polls": _poll_states(connection),
         "poll_seconds": max(int(poll_seconds()), 5),
         "several": len({n.connection_id for n in nodes} | {r.connection_id for r in routes}) > 1,
@@ -119,16 +127,16 @@ def data_list(request: HttpRequest) -> HttpResponse:
     page = DataItem.objects.keyset_page(f, after=after, before=before)
     if not page.rows and (after or before):  # a cursor that leads nowhere: the first page
         page = DataItem.objects.keyset_page(f)
-    facets = DataItem.objects.facets()
+    polls = _poll_states(f.connection)
     return render(
         request,
         "network/data_list.html",
         {
             "f": f,
             "page": page,
-            "facets": facets,
+            "facets": present.merged_facets(polls),
             "page_sizes": DATA_PAGE_SIZES,
-            "polls": _poll_states(f.connection),
+            "polls": polls,
             "filtered": f != DataFilter(),
         },
     )

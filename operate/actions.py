@@ -54,7 +54,7 @@ def client_for(connection: Connection) -> KusciaClient:
 
 
 def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
-    return Job.objects.for_action(connection_name, job_id).first()
+    return Job.objects.for_detail(connection_name, job_id).first()
 
 
 # ---------------------------------------------------------------- the audited attempt

@@ -17,11 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from accounts.roles import operator_required
 from connections.models import Connection
 from connections.texts import error_message, translated
+from jobs.http import HtmxHttpRequest
 from jobs.models import Job
 from kuscia import types as kt
 from kuscia.errors import KusciaError
@@ -30,10 +30,6 @@ from operate import actions, forms
 from operate.job_templates import APP_IMAGE, TEMPLATES, get_template
 
 TEMPLATE = "operate/create.html"
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _page(request: HttpRequest, bundle: forms.JobCreateForms, **extra: Any) -> HttpResponse:

@@ -3,14 +3,17 @@ timeline and the history. Each is built in Python as one string (a template loop
 tasks, or 384 matrix cells, costs several times more). Every Kuscia-provided string goes
 through `_e` (HTML escaping of & < > " '), so err_msg, aliases and ids stay text.
 
-The graph's nodes and the matrix's rows carry `data-i`, the task's index in spec order: the
-live fragment's data block (jobs.views.live_data) updates them by that index in
-static/js/console.js."""
+The page renders them once; the polled live part (views.job_live) renders them again with
+`oob`, and htmx swaps them in out of band. What the user did in them survives the swap through
+element ids (static/js/console.js): a graph node, a task link or a message's summary keeps the
+focus, an opened message stays open (its id names its state and text: a message that changes
+comes closed, as a new one) and keeps its scroll position."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 register = template.Library()
 
 ERR_SUMMARY_CHARS = 60  # a matrix cell shows this much of a party's err_msg until opened
+OOB = ' hx-swap-oob="true"'  # on a section's root in the live part: htmx swaps it by its id
+CURRENT = ' aria-current="true"'  # the selected graph node
 
 
 _MARKUP = re.compile("[&<>\"']")
@@ -50,18 +55,6 @@ def summary(text: str) -> str:
     return text[: ERR_SUMMARY_CHARS - 1] + "\u2026"
 
 
-def node_meta(state: str, pct: int, took: str) -> str:
-    return f"{state} \u00b7 {pct}% \u00b7 {took}"
-
-
-CURRENT = ' aria-current="true"'  # the selected graph node
-
-
-def node_label(alias: str, state: str, pct: int, took: str) -> str:
-    """A graph node's accessible name: what it shows, in words (the alias, then its meta)."""
-    return f"{alias}: {state}, {pct}%, {took}"
-
-
 @register.simple_tag
 def dag_svg(
     layout: dag_mod.Layout,
@@ -69,19 +62,16 @@ def dag_svg(
     selected: TaskView | None,
     task_base: str,
     now: dt.datetime,
-    spec: str,
+    oob: bool = False,
 ) -> SafeString:
-    """The task graph as inline SVG; `spec` (views.spec_digest) tells the page script which
-    task list the live data must describe."""
+    """The task graph as inline SVG (its scroll box is the template's). Each node's link has
+    the id `dag-<index in spec order>`, which gives it the focus back after a swap."""
     if not layout.nodes:
         return mark_safe("")
     w, h = dag_mod.NODE_W, dag_mod.NODE_H
     chosen = selected.task.task_id if selected is not None else None
-    n = len(tasks)
     out = [
-        f'<div class="dag-wrap" tabindex="0" role="region" aria-label="Task graph, '
-        f'{n} task{"s" if n != 1 else ""}">'
-        f'<svg class="dag" id="job-dag" data-spec="{_e(spec)}" data-node-w="{w}" '
+        f'<svg class="dag" id="job-dag"{OOB if oob else ""} '
         f'xmlns="http://www.w3.org/2000/svg" width="{layout.width}" height="{layout.height}" '
         f'viewBox="0 0 {layout.width} {layout.height}" role="group">'
         '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" '
@@ -98,13 +88,14 @@ def dag_svg(
         short = alias if len(alias) <= 22 else alias[:21] + "\u2026"
         pct = percent(t.progress)
         took = duration(t.start_time, t.end_time, now, t.state)
-        meta = node_meta(t.state, pct, took)
+        meta = f"{t.state} \u00b7 {pct}% \u00b7 {took}"
+        label = f"{alias}: {t.state}, {pct}%, {took}"  # the node's name in words
         is_chosen = t.task_id == chosen
         cls = state_class(t.state) + (" selected" if is_chosen else "")
         out.append(
             f'<a href="{base}?task={_e(quote_plus(t.task_id))}#task-panel" class="node {cls}" '
-            f'data-i="{i}" data-task="{_e(t.task_id)}" data-alias="{_e(alias)}" '
-            f'aria-label="{_e(node_label(alias, t.state, pct, took))}"'
+            f'id="dag-{i}" data-task="{_e(t.task_id)}" '
+            f'aria-label="{_e(label)}"'
             f"{CURRENT if is_chosen else ''}>"
             f"<title>{_e(alias)} ({_e(t.task_id)}) \u2014 {_e(t.state)}</title>"
             f'<g transform="translate({b.x},{b.y})"><rect class="ring" x="-5" y="-5" '
@@ -117,24 +108,31 @@ def dag_svg(
             f'<text class="meta" x="10" y="47">'
             f"{_e(meta)}</text></g></a>"
         )
-    out.append("</svg></div>")
+    out.append("</svg>")
     return _safe(out)
 
 
-def matrix_cell(state: str, err: str) -> str:
+def matrix_cell(key: str, state: str, err: str) -> str:
+    """One party's cell; `key` (task and party column) plus a checksum of what the cell says
+    make the ids that keep an opened message open, scrolled and focused across swaps."""
     if not err:
         return f"<td>{badge_html(state)}</td>"
+    said = zlib.crc32(f"{state}\0{err}".encode())
+    cid = f"mx-{key}-{said:08x}"
     return (
-        f'<td>{badge_html(state)}<details class="errmsg"><summary>{_e(summary(err))}</summary>'
-        f'<pre class="wrap">{_e(err)}</pre></details></td>'
+        f'<td>{badge_html(state)}<details class="errmsg" id="{cid}"><summary id="{cid}-s">'
+        f'{_e(summary(err))}</summary><pre class="wrap" id="{cid}-m">{_e(err)}</pre></details>'
+        "</td>"
     )
 
 
 @register.simple_tag
-def party_matrix(tasks: Sequence[TaskView], party_ids: Sequence[str]) -> SafeString:
+def party_matrix(
+    tasks: Sequence[TaskView], party_ids: Sequence[str], oob: bool = False
+) -> SafeString:
     """One row per task (spec order), one cell per party: its state and err_msg."""
     out = [
-        f'<table class="matrix" id="party-matrix" data-summary="{ERR_SUMMARY_CHARS}">'
+        f'<table class="matrix" id="party-matrix"{OOB if oob else ""}>'
         '<thead><tr><th scope="col">Task</th>',
         *(f'<th scope="col">{_e(p)}</th>' for p in party_ids),
         "</tr></thead><tbody>",
@@ -142,12 +140,12 @@ def party_matrix(tasks: Sequence[TaskView], party_ids: Sequence[str]) -> SafeStr
     for i, tv in enumerate(tasks):
         t = tv.task
         out.append(
-            f'<tr data-i="{i}"><th scope="row"><a href="?task={_e(quote_plus(t.task_id))}'
+            f'<tr><th scope="row"><a id="mx-{i}" href="?task={_e(quote_plus(t.task_id))}'
             f'#task-panel">{_e(t.alias or t.task_id)}</a></th>'
         )
-        for ps in tv.in_columns(party_ids):
+        for j, ps in enumerate(tv.in_columns(party_ids)):
             out.append(
-                matrix_cell(ps.state, ps.err_msg)
+                matrix_cell(f"{i}-{j}", ps.state, ps.err_msg)
                 if ps
                 else '<td><span class="muted">\u2013</span></td>'
             )
@@ -158,8 +156,7 @@ def party_matrix(tasks: Sequence[TaskView], party_ids: Sequence[str]) -> SafeStr
 
 @register.simple_tag
 def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
-    """Bars per task on one time axis (positions precomputed by views._gantt). Each bar's
-    `data-i` is its task's index: the live data block redraws them (static/js/console.js)."""
+    """Bars per task on one time axis (positions precomputed by views._gantt)."""
     out = [
         f'<svg class="gantt" id="job-gantt" xmlns="http://www.w3.org/2000/svg" width="100%" '
         f'height="{height}" role="img" aria-label="Task timeline">'
@@ -170,7 +167,7 @@ def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
         short = alias if len(alias) <= 28 else alias[:27] + "\u2026"
         y = bar.row * 22
         out.append(
-            f'<g class="{state_class(t.state)}" data-i="{bar.index}"><title>{_e(alias)}: '
+            f'<g class="{state_class(t.state)}"><title>{_e(alias)}: '
             f"{bar.label} ({_e(t.state)})</title>"
             f'<rect class="lane" x="0" y="{y}" width="100%" height="20"/>'
             f'<rect class="span" x="{bar.start * 100:.2f}%" y="{y}" '

@@ -3,17 +3,19 @@ and text, never colour alone), the 24 h strip, certificate expiry."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jobs.templatetags.kc import stamp
+from jobs.templatetags.kc import ago, iso, stamp
 from network import derive
 from network.models import DEGRADED, GONE, NO_AGENT, NOT_READY, READY, ROUTE_DOWN, ROUTE_UP
 
@@ -107,6 +109,140 @@ def cert_expiry(view: Any) -> SafeString:
     return format_html("{}", _("valid until %(date)s") % {"date": when})
 
 
+DIAGONAL = SafeString('<td class="diag" aria-hidden="true"></td>')
+
+
+@register.simple_tag
+def route_matrix(matrix: Any, several: bool = False) -> SafeString:
+    """The source x destination table, built in Python (up to MATRIX_MAX^2 cells: a template
+    per cell costs several times more). Every value is escaped by format_html."""
+    head = format_html_join(
+        "", '<th scope="col" class="dst">{}</th>', ((d,) for d in matrix.domains)
+    )
+    rows = []
+    for source, cells in matrix.rows:
+        tds = []
+        for cell in cells:
+            if cell is None:
+                tds.append(DIAGONAL)
+            elif not cell.views:
+                tds.append(
+                    format_html(
+                        '<td class="none"><span class="sr-only">{}</span>'
+                        '<span aria-hidden="true">·</span></td>',
+                        _("No route %(s)s to %(d)s known")
+                        % {"s": cell.source, "d": cell.destination},
+                    )
+                )
+            else:
+                tds.append(_cell_html(cell, several))
+        rows.append(
+            format_html('<tr><th scope="row">{}</th>{}</tr>', source, SafeString("".join(tds)))
+        )
+    caption = _(
+        "Source (rows) to destination (columns). Each cell: status and the last 24 hours. "
+        "Hover or focus a cell for the reason."
+    )
+    return format_html(
+        '<div class="matrix-wrap scroll-x" tabindex="0" role="region" aria-label="{}">'
+        '<table class="route-matrix"><caption class="muted small">{}</caption>'
+        '<thead><tr><th scope="col"><span class="sr-only">{}</span>↓ / →</th>{}</tr></thead>'
+        "<tbody>{}</tbody></table></div>",
+        _("Route matrix"),
+        caption,
+        _("Source"),
+        head,
+        SafeString("".join(rows)),
+    )
+
+
+def _cell_html(cell: Any, several: bool) -> SafeString:
+    v = cell.first
+    status = cell.status
+    cls, icon, label = _badge(status)
+    lines = []
+    for rv in cell.views:
+        text = f"{rv.route.connection.name}: " if several else ""
+        text += str(_badge(rv.status)[2]) + " " + _("since %(age)s") % {"age": ago(rv.route.since)}
+        if rv.route.reason_code:
+            text += f" — {rv.route.reason_code}"
+        lines.append(format_html('<span class="tip-line">{}</span>', text))
+    if cell.disagree:
+        lines.append(
+            format_html(
+                '<span class="tip-line">{}</span>', _("Connections disagree about this route.")
+            )
+        )
+    return format_html(
+        '<td class="cell {}{}"><a href="{}" aria-describedby="tip-{}">'
+        '<span aria-hidden="true">{}</span><span class="sr-only">{} → {}: {}</span>{}</a>{}'
+        '<span class="tip" role="tooltip" id="tip-{}"><strong>{} → {}</strong>{}</span></td>',
+        cls,
+        " disagree" if cell.disagree else "",
+        route_url(v.route),
+        v.route.pk,
+        icon,
+        cell.source,
+        cell.destination,
+        label,
+        SafeString('<span aria-hidden="true">⚠</span>') if cell.disagree else "",
+        strip(v.segments, v.down_percent),
+        v.route.pk,
+        cell.source,
+        cell.destination,
+        SafeString("".join(lines)),
+    )
+
+
+@register.simple_tag
+def node_chips(cards: Sequence[Any], several: bool = False) -> SafeString:
+    """The healthy nodes in one line each: name and Ready (a full card each would not fit)."""
+    items = format_html_join(
+        "",
+        '<li><a href="{}"><span class="state st-succeeded"><span aria-hidden="true">✓</span>'
+        " {}</span> {}</a></li>",
+        ((node_url(c.views[0].node), _("Ready"), c.domain_id) for c in cards),
+    )
+    return format_html('<ul class="node-chips">{}</ul>', items)
+
+
+@register.simple_tag
+def route_row(view: Any, several: bool = False) -> SafeString:
+    """One row of the route list (the narrow screens' view: the reason in text)."""
+    r = view.route
+    if r.reason_code:
+        reason = format_html("<strong>{}</strong>", r.reason_code)
+        if r.kuscia_updated_at:
+            reason = format_html(
+                '{} <span class="muted small">{}</span>',
+                reason,
+                _("Kuscia: %(t)s") % {"t": stamp(r.kuscia_updated_at)},
+            )
+    elif view.status == ROUTE_DOWN:
+        reason = format_html(
+            '<span class="muted">{}</span>',
+            _("no reason given (a new route is Failed until it is first Ready)"),
+        )
+    else:
+        reason = SafeString("\u2013")
+    return format_html(
+        '<tr class="{}"><td><a href="{}" class="route-name">{} → {}</a>{}</td><td>{}</td>'
+        '<td class="wrap">{}</td><td class="nowrap"><time datetime="{}" title="{}">{}</time></td>'
+        "<td>{}</td></tr>",
+        "gone" if r.gone_at else "",
+        route_url(r),
+        r.source,
+        r.destination,
+        format_html(' <span class="muted small">{}</span>', r.connection.name) if several else "",
+        net_badge(view.status),
+        reason,
+        iso(r.since),
+        stamp(r.since),
+        ago(r.since),
+        strip(view.segments, view.down_percent),
+    )
+
+
 @register.inclusion_tag("network/_diagnosis.html")
 def network_diagnosis(job: Any) -> dict[str, Any]:
     """The failure card's network part for a failed job (nothing, and no query, otherwise):
@@ -134,17 +270,28 @@ def network_tiles() -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _shape(name: str, slots: int, script_prefix: str) -> str:
+    """A URL with placeholder slots, reversed once per process (reverse() per table row is
+    the dearest part of a row); the same URL as {% url %} gives."""
+    return reverse(name, args=[f"kc-slot-{i}" for i in range(slots)])
+
+
+def _url(name: str, *parts: str) -> str:
+    url = _shape(name, len(parts), get_script_prefix())
+    for i, part in enumerate(parts):
+        url = url.replace(f"kc-slot-{i}", quote(part, safe=""), 1)
+    return url
+
+
 @register.simple_tag
 def route_url(route: Any) -> str:
-    return reverse(
-        "network:route",
-        args=(route.connection.name, route.source, route.destination),
-    )
+    return _url("network:route", route.connection.name, route.source, route.destination)
 
 
 @register.simple_tag
 def node_url(node: Any) -> str:
-    return reverse("network:node", args=(node.connection.name, node.domain_id))
+    return _url("network:node", node.connection.name, node.domain_id)
 
 
 @register.simple_tag

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.process_locale import language_from_environment
+from connections.process_locale import language_from_environment
 
 
 @pytest.mark.parametrize(

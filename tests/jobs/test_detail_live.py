@@ -1,100 +1,116 @@
-"""The job page's live fragment: small, with every task's and every party's state in a JSON data
-block for the page script, while the graph and the matrix are sent once with the page."""
+"""The job page's live part (jobs:detail_live), which the page polls: the status, and out of band
+the graph, the matrix, the timeline and the selected task's live part, rendered by the server
+as the page renders them."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from django.urls import reverse
 
 from jobs.models import Job, PartyStatus, Task
-from jobs.templatetags.kc import ICONS, state_class
 from kuscia import types as kt
 from tests.fixtures.data import make_job
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-DATA_BLOCK = re.compile(r'<script id="live-states" type="application/json">(.*?)</script>', re.S)
+OOB = ' hx-swap-oob="true"'
 
 
 def detail_url(job: Job) -> str:
     return reverse("jobs:detail", args=[job.connection.name, job.job_id])
 
 
-def live_block(html: str) -> dict:
-    found = DATA_BLOCK.findall(html)
-    assert len(found) == 1, "exactly one data block"
-    return json.loads(found[0])
+def live_url(job: Job) -> str:
+    return reverse("jobs:detail_live", args=[job.connection.name, job.job_id])
 
 
-def cell_state(data: dict, cell: object) -> tuple[str, str] | None:
-    """(state, err_msg) of one matrix cell of the data block, None for no party."""
-    if cell is None:
-        return None
-    if isinstance(cell, int):
-        return data["states"][cell][0], ""
-    si, mi = cell  # type: ignore[misc]
-    return data["states"][si][0], data["messages"][mi]
+def polled_url(page: str) -> str:
+    """The live URL the page polls (from its status part)."""
+    found = re.search(r'<div id="job-status" hx-get="([^"]+)"', page)
+    assert found, "the page polls"
+    return found[1].replace("&amp;", "&")
 
 
-def test_128_task_fragment_is_small_and_carries_every_task_and_party(client_in, pages_connection):
+def part(html: str, start: str, end: str) -> str:
+    """The markup from the first `start` to the following `end` (included)."""
+    assert html.count(start) == 1, start
+    _, tail = html.split(start)
+    return start + tail.split(end)[0] + end
+
+
+def sections(html: str) -> dict[str, str]:
+    """The graph, the matrix and the timeline's three parts, as one of the two renders them."""
+    return {
+        "graph": part(html, '<svg class="dag" id="job-dag"', "</svg>"),
+        "matrix": part(html, '<table class="matrix" id="party-matrix"', "</table>"),
+        "caption": part(html, 'id="gantt-caption"', "</p>"),
+        "timeline": part(html, 'id="gantt-wrap"', "</svg></div>"),
+        "empty": part(html, 'id="gantt-empty"', "</p>"),
+    }
+
+
+def test_the_live_part_renders_what_the_page_renders_out_of_band(client_in, pages_connection):
+    job = make_job(pages_connection, "job-same", tasks=6, parties=("a", "b"), transitions=False)
+    # (the running task has not reported its start: nothing on either render depends on `now`)
+    Task.objects.filter(job=job, state=kt.RUNNING).update(start_time=None)
+    PartyStatus.objects.filter(task__job=job, task__position=3, domain_id="b").update(
+        state=kt.FAILED, err_msg="exit code 137 (OOMKilled)"
+    )
+    page = client_in.get(detail_url(job) + "?task=job-same-t3").content.decode()
+    live = client_in.get(polled_url(page), **HX)
+    assert live.status_code == 200 and "<html" not in live.content.decode()
+    body = live.content.decode()
+    assert body.lstrip().startswith('<div id="job-status"')
+    on_page, polled = sections(page), sections(body)
+    for name, markup in on_page.items():  # the same markup, marked to be swapped by its id
+        assert OOB in polled[name], name
+        assert polled[name].replace(OOB, "", 1) == markup, name
+    assert body.count(OOB) == 6  # graph, matrix, the timeline's three parts, the task's part
+
+
+def test_a_change_reaches_the_graph_matrix_and_timeline_of_the_live_part(
+    client_in, pages_connection
+):
     parties = ("alice", "bob", "carol")
     job = make_job(pages_connection, "job-wide", state=kt.RUNNING, tasks=128, parties=parties)
+    before = client_in.get(live_url(job), **HX).content.decode()
     Task.objects.filter(job=job, position=10).update(state=kt.FAILED, progress=0.5)
     PartyStatus.objects.filter(task__job=job, task__position=10, domain_id="bob").update(
         state=kt.FAILED, err_msg="exit code 137 (OOMKilled)"
     )
-    response = client_in.get(detail_url(job), **HX)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert len(response.content) < 20 * 1024, len(response.content)
-    assert "<svg" not in html and 'id="party-matrix"' not in html  # sent once, with the page
-    data = live_block(html)
-
-    tasks = list(Task.objects.filter(job=job).order_by("position"))
-    assert [data["states"][row[0]][0] for row in data["tasks"]] == [t.state for t in tasks]
-    assert [row[1] for row in data["tasks"]] == [round(t.progress * 100) for t in tasks]
-    # every state comes with the class and icon the server renders (kc.ICONS)
-    for name, cls, icon in data["states"]:
-        assert cls == state_class(name) and icon == ICONS[name]
-
-    assert len(data["cells"]) == 128 and all(len(row) == 3 for row in data["cells"])
-    by_cell = {
-        (p.task.position, p.domain_id): (p.state, p.err_msg)
-        for p in PartyStatus.objects.filter(task__job=job).select_related("task")
-    }
-    for pos, row in enumerate(data["cells"]):
-        for pid, cell in zip(parties, row, strict=True):
-            assert cell_state(data, cell) == by_cell.get((pos, pid)), (pos, pid)
-    assert cell_state(data, data["cells"][10][1]) == (kt.FAILED, "exit code 137 (OOMKilled)")
+    html = client_in.get(live_url(job), **HX).content.decode()
+    node = re.search(r'<a [^>]*class="node ([^"]+)" id="dag-10" [^>]*aria-label="([^"]+)"', html)
+    assert node and node[1] == "st-failed" and node[2].startswith("t10: Failed, 50%, ")
+    assert 'class="node st-succeeded" id="dag-10"' in before
+    row = part(html, '<a id="mx-10"', "</tr>")
+    cells = re.findall(r'<td><span class="state (st-\w+)"', row)
+    assert len(cells) == 3 and cells[1] == "st-failed"
+    assert "<summary" in row and "exit code 137 (OOMKilled)</pre>" in row
+    assert re.search(r'<g class="st-failed"><title>t10: ', html)  # its timeline bar
+    # every task and every party of the job is in it
+    assert html.count('class="node ') == 128 and html.count('<th scope="row">') == 128
+    assert part(html, 'id="party-matrix"', "</table>").count("<td>") == 128 * 3
 
 
-GANTT_BAR = re.compile(
-    r'<g class="(st-\w+)" data-i="(\d+)"><title>.*?</title>.*?<rect class="span" '
-    r'x="([\d.]+)%" y="\d+" width="([\d.]+)%"',
-    re.S,
-)
+def test_an_opened_message_is_the_same_element_until_what_it_says_changes(
+    client_in, pages_connection
+):
+    """The page script opens a message again after a swap by its id: the id stays while the
+    cell says the same, and changes with its state or message (that one comes closed)."""
+    job = make_job(pages_connection, "job-ids", state=kt.FAILED, tasks=2, party_err="exit 1")
+    cell = re.compile(r'<details class="errmsg" id="(mx-1-1-[0-9a-f]{8})">')
+    first = cell.findall(client_in.get(live_url(job), **HX).content.decode())
+    assert len(first) == 1
+    assert cell.findall(client_in.get(detail_url(job)).content.decode()) == first
+    assert cell.findall(client_in.get(live_url(job), **HX).content.decode()) == first
+    PartyStatus.objects.filter(task__job=job, err_msg="exit 1").update(err_msg="exit 2")
+    assert cell.findall(client_in.get(live_url(job), **HX).content.decode()) != first
 
 
-def test_fragment_carries_the_timeline_the_page_draws(client_in, pages_connection):
-    job = make_job(pages_connection, "job-tl", state=kt.RUNNING, tasks=6)
-    page = client_in.get(detail_url(job)).content.decode()
-    drawn = [(int(i), float(x), float(w)) for _c, i, x, w in GANTT_BAR.findall(page)]
-    data = live_block(client_in.get(detail_url(job), **HX).content.decode())
-    bars = data["gantt"]["bars"]
-    assert drawn and [b[0] for b in bars] == [i for i, _x, _w in drawn]
-    for (_i, x, w), bar in zip(drawn, bars, strict=True):
-        assert abs(bar[1] * 100 - x) < 0.01 and abs(bar[2] * 100 - w) < 0.01
-    assert data["gantt"]["caption"].startswith("From ") and "in all" in data["gantt"]["caption"]
-    # only started tasks have a bar; every bar names a task of the data block
-    started = [t.position for t in Task.objects.filter(job=job, start_time__isnull=False)]
-    assert sorted(b[0] for b in bars) == sorted(started)
-
-
-def test_a_job_with_no_started_task_has_an_empty_timeline_the_script_can_fill(
+def test_a_job_with_no_started_task_has_an_empty_timeline_the_live_part_can_fill(
     client_in, pages_connection
 ):
     job = make_job(pages_connection, "job-new", state=kt.PENDING, tasks=2, transitions=False)
@@ -102,67 +118,102 @@ def test_a_job_with_no_started_task_has_an_empty_timeline_the_script_can_fill(
     page = client_in.get(detail_url(job)).content.decode()
     assert re.search(r'id="gantt-wrap"[^>]* hidden>', page) and 'id="job-gantt"' in page
     assert re.search(r'id="gantt-empty">No task has started yet', page)
-    data = live_block(client_in.get(detail_url(job), **HX).content.decode())
-    assert data["gantt"] == {"caption": "", "bars": []}
+    live = client_in.get(polled_url(page), **HX).content.decode()
+    assert re.search(r'id="gantt-wrap" hx-swap-oob="true"[^>]* hidden>', live)
+    assert 'id="gantt-empty" hx-swap-oob="true">No task has started yet' in live
+    Task.objects.filter(job=job, position=0).update(state=kt.RUNNING, start_time=job.start_time)
+    live = client_in.get(polled_url(page), **HX).content.decode()
+    assert re.search(r'id="gantt-wrap" hx-swap-oob="true"[^>]*>', live)
+    assert not re.search(r'id="gantt-wrap"[^>]* hidden>', live)
+    assert re.search(r'id="gantt-empty" hx-swap-oob="true" hidden>', live)
 
 
-def test_fragment_and_page_describe_the_same_structure(client_in, pages_connection):
-    job = make_job(pages_connection, "job-same", state=kt.RUNNING, tasks=5)
+def test_the_page_reloads_when_the_job_has_another_structure(client_in, pages_connection):
+    job = make_job(pages_connection, "job-spec", state=kt.RUNNING, tasks=5)
     page = client_in.get(detail_url(job)).content.decode()
-    spec = re.search(r'<svg class="dag" id="job-dag" data-spec="([0-9a-f]+)"', page)
-    assert spec, "the graph carries the structure digest"
-    assert live_block(client_in.get(detail_url(job), **HX).content.decode())["spec"] == spec[1]
-    assert "live-states" not in page  # the page itself is complete as rendered
-    # a party that appears changes the structure (a new column): the script reloads the page
+    polled = polled_url(page)
+    assert "spec=" in polled
+    assert "HX-Refresh" not in client_in.get(polled, **HX)
+    # a party that appears changes the structure (a new column): only a new page shows it
     PartyStatus.objects.create(task=Task.objects.get(job=job, position=0), domain_id="zed")
-    assert live_block(client_in.get(detail_url(job), **HX).content.decode())["spec"] != spec[1]
+    Job.objects.filter(pk=job.pk).update(status_hash="zed")  # what the sync engine writes too
+    reply = client_in.get(polled, **HX)
+    assert reply.status_code == 200 and reply["HX-Refresh"] == "true" and reply.content == b""
+    assert polled_url(client_in.get(detail_url(job)).content.decode()) != polled
 
 
-def test_html_in_a_party_message_stays_inert_in_the_data_block(client_in, pages_connection):
+def test_html_in_a_party_message_stays_text_in_the_live_part(client_in, pages_connection):
     evil = '</script><img src=x onerror="alert(1)"><b>bold</b> & more'
     job = make_job(pages_connection, "job-xss", state=kt.RUNNING, tasks=2)
     PartyStatus.objects.filter(task__job=job, domain_id="bob").update(state=kt.FAILED, err_msg=evil)
-    html = client_in.get(detail_url(job), **HX).content.decode()
-    block = DATA_BLOCK.findall(html)[0]
-    assert "<" not in block and ">" not in block and "&" not in block.replace("\\u0026", "")
-    assert evil in live_block(html)["messages"]
-    # without the script, the page's own matrix shows it as text too
-    page = client_in.get(detail_url(job)).content.decode()
-    matrix = page.split('id="party-matrix"')[1].split("</table>")[0]
-    assert "<b>" not in matrix and "&lt;b&gt;bold&lt;/b&gt; &amp; more" in matrix
+    for html in (
+        client_in.get(live_url(job), **HX).content.decode(),
+        client_in.get(detail_url(job)).content.decode(),
+    ):
+        matrix = part(html, 'id="party-matrix"', "</table>")
+        assert "<b>" not in matrix and "<img" not in matrix
+        assert "&lt;b&gt;bold&lt;/b&gt; &amp; more</pre>" in matrix
 
 
-def test_fragment_sends_the_task_panel_out_of_band_and_stops_when_terminal(
+def test_the_task_panel_is_sent_out_of_band_and_polling_stops_when_terminal(
     client_in, pages_connection
 ):
     job = make_job(pages_connection, "job-oob", state=kt.RUNNING, tasks=[("psi", [])])
-    html = client_in.get(detail_url(job) + "?task=job-oob-psi", **HX).content.decode()
-    assert html.lstrip().startswith('<div id="job-status"')
+    page = client_in.get(detail_url(job) + "?task=job-oob-psi").content.decode()
+    assert polled_url(page).startswith(live_url(job) + "?task=job-oob-psi&spec=")
+    html = client_in.get(polled_url(page), **HX).content.decode()
     # only the panel's live part: its links and an opened spec stay (and keep the focus)
     assert '<div id="task-live" aria-live="polite" hx-swap-oob="true">' in html
     assert 'id="task-panel"' not in html and "Task spec" not in html
     assert 'hx-trigger="every 3s, kc-visible"' in html
+    assert 'class="node st-running selected"' in html and 'aria-current="true"' in html
     Job.objects.filter(pk=job.pk).update(state=kt.SUCCEEDED, status_hash="done")
     Task.objects.filter(job=job).update(state=kt.SUCCEEDED, progress=1.0)
-    final = client_in.get(detail_url(job), **HX)
-    assert final.status_code == 286 and "hx-trigger" not in final.content.decode()
-    assert [row[1] for row in live_block(final.content.decode())["tasks"]] == [100]
+    final = client_in.get(polled_url(page), **HX)
+    body = final.content.decode()
+    assert final.status_code == 286 and "hx-trigger" not in body
+    assert 'class="node st-succeeded selected"' in body and "Succeeded \u00b7 100% \u00b7" in body
 
 
-def test_page_matrix_is_complete_without_the_script(client_in, pages_connection):
+def test_page_matrix_is_complete_as_sent(client_in, pages_connection):
     job = make_job(pages_connection, "job-m", state=kt.FAILED, tasks=2, party_err="OOMKilled: 9Gi")
     page = client_in.get(detail_url(job)).content.decode()
-    matrix = page.split('id="party-matrix"')[1].split("</table>")[0]
-    assert matrix.count('<tr data-i="') == 2
-    assert '<a href="?task=job-m-t1#task-panel">t1</a>' in matrix
+    matrix = part(page, 'id="party-matrix"', "</table>")
+    assert matrix.count('<th scope="row">') == 2
+    assert '<a id="mx-1" href="?task=job-m-t1#task-panel">t1</a>' in matrix
     assert matrix.count('class="state st-succeeded"') == 3  # t0 at both, t1 at alice
     assert matrix.count('class="state st-failed"') == 1  # t1 at bob (alice: Succeeded)
-    assert "<summary>OOMKilled: 9Gi</summary>" in matrix
+    assert re.search(r"<summary id=\"mx-1-1-[0-9a-f]{8}-s\">OOMKilled: 9Gi</summary>", matrix)
     assert "as of page load" not in page
 
 
 def test_a_finished_task_with_no_known_end_gets_no_timeline_bar(client_in, pages_connection):
     job = make_job(pages_connection, "job-noend", state=kt.SUCCEEDED, tasks=2, transitions=False)
     Task.objects.filter(job=job, position=1).update(end_time=None)
-    data = live_block(client_in.get(detail_url(job), **HX).content.decode())
-    assert [bar[0] for bar in data["gantt"]["bars"]] == [0]  # t1's duration shows a dash
+    html = client_in.get(live_url(job), **HX).content.decode()
+    bars = re.findall(r"<g class=\"st-\w+\"><title>(\w+): ", part(html, 'id="job-gantt"', "</svg>"))
+    assert bars == ["t0"]  # t1's duration shows a dash
+
+
+def test_the_parts_are_chosen_by_url_whatever_element_asks(client_in, pages_connection):
+    job = make_job(pages_connection, "job-url", state=kt.RUNNING, tasks=2)
+    Job.objects.filter(pk=job.pk).update(raw={"job_id": "job-url"})
+    where = [job.connection.name, job.job_id]
+    for target in ("", "raw-body", "history-body", "ep-1", "job-status", "renamed"):
+        hx = {**HX, "HTTP_HX_TARGET": target} if target else HX
+        live = client_in.get(live_url(job), **hx).content.decode()
+        assert live.lstrip().startswith('<div id="job-status"'), target
+        raw = client_in.get(reverse("jobs:detail_raw", args=where), **hx).content.decode()
+        assert raw.startswith('<pre class="json">'), target
+        history = client_in.get(reverse("jobs:detail_history", args=where), **hx)
+        assert '<table class="compact history">' in history.content.decode(), target
+
+
+def test_a_page_from_before_the_parts_had_urls_is_reloaded(client_in, pages_connection):
+    """A tab opened before this version polls the page's own URL: it is told to reload."""
+    job = make_job(pages_connection, "job-old", state=kt.RUNNING, tasks=2)
+    old = client_in.get(detail_url(job), HTTP_HX_TARGET="job-status", **HX)
+    assert old["HX-Refresh"] == "true" and old.content == b""
+    assert "HX-Request" in old["Vary"]
+    page = client_in.get(detail_url(job))
+    assert page.status_code == 200 and "HX-Refresh" not in page

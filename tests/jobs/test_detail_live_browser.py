@@ -1,6 +1,6 @@
-"""The job page in Chromium: the party x task matrix and the task graph follow the database
-while the page stays open (from the polled fragment's data block), and Kuscia's text stays
-text when it arrives that way."""
+"""The job page in Chromium: the party x task matrix, the task graph and the timeline follow the
+database while the page stays open (the polled live part swaps them), what the user opened or
+focused there stays so, and Kuscia's text stays text when it arrives that way."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_se
     page = signed_in
     job = psi_then_train("job-m")
     open_live(page, live_server, job)
-    bob_train = page.locator('#party-matrix tr[data-i="1"] td').nth(1)
+    train_row = page.locator("#party-matrix tbody tr").nth(1)
+    bob_train = train_row.locator("td").nth(1)
     node = page.locator('svg.dag a[data-task="job-m-train"]')
     assert bob_train.locator(".state").inner_text().strip().endswith("Running")
     assert "st-running" in node.get_attribute("class")
@@ -62,9 +63,7 @@ def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_se
     Task.objects.filter(job=job, alias="train").update(state=kt.FAILED, progress=0.7)
     sync_wrote(job, "bob-failed")
 
-    page.locator('#party-matrix tr[data-i="1"] td:nth-child(3) .state.st-failed').wait_for(
-        timeout=10_000
-    )
+    train_row.locator("td:nth-child(3) .state.st-failed").wait_for(timeout=10_000)
     page.locator('svg.dag a[data-task="job-m-train"].st-failed').wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert bob_train.locator(".state").inner_text().strip().endswith("Failed")
@@ -78,7 +77,7 @@ def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_se
     assert page.locator("#party-matrix img").count() == 0
     assert page.evaluate("typeof window.__pwned") == "undefined"
     # the other cells were left alone
-    alice_train = page.locator('#party-matrix tr[data-i="1"] td').nth(0)
+    alice_train = train_row.locator("td").nth(0)
     assert alice_train.locator(".state").inner_text().strip().endswith("Running")
 
     # an opened message stays open across polls while it does not change
@@ -105,7 +104,7 @@ def test_a_task_that_starts_gets_its_timeline_bar_without_reload(signed_in, live
     job = psi_then_train("job-t", task_states=[kt.RUNNING, kt.PENDING], transitions=False)
     Task.objects.filter(job=job, alias="train").update(start_time=None)
     open_live(page, live_server, job)
-    bars = page.locator("#job-gantt g[data-i]")
+    bars = page.locator("#job-gantt g")
     assert bars.count() == 1 and "psi" in bars.nth(0).text_content()
 
     # Kuscia reports train running: the sync engine records the transition and the start
@@ -124,7 +123,7 @@ def test_a_task_that_starts_gets_its_timeline_bar_without_reload(signed_in, live
     )
     sync_wrote(job, "train-started")
 
-    train = page.locator('#job-gantt g[data-i="1"].st-running')
+    train = page.locator("#job-gantt g.st-running", has_text="train")
     train.wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True
     assert bars.count() == 2 and train.locator("text").text_content().startswith("▶ train · ")
@@ -163,3 +162,41 @@ def test_an_opened_long_job_message_stays_open_across_polls(signed_in, live_serv
     )
     assert page.locator("#job-errlong").get_attribute("open") is not None
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_focus_scroll_and_an_opened_message_survive_a_poll(signed_in, live_server):
+    """The graph, the matrix and the timeline are swapped whole: the focused node keeps the
+    focus (and the page does not scroll back to it), scrolled boxes keep their position, and
+    an opened, scrolled message stays so."""
+    from tests.fixtures.data import chain
+
+    page = signed_in
+    long_err = "\n".join(f"line {i}: Traceback of the failed pod" for i in range(80))
+    job = make_job(make_connection("local"), "job-keep", state=kt.RUNNING, tasks=chain(8))
+    PartyStatus.objects.filter(task__job=job, task__alias="t1", domain_id="bob").update(
+        state=kt.FAILED, err_msg=long_err
+    )
+    page.set_viewport_size({"width": 360, "height": 740})
+    open_live(page, live_server, job)
+    message = page.locator("#party-matrix details.errmsg")
+    message.locator("summary").click()
+    message.locator("pre").evaluate("pre => { pre.scrollTop = 120 }")
+    page.locator("#gantt-wrap").evaluate("box => { box.scrollLeft = 90 }")
+    page.locator('svg.dag a[data-task="job-keep-t3"]').focus()
+    graph_left = page.locator(".dag-wrap").evaluate("box => box.scrollLeft")
+    assert graph_left > 0  # the focused node was scrolled into the narrow graph box
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page_y = page.evaluate("window.scrollY")
+
+    Task.objects.filter(job=job, alias="t4").update(progress=0.6)
+    sync_wrote(job, "t4-progress")
+    page.locator('svg.dag a[data-task="job-keep-t4"] text.meta').filter(has_text="60%").wait_for(
+        timeout=10_000
+    )
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.evaluate("document.activeElement.getAttribute('data-task')") == "job-keep-t3"
+    assert page.evaluate("window.scrollY") == page_y
+    assert page.locator(".dag-wrap").evaluate("box => box.scrollLeft") == graph_left
+    assert page.locator("#gantt-wrap").evaluate("box => box.scrollLeft") == 90
+    assert message.get_attribute("open") is not None
+    assert message.locator("pre").evaluate("pre => pre.scrollTop") == 120

@@ -22,6 +22,17 @@ def detail_url(job: Job) -> str:
     return reverse("jobs:detail", args=[job.connection.name, job.job_id])
 
 
+def banner_text(html: str) -> str:
+    """The sync banner's markup, with line breaks as the browser shows them (spaces)."""
+    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    return " ".join(banner.split())
+
+
+def part_url(name: str, job: Job) -> str:
+    """One of the job page's parts: live, history, raw or endpoints."""
+    return reverse(f"jobs:detail_{name}", args=[job.connection.name, job.job_id])
+
+
 def test_pages_need_login(client, pages_connection):
     job = make_job(pages_connection)
     for url in (reverse("jobs:overview"), reverse("jobs:list"), detail_url(job)):
@@ -68,7 +79,7 @@ def test_stale_connections_share_one_banner_item_and_failing_ones_keep_their_own
     make_connection("idle-c", synced_ago=600)
     make_connection("broken", error=("unreachable", "connection refused", "Is Kuscia up?"))
     html = client_in.get(reverse("jobs:overview")).content.decode()
-    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    banner = banner_text(html)
     assert banner.count('class="banner-item"') == 2
     assert "Data may be stale — idle-a, idle-b, idle-c" in banner
     assert "last successful sync: 2h 00m ago (the oldest of 3)" in banner
@@ -80,7 +91,7 @@ def test_connections_failing_the_same_way_share_one_item_and_one_hint(client_in)
     make_connection("b", error=("tls_untrusted", "b: verify failed", "Use the right CA."))
     make_connection("c", error=("unreachable", "connection refused", "Is Kuscia up?"))
     html = client_in.get(reverse("jobs:list")).content.decode()
-    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    banner = banner_text(html)
     assert banner.count('class="banner-item"') == 2
     assert "Sync failing — a, b" in banner and banner.count("Use the right CA.") == 1
     assert "<strong>a:</strong>" in banner and "a: verify failed" in banner
@@ -99,6 +110,7 @@ def test_overview_counts_link_to_filtered_list(client_in, pages_connection):
         html,
     )
     assert "r1" in html and "f1" in html and "Task[t1]-Party[bob]: boom" in html
+    assert 'hx-trigger="every 10s, kc-visible"' in html  # the counts change by beat's recount
 
 
 def test_overview_lists_stuck_jobs(client_in, pages_connection):
@@ -228,9 +240,9 @@ def test_raw_reply_loads_when_opened_and_is_escaped(
     )
     html = client_in.get(detail_url(job)).content.decode()
     assert "onerror" not in html  # not on the page: it loads when opened
-    assert 'id="raw-body" hx-get="/jobs/local/job-raw/?raw=1"' in html
+    assert 'id="raw-body" hx-get="/jobs/local/job-raw/raw/"' in html
     with django_assert_num_queries(5):  # session, user, groups, job, the reply
-        part = client_in.get(detail_url(job) + "?raw=1", HTTP_HX_TARGET="raw-body", **HX)
+        part = client_in.get(part_url("raw", job), **HX)
     body = part.content.decode()
     assert body.startswith('<pre class="json">') and "<html" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body and "<img" not in body
@@ -238,7 +250,7 @@ def test_raw_reply_loads_when_opened_and_is_escaped(
     assert "&lt;img src=x onerror=alert(1)&gt;" in inline and "raw-body" not in inline
     empty = make_job(pages_connection, "job-noraw", state=kt.RUNNING, tasks=1)
     Job.objects.filter(pk=empty.pk).update(raw={})
-    part = client_in.get(detail_url(empty) + "?raw=1", HTTP_HX_TARGET="raw-body", **HX)
+    part = client_in.get(part_url("raw", empty), **HX)
     assert "None stored yet" in part.content.decode()
 
 
@@ -262,14 +274,14 @@ def test_failed_job_has_failure_card_with_party_reason_and_stops_polling(
         parties=("alice", "bob"),
         party_err="OOMKilled: psi used 9Gi",
     )
-    html = client_in.get(detail_url(job)).content.decode()
+    html = " ".join(client_in.get(detail_url(job)).content.decode().split())
     assert "Why it failed" in html
     assert re.search(
         r"First failing task <a [^>]*><strong>t2</strong></a> in party <strong>bob</strong>", html
     )
     assert "OOMKilled: psi used 9Gi" in html
     assert "hx-trigger" not in html.split('id="job-status"')[1].split(">")[0]
-    fragment = client_in.get(detail_url(job), **HX)
+    fragment = client_in.get(part_url("live", job), **HX)
     assert fragment.status_code == 286
     assert "<html" not in fragment.content.decode()
 
@@ -300,7 +312,7 @@ def test_gone_job_is_marked_and_not_polled(client_in, pages_connection):
     )
     html = client_in.get(detail_url(job)).content.decode()
     assert "gone from Kuscia" in html and "not-found" in html
-    assert client_in.get(detail_url(job), **HX).status_code == 286
+    assert client_in.get(part_url("live", job), **HX).status_code == 286
 
 
 def test_unknown_job_and_task_are_404(client_in, pages_connection):
@@ -357,9 +369,10 @@ def test_large_job_loads_endpoints_per_party_on_demand(
     )
     html = client_in.get(detail_url(job)).content.decode()
     assert "open a party to load its endpoints" in html
-    assert 'hx-get="/jobs/local/job-big/?party=alice"' in html and "data-copy=" not in html
+    assert 'hx-get="/jobs/local/job-big/endpoints/?party=alice"' in html
+    assert "data-copy=" not in html
     with django_assert_num_queries(5):  # session, user, groups, job, endpoints
-        part = client_in.get(detail_url(job) + "?party=alice", HTTP_HX_TARGET="ep-1", **HX)
+        part = client_in.get(part_url("endpoints", job) + "?party=alice", **HX)
     body = part.content.decode()
     assert body.count("<tr>") == 1 + 26 and "<html" not in body
     assert 'data-copy="job-big-t12-0-global.alice.svc:26836"' in body
@@ -384,15 +397,35 @@ def test_unchanged_job_polls_are_answered_304(
     client_in, pages_connection, django_assert_num_queries
 ):
     job = make_job(pages_connection, "job-etag", state=kt.RUNNING)
-    first = client_in.get(detail_url(job), **HX)
+    first = client_in.get(part_url("live", job), **HX)
     assert first.status_code == 200 and first["ETag"].startswith('"')
     assert "no-cache" in first["Cache-Control"]
     with django_assert_num_queries(3):  # session, user, job (nothing rendered)
-        again = client_in.get(detail_url(job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
+        again = client_in.get(part_url("live", job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
     assert again.status_code == 304 and again.content == b""
     Job.objects.filter(pk=job.pk).update(state=kt.SUCCEEDED)
-    changed = client_in.get(detail_url(job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
+    changed = client_in.get(part_url("live", job), HTTP_IF_NONE_MATCH=first["ETag"], **HX)
     assert changed.status_code == 286 and b"Succeeded" in changed.content
+
+
+def test_the_live_part_is_compressed_and_its_weak_etag_still_answers_304(
+    client_in, pages_connection
+):
+    import gzip
+
+    job = make_job(pages_connection, "job-gz", state=kt.RUNNING, tasks=40)
+    first = client_in.get(part_url("live", job), HTTP_ACCEPT_ENCODING="gzip, br", **HX)
+    assert first.status_code == 200 and first["Content-Encoding"] == "gzip"
+    body = gzip.decompress(first.content).decode()
+    assert '<div id="job-status"' in body and len(first.content) * 4 < len(body)
+    assert "Accept-Encoding" in first["Vary"] and first["ETag"].startswith('W/"')
+    again = client_in.get(
+        part_url("live", job),
+        HTTP_ACCEPT_ENCODING="gzip, br",
+        HTTP_IF_NONE_MATCH=first["ETag"],
+        **HX,
+    )
+    assert again.status_code == 304 and again.content == b""
 
 
 def test_operator_empty_list_links_to_create(client, pages_operator):
@@ -431,11 +464,9 @@ def test_long_history_loads_the_newest_sixty_when_opened_with_a_link_to_all(
     )
     html = client_in.get(detail_url(job) + "?task=job-h-t0").content.decode()
     # a long history is not on the page: it loads (the newest 60) when its <details> opens
-    assert "More than 30 recorded changes" in html and ">m129<" not in html
-    assert 'id="history-body" hx-get="/jobs/local/job-h/?task=job-h-t0&amp;history=recent"' in html
-    body = client_in.get(
-        detail_url(job) + "?task=job-h-t0&history=recent", HTTP_HX_TARGET="history-body", **HX
-    ).content.decode()
+    assert "More than 30 recorded changes" in " ".join(html.split()) and ">m129<" not in html
+    assert 'id="history-body" hx-get="/jobs/local/job-h/history/?task=job-h-t0"' in html
+    body = client_in.get(part_url("history", job) + "?task=job-h-t0", **HX).content.decode()
     assert "The newest 60 of 130 are shown" in body
     assert ">m129<" in body and ">m070<" in body and ">m069<" not in body
     assert 'href="?task=job-h-t0&amp;history=all#hist-h"' in body
@@ -476,7 +507,7 @@ def test_a_never_synced_failing_connection_is_not_given_another_ones_age(client_
     make_connection("a", synced_ago=None, error=error)
     make_connection("b", synced_ago=600, error=error)
     html = client_in.get(reverse("jobs:list")).content.decode()
-    banner = html.split('class="banner banner-error"', 1)[1].split('<ul class="sync-list"', 1)[0]
+    banner = banner_text(html)
     assert "Sync failing — a</strong>" in banner and "last successful sync: never" in banner
     assert "Sync failing — b</strong>" in banner and "10m 00s ago" in banner
 
@@ -487,5 +518,6 @@ def test_a_job_kuscia_refuses_to_show_says_so_on_its_page(client_in, pages_conne
         refused_at=timezone.now(), refused_message="domain's <b>KusciaAPI</b> could only retrieve"
     )
     html = client_in.get(reverse("jobs:detail", args=["local", job.job_id])).content.decode()
+    html = " ".join(html.split())  # as the browser shows it: line breaks are spaces
     assert "Kuscia has refused to show this job to local for " in html
     assert "&lt;b&gt;KusciaAPI&lt;/b&gt;" in html and "<b>KusciaAPI" not in html

@@ -35,7 +35,8 @@ EXPECTED = {
     # + job, tasks (without their spec), parties, endpoints, history (the newest 30 and the
     # total), task times (timeline), the selected task with its spec
     "detail": 11,
-    # session, user, groups, job, tasks, parties (all, for the matrix), task times (timeline)
+    # the live part: session, user, groups, job, tasks, parties (all, for the matrix), task
+    # times (timeline)
     "detail_fragment": 7,
     "detail_fragment_selected": 7,  # the selected task's live part needs no more
     "task": 9,
@@ -53,6 +54,7 @@ def test_query_counts_do_not_grow_with_data(
     stats.refresh()  # what beat does every KC_STATS_SECONDS
     job = jobs[0]
     detail = reverse("jobs:detail", args=["local", job.job_id])
+    live = reverse("jobs:detail_live", args=["local", job.job_id])
     task = reverse("jobs:task", args=["local", job.job_id, f"{job.job_id}-t1"])
     cases = {
         "overview": (reverse("jobs:overview"), {}),
@@ -60,8 +62,8 @@ def test_query_counts_do_not_grow_with_data(
         "list": (reverse("jobs:list") + "?state=Running&state=Failed&party=a", {}),
         "list_fragment": (reverse("jobs:list") + "?party=a", HX),
         "detail": (detail + f"?task={job.job_id}-t1", {}),
-        "detail_fragment": (detail, HX),
-        "detail_fragment_selected": (detail + f"?task={job.job_id}-t1", HX),
+        "detail_fragment": (live, HX),
+        "detail_fragment_selected": (live + f"?task={job.job_id}-t1", HX),
         "task": (task, {}),
         "task_fragment": (task, HX),
     }

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jobs.models import Task
 from kuscia import types as kt
-from network import sync
+from network import sync, uses
 from network.models import NetworkSync, Node, Route, RouteTransition
 from tests.fixtures.data import make_connection, make_job
 from tests.network.factories import data_item, domain, populate, route
@@ -161,6 +161,37 @@ def test_strip_shows_the_last_24_hours(client_in, conn):
     assert page.count('class="seg seg-up"') == 1 and page.count('class="seg seg-down"') == 1
 
 
+def test_many_domains_and_routes_stay_bounded(client_in, conn, monkeypatch):
+    monkeypatch.setattr("network.present.MATRIX_MAX", 3)
+    monkeypatch.setattr("network.present.LIST_MAX", 4)
+    populate(conn, ("alice", "bob", "carol", "dave"), down=[("bob", "alice")])
+    page = text(client_in.get(reverse("network:network")))
+    assert "route-matrix" not in page and "Too many domains for a matrix" in page
+    # per source: bob has one down
+    assert re.search(r'<tr class="has-down"><th scope="row"><a href="\?source=bob">bob</a>', page)
+    # the list holds the problems only, and says how many it leaves out
+    assert re.findall(r'class="route-name">([^<]+)<', page) == ["bob → alice"]
+    assert "11 more routes are Succeeded." in page
+    every = text(client_in.get(reverse("network:network") + "?routes=all"))
+    assert len(re.findall(r'class="route-name">', every)) == 12
+    bob = text(client_in.get(reverse("network:network") + "?source=bob"))
+    assert re.findall(r'class="route-name">([^<]+)<', bob) == [
+        "bob → alice",
+        "bob → carol",
+        "bob → dave",
+    ]
+
+
+def test_many_healthy_nodes_are_listed_compactly(client_in, conn, monkeypatch):
+    monkeypatch.setattr("network.present.CARDS_MAX", 2)
+    populate(conn, ("alice", "bob", "carol", "dave"))
+    sync.apply_domains(conn, [domain("carol", "NotReady")], observed_at=timezone.now())
+    page = text(client_in.get(reverse("network:network")))
+    assert page.count('class="card node-card') == 1 and "4 domains" in page
+    assert "3 nodes are Ready with nothing to watch" in page
+    assert 'href="/network/nodes/local/alice/"' in page
+
+
 def test_fragment_for_htmx(client_in, conn):
     populate(conn)
     response = client_in.get(reverse("network:network"), **HX)
@@ -190,6 +221,7 @@ def inventory(conn):
         observed_at=now,
     )
     sync.apply_domaindata(conn, "bob", [data_item("bob", "bob-table", columns=25)], observed_at=now)
+    sync.refresh_facets(conn)  # what the inventory cycle does after listing
     return conn
 
 
@@ -223,6 +255,18 @@ def test_data_list_search_filter_and_keyset_pages(client_in, inventory):
     assert bad.status_code == 200 and "Ignored domain" in text(bad)
 
 
+def test_picker_reads_a_domains_data_from_the_inventory(inventory):
+    from network.models import DataItem
+
+    rows = DataItem.objects.ids_for_picker(inventory.pk, "alice", limit=3)
+    assert rows == [
+        ("a-000", "table", "a-000.csv"),
+        ("a-001", "table", "a-001.csv"),
+        ("a-002", "table", "a-002.csv"),
+    ]
+    assert DataItem.objects.ids_for_picker(inventory.pk, "nobody") == []
+
+
 def test_gone_data_hidden_unless_asked(client_in, inventory):
     sync.apply_domaindata(inventory, "bob", [], observed_at=timezone.now())
     url = reverse("network:data")
@@ -250,7 +294,7 @@ def test_data_item_page_columns_and_the_jobs_that_used_it(client_in, inventory):
         task_input_config='{"sf_input_ids": ["bob-table"]}',
         party_spec=[{"domain_id": "carol"}, {"domain_id": "dave"}],
     )
-    sync.index_data_uses()
+    uses.index_data_uses()
     page = text(client_in.get(reverse("network:data_item", args=["local", "bob", "bob-table"])))
     assert "25 columns" in page and "<code>c24</code>" in page and "24 float, 1 str" in page
     jobs = re.findall(r'class="jobid" href="[^"]+">([^<]+)<', page)
@@ -265,7 +309,7 @@ def test_data_item_page_columns_and_the_jobs_that_used_it(client_in, inventory):
 
 # ---------------------------------------------------------------------- query counts
 
-EXPECTED = {"network": 8, "network_fragment": 7, "node": 8, "route": 7, "data": 7, "data_item": 8}
+EXPECTED = {"network": 9, "network_fragment": 8, "node": 8, "route": 7, "data": 6, "data_item": 8}
 
 
 @pytest.mark.parametrize("size", [2, 6])
@@ -280,7 +324,7 @@ def test_query_counts_do_not_grow_with_data(client_in, conn, size, django_assert
         job.spec_fetched = True
         job.save(update_fields=["spec_fetched"])
         Task.objects.filter(job=job).update(task_input_config='{"sf_input_ids": ["x0"]}')
-    sync.index_data_uses()
+    uses.index_data_uses()
     cases = {
         "network": (reverse("network:network"), {}),
         "network_fragment": (reverse("network:network"), HX),

@@ -54,6 +54,7 @@ def world():
     ]
     sync.apply_domaindata(conn, "alice", items, observed_at=now)
     sync.apply_domaindata(conn, "bob", [data_item("bob", "bob-table", columns=21)], observed_at=now)
+    sync.refresh_facets(conn)
     return conn
 
 

@@ -13,7 +13,7 @@ from django.core import serializers
 
 from connections.models import Connection
 from jobs.models import Job, Task
-from network import poll, sync
+from network import poll, uses
 from network.models import (
     Absent,
     DataItem,
@@ -317,10 +317,10 @@ def test_data_uses_from_task_input_config(conn):
         party_spec=[{"domain_id": "alice"}, {"domain_id": "bob"}],
     )
     party_job(conn, "no-spec", ["alice"])  # spec not known yet: not indexed
-    assert sync.index_data_uses() == 1
-    assert sync.index_data_uses() == 0  # once per job
-    uses = sorted(DataUse.objects.values_list("domaindata_id", "direction", "parties"))
-    assert uses == [
+    assert uses.index_data_uses() == 1
+    assert uses.index_data_uses() == 0  # once per job
+    found = sorted(DataUse.objects.values_list("domaindata_id", "direction", "parties"))
+    assert found == [
         ("alice-table", "input", ["alice", "bob"]),
         ("bob-table", "input", ["alice", "bob"]),
         ("psi-out", "output", ["alice", "bob"]),
@@ -338,4 +338,4 @@ def test_data_uses_from_task_input_config(conn):
     ],
 )
 def test_data_ids_reads_only_lists_of_ids(config, expected):
-    assert sync.data_ids(config) == expected
+    assert uses.data_ids(config) == expected

@@ -24,9 +24,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.process_locale import language_from_environment
 from connections.check_texts import status_label, step_detail, step_hint, step_label
 from connections.config import default_config
+from connections.process_locale import language_from_environment
 from connections.texts import error_message, translated
 from kuscia import wire
 from kuscia.client import KusciaClient
