@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.models import AuditRecord
 from audit.records import who
@@ -17,7 +18,12 @@ from kuscia.check import CheckStep, first_failure
 
 Outcome = AuditRecord.Outcome
 Action = AuditRecord.Action
-CHECK_CRASH_HINT = "The console failed while checking (its log says why); try the check again."
+# Stored in English and translated when shown (dashboard/stored_texts.py).
+CHECK_CRASH_HINT = gettext_noop(
+    "The console failed while checking (its log says why); try the check again."
+)
+ALL_PASSED = gettext_noop("All steps passed.")
+STOPS_AT = gettext_noop("Stops at %(step)s.")  # the step's name, translated too
 
 
 def _finish(record: AuditRecord, *, outcome: str, **fields: Any) -> None:
@@ -98,7 +104,7 @@ def finish_connection_check(record: AuditRecord, steps: list[CheckStep] | None) 
     failed = first_failure(steps)
     summary = {**record.request_summary, "steps": {s.name: s.status for s in steps}}
     if failed is None:
-        _finish(record, outcome=Outcome.OK, request_summary=summary, note="All steps passed.")
+        _finish(record, outcome=Outcome.OK, request_summary=summary, note=ALL_PASSED)
         return
     _finish(
         record,
@@ -107,5 +113,5 @@ def finish_connection_check(record: AuditRecord, steps: list[CheckStep] | None) 
         error_kind=failed.name[:32],
         kuscia_message=failed.detail,
         hint=failed.hint,
-        note=f"Stops at {failed.name}.",
+        note=STOPS_AT % {"step": failed.name},
     )

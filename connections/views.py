@@ -29,7 +29,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.roles import admin_required
 from audit.models import AuditRecord
 from connections import changes
-from connections.check_texts import status_label, step_label
+from connections.check_texts import status_label, step_detail, step_hint, step_label
 from connections.models import Connection
 from jobs.models import Job
 from kuscia.check import CheckStep, first_failure, run_check
@@ -336,7 +336,13 @@ def connection_check(request: HttpRequest, name: str) -> HttpResponse:
     failed = first_failure(steps)
     context.update(
         steps=[
-            {"step": s, "label": step_label(s.name), "status": status_label(s.status)}
+            {
+                "step": s,
+                "label": step_label(s.name),
+                "status": status_label(s.status),
+                "detail": step_detail(s),
+                "hint": step_hint(s),
+            }
             for s in steps
         ],
         failed=step_label(failed.name) if failed else "",

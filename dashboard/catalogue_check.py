@@ -31,6 +31,7 @@ from dashboard.catalogues import (
     Message,
     app_dir,
     catalogue_path,
+    extra_dirs,
     extract_dir,
     load_catalogue,
     nplurals_of,
@@ -167,9 +168,12 @@ def check_entry(entry: polib.POEntry | None, message: Message, nplurals: int) ->
 Translations = dict[tuple[str, str], str]  # (locale|context, msgid) -> its translations
 
 
-def check_dir(root: Path, terms: Sequence[Term] = ()) -> tuple[list[Problem], Translations]:
-    """Problems of the catalogues of the app in directory `root`, and its translations."""
-    messages, errors = extract_dir(root)
+def check_dir(
+    root: Path, terms: Sequence[Term] = (), extra: Sequence[Path] = ()
+) -> tuple[list[Problem], Translations]:
+    """Problems of the catalogues of the app in directory `root` (whose messages include those
+    of the `extra` directories), and its translations."""
+    messages, errors = extract_dir(root, extra)
     problems = [Problem(e.where, "", e.problem) for e in errors]
     translated: Translations = {}
     for locale in target_locales():
@@ -199,7 +203,7 @@ def check(labels: Iterable[str] = CHECKED_APPS) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     for label in labels:
-        found, translated = check_dir(app_dir(label), terms)
+        found, translated = check_dir(app_dir(label), terms, extra_dirs(label))
         problems.extend(found)
         for key, text in translated.items():
             first = seen.setdefault(key, (label, text))

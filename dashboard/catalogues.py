@@ -38,7 +38,10 @@ from django.utils.translation.template import templatize
 log = logging.getLogger("dashboard.catalogues")
 
 # The apps whose messages the completeness check covers. Widen it as apps are converted.
-CHECKED_APPS: tuple[str, ...] = ("dashboard", "accounts", "audit", "connections")
+CHECKED_APPS: tuple[str, ...] = ("dashboard", "accounts", "audit", "connections", "operate")
+# Framework-free code whose messages an app's catalogue holds: kuscia/ writes English and marks
+# its messages with N_ (kuscia.texts); the connections app translates them where they are shown.
+EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"connections": ("kuscia",)}
 
 DOMAIN = "django"
 SOURCE_LANGUAGE = "en"
@@ -57,6 +60,7 @@ KEYWORDS: dict[str, tuple[int | None, int, int | None]] = {
     "pgettext_lazy": (0, 1, None),
     "npgettext": (0, 1, 2),
     "npgettext_lazy": (0, 1, 2),
+    "N_": (None, 0, None),  # kuscia.texts.N_, gettext_noop's conventional name
 }
 PLURAL_FORMS = {"zh_Hans": "nplurals=1; plural=0;"}
 
@@ -89,6 +93,11 @@ def target_locales() -> list[str]:
 
 def app_dir(label: str) -> Path:
     return Path(apps.get_app_config(label).path)
+
+
+def extra_dirs(label: str) -> list[Path]:
+    """The directories besides the app's own whose messages its catalogue holds."""
+    return [Path(settings.BASE_DIR) / d for d in EXTRA_SOURCES.get(label, ())]
 
 
 def catalogue_path(root: Path, locale: str) -> Path:
@@ -221,12 +230,15 @@ def shown_path(path: Path) -> str:
     return str(path.relative_to(base) if path.is_relative_to(base) else path)
 
 
-def extract_dir(root: Path) -> tuple[list[Message], list[ExtractionError]]:
-    """Every message of the app in directory `root`, once per (context, msgid), references
-    merged."""
+def extract_dir(
+    root: Path, extra: Iterable[Path] = ()
+) -> tuple[list[Message], list[ExtractionError]]:
+    """Every message of the app in directory `root` (and of the `extra` directories), once per
+    (context, msgid), references merged."""
     found: dict[Key, Message] = {}
     errors: list[ExtractionError] = []
-    for path in source_files(root):
+    paths = [p for r in (root, *extra) for p in source_files(r)]
+    for path in paths:
         where = shown_path(path)
         text = path.read_text(encoding="utf-8")
         extractor = extract_python if path.suffix == ".py" else extract_template
@@ -327,7 +339,7 @@ def nplurals_of(po: polib.POFile) -> int:
 def update_app(label: str) -> list[str]:
     """`catalogues update`: one line of report per catalogue written."""
     root = app_dir(label)
-    messages, errors = extract_dir(root)
+    messages, errors = extract_dir(root, extra_dirs(label))
     if errors:
         raise ValueError("; ".join(f"{e.where}: {e.problem}" for e in errors))
     lines = []

@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 INT64_MAX = 2**63 - 1
-TOO_DEEP = "JSON nested too deeply to read."
-LONE_SURROGATE = (
+TOO_DEEP = gettext_lazy("JSON nested too deeply to read.")
+LONE_SURROGATE = gettext_lazy(
     "a string holds a lone surrogate escape (such as \\ud800), which is no character: "
     "write the text itself, or \\ud83d\\ude00 pairs"
 )
@@ -56,9 +59,9 @@ def loads_json(text: str) -> Any:
     try:
         value = json.loads(text)
     except RecursionError:
-        raise ValueError(TOO_DEEP) from None
+        raise ValueError(str(TOO_DEEP)) from None
     except ValueError as exc:
-        raise ValueError(f"Not valid JSON: {exc}.") from None
+        raise ValueError(_("Not valid JSON: %(error)s.") % {"error": exc}) from None
     if has_lone_surrogate(value):
-        raise ValueError(f"Not valid JSON: {LONE_SURROGATE}.")
+        raise ValueError(_("Not valid JSON: %(error)s.") % {"error": LONE_SURROGATE})
     return value

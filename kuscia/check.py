@@ -52,20 +52,21 @@ from kuscia.errors import (
     KusciaError,
     transport_error,
 )
+from kuscia.texts import N_, Text
 
 Status = Literal["ok", "warn", "fail", "skipped"]
 
-FILES = "Certificate and token files"
-ADDRESS = "Address and port"
-TLS = "TLS handshake"
-EXPIRY = "Certificate expiry"
-SERVER_CERT = "Server certificate"
-CLIENT_CERT = "Client certificate accepted"
-TOKEN = "Token accepted"
-API_PATH = "API path"
-HEALTHZ = "healthZ"
-WATCH = "Watch stream"
-ROUTES = "Domain routes"
+FILES = N_("Certificate and token files")
+ADDRESS = N_("Address and port")
+TLS = N_("TLS handshake")
+EXPIRY = N_("Certificate expiry")
+SERVER_CERT = N_("Server certificate")
+CLIENT_CERT = N_("Client certificate accepted")
+TOKEN = N_("Token accepted")
+API_PATH = N_("API path")
+HEALTHZ = N_("healthZ")
+WATCH = N_("Watch stream")
+ROUTES = N_("Domain routes")
 STEP_NAMES = (
     FILES,
     ADDRESS,
@@ -85,10 +86,24 @@ EXPIRY_WARN_DAYS = 30
 
 @dataclass(frozen=True)
 class CheckStep:
+    """One step's outcome. `detail` is the English text; `texts` are its sentences with their
+    values, which the console shows translated (connections/check_texts.py)."""
+
     name: str
     status: Status
     detail: str
     hint: str = ""
+    texts: tuple[Text, ...] = field(default=(), compare=False, metadata={"json": False})
+
+
+def _step(name: str, status: Status, *texts: Text, hint: str = "") -> CheckStep:
+    """A step whose detail is `texts`, one sentence each."""
+    return CheckStep(name, status, " ".join(str(t) for t in texts), hint, texts)
+
+
+def _t(message: str, **args: object) -> Text:
+    """A sentence: `message` is marked with N_ where it is written."""
+    return Text(message, args)
 
 
 @dataclass
@@ -114,7 +129,7 @@ class _Stop(Exception):
 def _cn(name: x509.Name) -> str:
     names = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not names:
-        return name.rfc4514_string() or "(no subject)"
+        return name.rfc4514_string() or "-"
     value = names[0].value
     return "CN=" + (value.decode(errors="replace") if isinstance(value, bytes) else value)
 
@@ -142,7 +157,7 @@ def _san_names(cert: x509.Certificate) -> list[str]:
 # ---------------------------------------------------------------------------------- 1. files
 
 
-def _bad_file(message: str) -> KusciaConfigError:
+def _bad_file(message: Text) -> KusciaConfigError:
     return KusciaConfigError(message, kind="cert_file", hint=HINT_FILE)
 
 
@@ -153,18 +168,25 @@ def _client_pair(cfg: ConnectionConfig) -> x509.Certificate:
         cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
         raise _bad_file(
-            f"client certificate file {cfg.cert_file} holds no PEM certificate"
+            _t(N_("client certificate file %(path)s holds no PEM certificate"), path=cfg.cert_file)
         ) from None
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError):
         raise _bad_file(
-            f"client key file {cfg.key_file} holds no unencrypted PEM private key"
+            _t(
+                N_("client key file %(path)s holds no unencrypted PEM private key"),
+                path=cfg.key_file,
+            )
         ) from None
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
         raise _bad_file(
-            f"client key {cfg.key_file} does not belong to the certificate {cfg.cert_file}"
+            _t(
+                N_("client key %(key)s does not belong to the certificate %(cert)s"),
+                key=cfg.key_file,
+                cert=cfg.cert_file,
+            )
         )
     return cert
 
@@ -173,9 +195,9 @@ def _step_files(st: _State) -> CheckStep:
     """The files as the client reads them (same rules, same messages), plus their contents."""
     cfg = st.config
     if cfg.protocol == "NOTLS":
-        return CheckStep(FILES, "ok", "Protocol NOTLS: no certificate or token needed.")
-    notes: list[str] = []
-    warnings: list[str] = []
+        return _step(FILES, "ok", _t(N_("Protocol NOTLS: no certificate or token needed.")))
+    notes: list[Text] = []
+    warnings: list[Text] = []
     try:
         if cfg.ca_file:
             try:
@@ -184,31 +206,51 @@ def _step_files(st: _State) -> CheckStep:
                 )
             except ValueError:
                 raise _bad_file(
-                    f"CA certificate file {cfg.ca_file} holds no PEM certificate"
+                    _t(
+                        N_("CA certificate file %(path)s holds no PEM certificate"),
+                        path=cfg.ca_file,
+                    )
                 ) from None
-            notes.append(f"CA {cfg.ca_file} ({_subject(st.ca_certs[0])})")
+            subject = _subject(st.ca_certs[0])
+            notes.append(_t(N_("CA %(path)s (%(subject)s)."), path=cfg.ca_file, subject=subject))
         else:
-            warnings.append("no CA file: the server's certificate cannot be verified")
+            warnings.append(_t(N_("No CA file: the server's certificate cannot be verified.")))
         if cfg.protocol == "MTLS":
             if cfg.cert_file and cfg.key_file:
                 st.client_cert = _client_pair(cfg)
-                notes.append(f"client certificate {cfg.cert_file} ({_subject(st.client_cert)})")
+                notes.append(
+                    _t(
+                        N_("Client certificate %(path)s (%(subject)s)."),
+                        path=cfg.cert_file,
+                        subject=_subject(st.client_cert),
+                    )
+                )
             elif cfg.cert_file or cfg.key_file:
                 raise _bad_file(
-                    "only one of client certificate and client key is set; MTLS needs both"
+                    _t(N_("only one of client certificate and client key is set; MTLS needs both"))
                 )
             else:
-                warnings.append("no client certificate/key configured, but protocol is MTLS")
+                warnings.append(
+                    _t(N_("No client certificate/key configured, but protocol is MTLS."))
+                )
         if cfg.token_file:
-            notes.append(f"token {cfg.token_file} ({len(read_token(cfg.token_file))} characters)")
+            length = len(read_token(cfg.token_file))
+            notes.append(
+                _t(N_("Token %(path)s (%(count)d characters)."), path=cfg.token_file, count=length)
+            )
         else:
-            warnings.append(f"no token file: protocol {cfg.protocol} requires the Token header")
+            warnings.append(
+                _t(
+                    N_("No token file: protocol %(protocol)s requires the Token header."),
+                    protocol=cfg.protocol,
+                )
+            )
     except KusciaConfigError as err:
-        raise _Stop(CheckStep(FILES, "fail", err.message, err.hint)) from None
-    detail = "; ".join(notes) if notes else "no files configured"
+        raise _Stop(_step(FILES, "fail", err.text, hint=err.hint)) from None
+    texts = notes or [_t(N_("No files configured."))]
     if warnings:
-        return CheckStep(FILES, "warn", detail + ". " + "; ".join(warnings) + ".", HINT_FILE)
-    return CheckStep(FILES, "ok", detail + ".")
+        return _step(FILES, "warn", *texts, *warnings, hint=HINT_FILE)
+    return _step(FILES, "ok", *texts)
 
 
 # ---------------------------------------------------------------------------------- 2. address
@@ -220,7 +262,7 @@ def _step_address(st: _State) -> CheckStep:
         validate_config(cfg)  # the client's own URL rules
     except KusciaConfigError as bad:
         if bad.kind != "wrong_path":  # a path in the URL is the API path step's business
-            raise _Stop(CheckStep(ADDRESS, "fail", bad.message, bad.hint)) from None
+            raise _Stop(_step(ADDRESS, "fail", bad.text, hint=bad.hint)) from None
     parts = urlsplit(cfg.url)
     st.host = parts.hostname or ""
     st.port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -234,19 +276,52 @@ def _step_address(st: _State) -> CheckStep:
             pass
     except OSError as exc:
         err = _classify(exc, st)
+        host, port = st.host, st.port
         detail = {
-            "dns": f"the host name {st.host} does not resolve ({exc.strerror})",
-            "connect_refused": f"{st.host} ({', '.join(addresses)}) refuses connections on port "
-            f"{st.port}: nothing listens there",
-            "timeout": f"no answer from {st.host}:{st.port} within {cfg.connect_timeout:g} s",
-        }.get(err.kind, f"cannot connect to {st.host}:{st.port}: {exc}")
-        raise _Stop(CheckStep(ADDRESS, "fail", detail, err.hint)) from None
+            "dns": _t(
+                N_("the host name %(host)s does not resolve (%(error)s)"),
+                host=host,
+                error=exc.strerror,
+            ),
+            "connect_refused": _t(
+                N_(
+                    "%(host)s (%(addresses)s) refuses connections on port %(port)s: nothing "
+                    "listens there"
+                ),
+                host=host,
+                addresses=", ".join(addresses),
+                port=port,
+            ),
+            "timeout": _t(
+                N_("no answer from %(host)s:%(port)s within %(seconds)g s"),
+                host=host,
+                port=port,
+                seconds=cfg.connect_timeout,
+            ),
+        }.get(
+            err.kind,
+            _t(
+                N_("cannot connect to %(host)s:%(port)s: %(error)s"),
+                host=host,
+                port=port,
+                error=str(exc),
+            ),
+        )
+        raise _Stop(_step(ADDRESS, "fail", detail, hint=err.hint)) from None
     ms = (time.monotonic() - started) * 1000
-    return CheckStep(
+    return _step(
         ADDRESS,
         "ok",
-        f"{st.host} resolves to {', '.join(addresses)}; port {st.port} accepts connections "
-        f"({ms:.1f} ms).",
+        _t(
+            N_(
+                "%(host)s resolves to %(addresses)s; port %(port)s accepts connections "
+                "(%(ms).1f ms)."
+            ),
+            host=st.host,
+            addresses=", ".join(addresses),
+            port=st.port,
+            ms=ms,
+        ),
     )
 
 
@@ -294,41 +369,71 @@ def _step_tls(st: _State) -> list[CheckStep]:
             cipher = (tls.cipher() or ("?",))[0]
     except TimeoutError:
         raise _Stop(
-            CheckStep(
+            _step(
                 TLS,
                 "fail",
-                f"port {st.port} accepts connections but gave no TLS answer within "
-                f"{st.config.connect_timeout:g} s",
-                "Something other than KusciaAPI listens there (or a proxy holds the "
-                "connection): check the port, 8082 in the container or 13082 through Docker.",
+                _t(
+                    N_(
+                        "port %(port)s accepts connections but gave no TLS answer within "
+                        "%(seconds)g s"
+                    ),
+                    port=st.port,
+                    seconds=st.config.connect_timeout,
+                ),
+                hint=N_(
+                    "Something other than KusciaAPI listens there (or a proxy holds the "
+                    "connection): check the port, 8082 in the container or 13082 through Docker."
+                ),
             )
         ) from None
     except (ssl.SSLError, OSError) as exc:
         err = _classify(exc, st)
         if err.kind in ("tls_client_refused", "cert_expired"):
             # TLS 1.2 servers refuse the client certificate inside the handshake itself.
-            alert = CheckStep(
+            alert = _step(
                 TLS,
                 "warn",
-                "the port speaks TLS, but the server ended the handshake with an alert "
-                "about our client certificate",
+                _t(
+                    N_(
+                        "the port speaks TLS, but the server ended the handshake with an alert "
+                        "about our client certificate"
+                    )
+                ),
             )
-            refused = CheckStep(
-                CLIENT_CERT, "fail", f"the server refused the handshake: {exc}", err.hint
+            refused = _step(
+                CLIENT_CERT,
+                "fail",
+                _t(N_("the server refused the handshake: %(error)s"), error=str(exc)),
+                hint=err.hint,
             )
             raise _Stop(refused, before=[alert]) from None
-        raise _Stop(CheckStep(TLS, "fail", err.message, err.hint)) from None
+        raise _Stop(_step(TLS, "fail", err.text, hint=err.hint)) from None
     if not der:
-        raise _Stop(CheckStep(TLS, "fail", "the server sent no certificate", ""))
+        raise _Stop(_step(TLS, "fail", _t(N_("the server sent no certificate"))))
     st.server_cert = x509.load_der_x509_certificate(der)
     return [
-        CheckStep(
+        _step(
             TLS,
             "ok",
-            f"{version} with {cipher}; the server presents {_subject(st.server_cert)} "
-            f"issued by {_issuer(st.server_cert)}.",
+            _t(
+                N_(
+                    "%(version)s with %(cipher)s; the server presents %(subject)s issued by "
+                    "%(issuer)s."
+                ),
+                version=version,
+                cipher=cipher,
+                subject=_subject(st.server_cert),
+                issuer=_issuer(st.server_cert),
+            ),
         )
     ]
+
+
+CERT_LABELS = {
+    "CA": N_("CA certificate %(subject)s"),
+    "server": N_("server certificate %(subject)s"),
+    "client": N_("client certificate %(subject)s"),
+}
 
 
 def _step_expiry(st: _State, now: dt.datetime) -> CheckStep:
@@ -338,63 +443,84 @@ def _step_expiry(st: _State, now: dt.datetime) -> CheckStep:
     if st.client_cert is not None:
         certs.append(("client", st.client_cert))
     if not certs:
-        return CheckStep(EXPIRY, "skipped", "no certificate to look at")
-    lines: list[str] = []
-    failures: list[str] = []
-    warnings: list[str] = []
+        return _step(EXPIRY, "skipped", _t(N_("no certificate to look at")))
+    lines: list[Text] = []
+    failures: list[Text] = []
+    warnings: list[Text] = []
     hints: list[str] = []
     for role, cert in certs:
         start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
         days = (end - now).total_seconds() / 86400
-        label = f"{role} certificate {_subject(cert)}"
+        label = _t(CERT_LABELS[role], subject=_subject(cert))
         if end < now:
-            failures.append(f"{label} expired on {end:%Y-%m-%d %H:%M} UTC")
+            when = f"{end:%Y-%m-%d %H:%M}"
+            failures.append(_t(N_("%(label)s expired on %(when)s UTC."), label=label, when=when))
             hints.append(_expiry_hint(role))
         elif start > now:
-            failures.append(f"{label} is not valid before {start:%Y-%m-%d %H:%M} UTC")
-            hints.append("Check this machine's clock and the certificate's start date.")
+            when = f"{start:%Y-%m-%d %H:%M}"
+            failures.append(
+                _t(N_("%(label)s is not valid before %(when)s UTC."), label=label, when=when)
+            )
+            hints.append(N_("Check this machine's clock and the certificate's start date."))
         elif days < EXPIRY_WARN_DAYS:
-            warnings.append(f"{label} expires in {days:.0f} days ({end:%Y-%m-%d})")
+            warnings.append(
+                _t(
+                    N_("%(label)s expires in %(days)d days (%(date)s)."),
+                    label=label,
+                    days=round(days),
+                    date=f"{end:%Y-%m-%d}",
+                )
+            )
             hints.append(_expiry_hint(role))
         else:
-            lines.append(f"{label} valid until {end:%Y-%m-%d} ({days:.0f} days)")
+            lines.append(
+                _t(
+                    N_("%(label)s valid until %(date)s (%(days)d days)."),
+                    label=label,
+                    date=f"{end:%Y-%m-%d}",
+                    days=round(days),
+                )
+            )
     if failures:
-        raise _Stop(
-            CheckStep(EXPIRY, "fail", "; ".join(failures + warnings + lines) + ".", hints[0])
-        )
+        raise _Stop(_step(EXPIRY, "fail", *failures, *warnings, *lines, hint=hints[0]))
     if warnings:
-        return CheckStep(EXPIRY, "warn", "; ".join(warnings + lines) + ".", hints[0])
-    return CheckStep(EXPIRY, "ok", "; ".join(lines) + ".")
+        return _step(EXPIRY, "warn", *warnings, *lines, hint=hints[0])
+    return _step(EXPIRY, "ok", *lines)
 
 
 def _expiry_hint(role: str) -> str:
     if role == "server":
-        return (
+        return N_(
             "Renew KusciaAPI's server certificate: Kuscia issues a new kusciaapi-server.crt at "
             "start when kusciaapi-server.key is missing (move both away and restart the node), "
             "then copy the new files."
         )
     if role == "client":
-        return (
+        return N_(
             "Issue a new client certificate signed by the node's ca.crt (Kuscia's "
             "scripts/deploy/init_kusciaapi_client_certs.sh) or copy kusciaapi-server.crt/.key "
             "again, then update the paths."
         )
-    return "The node's CA certificate must be renewed on the Kuscia node, then copied again."
+    return N_("The node's CA certificate must be renewed on the Kuscia node, then copied again.")
 
 
 def _step_server_cert(st: _State) -> CheckStep:
     assert st.server_cert is not None
     if not st.config.ca_file:
-        return CheckStep(
+        return _step(
             SERVER_CERT,
             "warn",
-            f"not verified: no CA file is configured; the server presents "
-            f"{_subject(st.server_cert)}",
-            "Give the node's ca.crt so that the console can tell the real Kuscia from an impostor.",
+            _t(
+                N_("not verified: no CA file is configured; the server presents %(subject)s"),
+                subject=_subject(st.server_cert),
+            ),
+            hint=N_(
+                "Give the node's ca.crt so that the console can tell the real Kuscia from an "
+                "impostor."
+            ),
         )
     sans = _san_names(st.server_cert)
-    names = ", ".join(sans) or "(no subject alternative names)"
+    names = ", ".join(sans) or "-"
     # Chain first (no host name check), then the name, so that each problem gets its own message.
     for hostname in (False, True):
         try:
@@ -402,28 +528,57 @@ def _step_server_cert(st: _State) -> CheckStep:
                 pass
         except ssl.SSLCertVerificationError as exc:
             detail = (
-                f"the server certificate chains to ca.crt but is not valid for "
-                f"{st.server_name}: it names {names} ({exc.verify_message})"
+                _t(
+                    N_(
+                        "the server certificate chains to ca.crt but is not valid for %(name)s: "
+                        "it names %(names)s (%(error)s)"
+                    ),
+                    name=st.server_name,
+                    names=names,
+                    error=exc.verify_message,
+                )
                 if hostname
-                else f"the server certificate {_subject(st.server_cert)}, issued by "
-                f"{_issuer(st.server_cert)}, does not chain to {st.config.ca_file} "
-                f"({', '.join(_subject(c) for c in st.ca_certs)}): {exc.verify_message}"
+                else _t(
+                    N_(
+                        "the server certificate %(subject)s, issued by %(issuer)s, does not "
+                        "chain to %(path)s (%(cas)s): %(error)s"
+                    ),
+                    subject=_subject(st.server_cert),
+                    issuer=_issuer(st.server_cert),
+                    path=st.config.ca_file,
+                    cas=", ".join(_subject(c) for c in st.ca_certs),
+                    error=exc.verify_message,
+                )
             )
-            raise _Stop(CheckStep(SERVER_CERT, "fail", detail, _classify(exc, st).hint)) from None
+            hint = _classify(exc, st).hint
+            raise _Stop(_step(SERVER_CERT, "fail", detail, hint=hint)) from None
         except (ssl.SSLError, OSError):
             pass  # a refused client certificate is the next step's business
-    how = f" (server name {st.server_name})" if st.config.tls_server_name else ""
-    return CheckStep(
+    return _step(
         SERVER_CERT,
         "ok",
-        f"{_subject(st.server_cert)} chains to {st.config.ca_file} and matches "
-        f"{st.server_name}{how}; it names {', '.join(sans) or 'no alternative names'}.",
+        _t(
+            N_("%(subject)s chains to %(path)s and matches %(name)s; it names %(names)s.")
+            if not st.config.tls_server_name
+            else N_(
+                "%(subject)s chains to %(path)s and matches %(name)s (the server name); "
+                "it names %(names)s."
+            ),
+            subject=_subject(st.server_cert),
+            path=st.config.ca_file,
+            name=st.server_name,
+            names=names,
+        ),
     )
 
 
 def _step_client_cert(st: _State) -> CheckStep:
     if st.config.protocol != "MTLS":
-        return CheckStep(CLIENT_CERT, "skipped", f"protocol {st.config.protocol}: not needed")
+        return _step(
+            CLIENT_CERT,
+            "skipped",
+            _t(N_("protocol %(protocol)s: not needed"), protocol=st.config.protocol),
+        )
     ctx = _context(st, verify=bool(st.config.ca_file))
     request = (
         f"GET /version HTTP/1.1\r\nHost: {st.server_name}\r\nConnection: close\r\n\r\n"
@@ -435,40 +590,55 @@ def _step_client_cert(st: _State) -> CheckStep:
     except (ssl.SSLError, OSError) as exc:
         err = _classify(exc, st)
         detail = (
-            "no client certificate is configured and the server closed the connection"
+            _t(
+                N_(
+                    "no client certificate is configured and the server closed the connection: "
+                    "%(error)s"
+                ),
+                error=err.text,
+            )
             if st.client_cert is None
-            else f"the server refused {_subject(st.client_cert)}"
+            else _t(
+                N_("the server refused %(subject)s: %(error)s"),
+                subject=_subject(st.client_cert),
+                error=err.text,
+            )
         )
-        raise _Stop(
-            CheckStep(CLIENT_CERT, "fail", f"{detail}: {err.message}", HINT_CLIENT_REFUSED_MTLS)
-        ) from None
+        raise _Stop(_step(CLIENT_CERT, "fail", detail, hint=HINT_CLIENT_REFUSED_MTLS)) from None
     if not first:
         raise _Stop(
-            CheckStep(
+            _step(
                 CLIENT_CERT,
                 "fail",
-                "the server closed the connection without answering after the handshake",
-                HINT_CLIENT_REFUSED_MTLS,
+                _t(N_("the server closed the connection without answering after the handshake")),
+                hint=HINT_CLIENT_REFUSED_MTLS,
             )
         )
     if not first.startswith(b"HTTP/"):
         raise _Stop(
-            CheckStep(
+            _step(
                 CLIENT_CERT,
                 "fail",
-                "the server answered, but not with HTTP: is this KusciaAPI's HTTP port?",
-                "KusciaAPI's HTTP port is 8082 (13082 through Docker); 8083 is gRPC.",
+                _t(N_("the server answered, but not with HTTP: is this KusciaAPI's HTTP port?")),
+                hint=N_("KusciaAPI's HTTP port is 8082 (13082 through Docker); 8083 is gRPC."),
             )
         )
     if st.client_cert is None:
-        return CheckStep(
+        return _step(
             CLIENT_CERT,
             "warn",
-            "the server answered without a client certificate: it runs TLS, not MTLS",
-            "Set the connection's protocol to TLS, or check that this is the node you mean.",
+            _t(N_("the server answered without a client certificate: it runs TLS, not MTLS")),
+            hint=N_(
+                "Set the connection's protocol to TLS, or check that this is the node you mean."
+            ),
         )
-    return CheckStep(
-        CLIENT_CERT, "ok", f"the server accepted {_subject(st.client_cert)} and answered HTTP."
+    return _step(
+        CLIENT_CERT,
+        "ok",
+        _t(
+            N_("the server accepted %(subject)s and answered HTTP."),
+            subject=_subject(st.client_cert),
+        ),
     )
 
 
@@ -484,7 +654,8 @@ def _http_steps(st: _State, domains: Sequence[str], factory: ClientFactory) -> l
     except KusciaError as err:
         if err.kind == "wrong_path":
             _step_path_prefix(st)
-        raise _Stop(CheckStep(TOKEN, "fail", f"{err.kind}: {err.message}", err.hint)) from None
+        detail = _t(N_("%(kind)s: %(error)s"), kind=err.kind, error=err.text)
+        raise _Stop(_step(TOKEN, "fail", detail, hint=err.hint)) from None
     with client:
         steps = _step_token_path_health(st, client)
         steps.append(_step_watch(client))
@@ -526,14 +697,20 @@ def _step_path_prefix(st: _State) -> None:
     except (OSError, ssl.SSLError):
         return
     if status == 401:
-        raise _Stop(CheckStep(TOKEN, "fail", f"POST {prefix}/healthZ answered 401", HINT_401))
+        detail = _t(N_("POST %(path)s answered 401"), path=f"{prefix}/healthZ")
+        raise _Stop(_step(TOKEN, "fail", detail, hint=HINT_401))
     if status in (404, 307, 301, 302, 308):
         raise _Stop(
-            CheckStep(
+            _step(
                 API_PATH,
                 "fail",
-                f"POST {prefix}/healthZ answered {status} (the URL carries the path {prefix})",
-                HINT_404,
+                _t(
+                    N_("POST %(path)s answered %(status)s (the URL carries the path %(prefix)s)"),
+                    path=f"{prefix}/healthZ",
+                    status=status,
+                    prefix=prefix,
+                ),
+                hint=HINT_404,
             ),
             before=[_token_ok(st.config)],
         )
@@ -544,13 +721,23 @@ def _step_token_path_health(st: _State, client: KusciaClient) -> list[CheckStep]
         ready = client.health()
     except KusciaError as err:
         detail = {
-            "unauthorized": f"POST /healthZ answered 401: {err.message}",
-            "wrong_path": f"POST {st.config.url}/healthZ answered 404: {err.message}",
-        }.get(err.kind, f"{err.kind}: {err.message}")
+            "unauthorized": _t(
+                N_("POST %(path)s answered %(status)s: %(error)s"),
+                path="/healthZ",
+                status=401,
+                error=err.text,
+            ),
+            "wrong_path": _t(
+                N_("POST %(path)s answered %(status)s: %(error)s"),
+                path=f"{st.config.url}/healthZ",
+                status=404,
+                error=err.text,
+            ),
+        }.get(err.kind, _t(N_("%(kind)s: %(error)s"), kind=err.kind, error=err.text))
         if err.kind == "wrong_path":
             token_ok = _token_ok(st.config)
-            raise _Stop(CheckStep(API_PATH, "fail", detail, err.hint), [token_ok]) from None
-        raise _Stop(CheckStep(TOKEN, "fail", detail, err.hint)) from None
+            raise _Stop(_step(API_PATH, "fail", detail, hint=err.hint), [token_ok]) from None
+        raise _Stop(_step(TOKEN, "fail", detail, hint=err.hint)) from None
     steps = [_token_ok(st.config)]
     # A job route under /api/v1 with an id that cannot exist: any Kuscia answer means the path
     # is right; only a 404 (or 401) is a problem.
@@ -558,30 +745,41 @@ def _step_token_path_health(st: _State, client: KusciaClient) -> list[CheckStep]
         client.batch_query_job_status(["kc-connection-check"])
     except KusciaError as err:
         if err.kind == "wrong_path":
-            detail = f"/healthZ answers but /api/v1/job/status/batchQuery gives 404: {err.message}"
-            raise _Stop(CheckStep(API_PATH, "fail", detail, err.hint), steps) from None
+            detail = _t(
+                N_("/healthZ answers but %(path)s gives 404: %(error)s"),
+                path="/api/v1/job/status/batchQuery",
+                error=err.text,
+            )
+            raise _Stop(_step(API_PATH, "fail", detail, hint=err.hint), steps) from None
         if err.code is None:  # not a Kuscia status.code answer (401, transport, ...)
-            detail = f"{err.kind}: {err.message}"
-            raise _Stop(CheckStep(API_PATH, "fail", detail, err.hint), steps) from None
+            detail = _t(N_("%(kind)s: %(error)s"), kind=err.kind, error=err.text)
+            raise _Stop(_step(API_PATH, "fail", detail, hint=err.hint), steps) from None
     steps.append(
-        CheckStep(API_PATH, "ok", "/healthZ and /api/v1/job/status/batchQuery answer as KusciaAPI.")
+        _step(
+            API_PATH,
+            "ok",
+            _t(N_("/healthZ and %(path)s answer as KusciaAPI."), path=BATCH_QUERY),
+        )
     )
     if not ready:
-        not_ready = CheckStep(
+        not_ready = _step(
             HEALTHZ,
             "fail",
-            "KusciaAPI answers but reports ready=false",
-            "Kuscia is still starting or unhealthy: look at the node's kuscia.log.",
+            _t(N_("KusciaAPI answers but reports ready=false")),
+            hint=N_("Kuscia is still starting or unhealthy: look at the node's kuscia.log."),
         )
         raise _Stop(not_ready, steps)
-    steps.append(CheckStep(HEALTHZ, "ok", "POST /healthZ: ready."))
+    steps.append(_step(HEALTHZ, "ok", _t(N_("POST /healthZ: ready."))))
     return steps
+
+
+BATCH_QUERY = "/api/v1/job/status/batchQuery"
 
 
 def _token_ok(config: ConnectionConfig) -> CheckStep:
     if config.protocol == "NOTLS":
-        return CheckStep(TOKEN, "skipped", "protocol NOTLS: Kuscia does not check the token")
-    return CheckStep(TOKEN, "ok", "Kuscia accepted the Token header (no 401).")
+        return _step(TOKEN, "skipped", _t(N_("protocol NOTLS: Kuscia does not check the token")))
+    return _step(TOKEN, "ok", _t(N_("Kuscia accepted the Token header (no 401).")))
 
 
 WATCH_DEADLINE = 8.0  # seconds: the watch asked for 1 s must end well before this
@@ -608,11 +806,16 @@ def _step_watch(client: KusciaClient) -> CheckStep:
     except KusciaError as err:
         if not cut.is_set() and not (err.kind == "timeout" and events):
             raise _Stop(
-                CheckStep(
+                _step(
                     WATCH,
                     "fail",
-                    f"the watch stream failed: {err.kind}: {err.message}",
-                    err.hint or "A proxy between the console and Kuscia may buffer or cut streams.",
+                    _t(
+                        N_("the watch stream failed: %(kind)s: %(error)s"),
+                        kind=err.kind,
+                        error=err.text,
+                    ),
+                    hint=err.hint
+                    or N_("A proxy between the console and Kuscia may buffer or cut streams."),
                 )
             ) from None
     except Exception:
@@ -623,53 +826,85 @@ def _step_watch(client: KusciaClient) -> CheckStep:
         stream.close()
     seconds = time.monotonic() - started
     if cut.is_set():
-        return CheckStep(
+        return _step(
             WATCH,
             "warn",
-            f"/api/v1/job/watch opened ({events} job events) but did not end within "
-            f"{WATCH_DEADLINE:g} s although 1 s was asked for",
-            "Kuscia ends a watch after timeout_seconds; a proxy in between may hold or buffer "
-            "the stream (turn off response buffering for /api/v1/job/watch).",
+            _t(
+                N_(
+                    "%(path)s opened (%(events)d job events) but did not end within "
+                    "%(seconds)g s although 1 s was asked for"
+                ),
+                path="/api/v1/job/watch",
+                events=events,
+                seconds=WATCH_DEADLINE,
+            ),
+            hint=N_(
+                "Kuscia ends a watch after timeout_seconds; a proxy in between may hold or buffer "
+                "the stream (turn off response buffering for /api/v1/job/watch)."
+            ),
         )
-    return CheckStep(
+    return _step(
         WATCH,
         "ok",
-        f"/api/v1/job/watch opened and closed after {seconds:.1f} s with {events} job "
-        f"event{'s' if events != 1 else ''}.",
+        _t(
+            N_("%(path)s opened and closed after %(seconds).1f s with %(events)d job events.")
+            if events != 1
+            else N_("%(path)s opened and closed after %(seconds).1f s with %(events)d job event."),
+            path="/api/v1/job/watch",
+            seconds=seconds,
+            events=events,
+        ),
     )
 
 
 def _step_routes(client: KusciaClient, domains: Sequence[str]) -> CheckStep:
     known = list(dict.fromkeys(d for d in domains if d))
     if len(known) < 2:
-        return CheckStep(
+        return _step(
             ROUTES,
             "skipped",
-            "fewer than two known domains (they come from the connection's local domain and "
-            "the parties of its jobs)",
+            _t(
+                N_(
+                    "fewer than two known domains (they come from the connection's local domain "
+                    "and the parties of its jobs)"
+                )
+            ),
         )
     pairs = [(a, b) for a in known for b in known if a != b]
     try:
         routes = client.batch_query_route_status(pairs)
     except KusciaError as err:
-        return CheckStep(
+        return _step(
             ROUTES,
             "warn",
-            f"route status of {', '.join(known)} could not be read: {err.message}",
-            err.hint,
+            _t(
+                N_("route status of %(domains)s could not be read: %(error)s"),
+                domains=", ".join(known),
+                error=err.text,
+            ),
+            hint=err.hint,
         )
     bad = [r for r in routes if r.status != "Succeeded"]
     summary = ", ".join(f"{r.source}→{r.destination} {r.status}" for r in routes)
     if bad:
         reasons = "; ".join(f"{r.source}→{r.destination}: {r.reason or r.status}" for r in bad)
-        return CheckStep(
+        return _step(
             ROUTES,
             "warn",
-            f"{len(bad)} of {len(routes)} routes are not ready: {reasons}",
-            "Jobs between these parties will wait or fail: check the domain routes "
-            "(ClusterDomainRoute) and the authorisation between the nodes.",
+            _t(
+                N_("%(bad)d of %(count)d routes are not ready: %(reasons)s"),
+                bad=len(bad),
+                count=len(routes),
+                reasons=reasons,
+            ),
+            hint=N_(
+                "Jobs between these parties will wait or fail: check the domain routes "
+                "(ClusterDomainRoute) and the authorisation between the nodes."
+            ),
         )
-    return CheckStep(ROUTES, "ok", summary or "no routes reported")
+    if not summary:
+        return _step(ROUTES, "ok", _t(N_("no routes reported")))
+    return _step(ROUTES, "ok", Text("%(routes)s", {"routes": summary}))
 
 
 # ----------------------------------------------------------------------------------- runner
@@ -711,12 +946,15 @@ def run_check(
             except _Stop as expired:
                 steps.append(expired.step)
     done = {s.name for s in steps}
-    not_run = "not run: an earlier step failed" if first_failure(steps) else "not run"
+    not_run = (
+        _t(N_("not run: an earlier step failed")) if first_failure(steps) else _t(N_("not run"))
+    )
     for name in STEP_NAMES:
         if name not in done:
             tls_step = name in (TLS, EXPIRY, SERVER_CERT, CLIENT_CERT)
-            why = "protocol NOTLS: no TLS" if tls_step and not config.uses_tls else not_run
-            steps.append(CheckStep(name, "skipped", why))
+            no_tls = tls_step and not config.uses_tls
+            why = _t(N_("protocol NOTLS: no TLS")) if no_tls else not_run
+            steps.append(_step(name, "skipped", why))
     order = {name: i for i, name in enumerate(STEP_NAMES)}
     return sorted(steps, key=lambda s: order.get(s.name, len(order)))
 

@@ -37,6 +37,7 @@ from kuscia.errors import (
     transport_error,
 )
 from kuscia.stream import ObjectDecoder, WatchStream
+from kuscia.texts import N_, Text
 from kuscia.types import JSON, JobDetail, JobSpec, JobStatus
 
 log = logging.getLogger(__name__)
@@ -64,36 +65,57 @@ MAX_WATCH_TIMEOUT = 2**31 - 1
 USER_AGENT = "kuscia-console"
 
 
+# The files a connection reads, named in its messages.
+FILE_ROLES = {
+    "CA certificate": N_("CA certificate"),
+    "client certificate": N_("client certificate"),
+    "client key": N_("client key"),
+    "token": N_("token"),
+}
+
+
 def read_file(role: str, path: str) -> bytes:
-    """The file's bytes; a missing or unreadable file is a `cert_file` error, like curl's (58)."""
+    """The file's bytes; a missing or unreadable file is a `cert_file` error, like curl's (58).
+    `role` is one of FILE_ROLES."""
+    what = Text(FILE_ROLES.get(role, role))
     if not path:
-        raise KusciaConfigError(f"no {role} file configured", kind="cert_file", hint=HINT_FILE)
+        message = Text(N_("no %(role)s file configured"), {"role": what})
+        raise KusciaConfigError(message, kind="cert_file", hint=HINT_FILE)
     try:
         with open(path, "rb") as fh:
             return fh.read()
     except FileNotFoundError:
-        raise KusciaConfigError(
-            f"{role} file {path} does not exist", kind="cert_file", hint=HINT_FILE
-        ) from None
+        message = Text(N_("%(role)s file %(path)s does not exist"), {"role": what, "path": path})
+        raise KusciaConfigError(message, kind="cert_file", hint=HINT_FILE) from None
     except OSError as exc:
-        raise KusciaConfigError(
-            f"cannot read the {role} file {path}: {exc.strerror}", kind="cert_file", hint=HINT_FILE
-        ) from None
+        message = Text(
+            N_("cannot read the %(role)s file %(path)s: %(error)s"),
+            {"role": what, "path": path, "error": exc.strerror},
+        )
+        raise KusciaConfigError(message, kind="cert_file", hint=HINT_FILE) from None
 
 
 def read_token(path: str) -> bytes:
     """The token file's exact bytes (Kuscia compares them byte for byte, no trimming)."""
     token = read_file("token", path)
     if not token:
-        raise KusciaConfigError(f"the token file {path} is empty", kind="cert_file", hint=HINT_FILE)
+        message = Text(N_("the token file %(path)s is empty"), {"path": path})
+        raise KusciaConfigError(message, kind="cert_file", hint=HINT_FILE)
     if token != token.strip() or any(c in token for c in (b"\n", b"\r", b"\x00")):
         raise KusciaConfigError(
-            f"the token file {path} holds white space or a line break (often a newline added "
-            "by an editor or `echo`); Kuscia compares the token byte for byte and an HTTP "
-            "header cannot carry it",
+            Text(
+                N_(
+                    "the token file %(path)s holds white space or a line break (often a newline "
+                    "added by an editor or `echo`); Kuscia compares the token byte for byte and "
+                    "an HTTP header cannot carry it"
+                ),
+                {"path": path},
+            ),
             kind="cert_file",
-            hint="Copy var/certs/token from Kuscia again, unchanged: Kuscia writes it without a "
-            "newline or spaces.",
+            hint=N_(
+                "Copy var/certs/token from Kuscia again, unchanged: Kuscia writes it without a "
+                "newline or spaces."
+            ),
         )
     return token
 
@@ -107,9 +129,12 @@ def build_ssl_context(config: ConnectionConfig) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=config.ca_file or None)
     except ssl.SSLError as exc:
         raise KusciaConfigError(
-            f"the CA file {config.ca_file} holds no usable PEM certificate: {exc}",
+            Text(
+                N_("the CA file %(path)s holds no usable PEM certificate: %(error)s"),
+                {"path": config.ca_file, "error": str(exc)},
+            ),
             kind="cert_file",
-            hint="ca.crt must be the PEM file copied from Kuscia's var/certs.",
+            hint=N_("ca.crt must be the PEM file copied from Kuscia's var/certs."),
         ) from None
     ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED
@@ -126,15 +151,25 @@ def build_ssl_context(config: ConnectionConfig) -> ssl.SSLContext:
         except ssl.SSLError as exc:
             if asked:
                 raise KusciaConfigError(
-                    f"the client key {config.key_file} is protected by a passphrase",
+                    Text(
+                        N_("the client key %(path)s is protected by a passphrase"),
+                        {"path": config.key_file},
+                    ),
                     kind="cert_file",
-                    hint="Use the unencrypted kusciaapi-server.key copied from Kuscia's var/certs.",
+                    hint=N_(
+                        "Use the unencrypted kusciaapi-server.key copied from Kuscia's var/certs."
+                    ),
                 ) from None
             raise KusciaConfigError(
-                f"cannot use {config.cert_file} with {config.key_file}: {exc.reason or exc}",
+                Text(
+                    N_("cannot use %(cert)s with %(key)s: %(error)s"),
+                    {"cert": config.cert_file, "key": config.key_file, "error": exc.reason or exc},
+                ),
                 kind="cert_file",
-                hint="The client certificate and key must be PEM files that belong together "
-                "(kusciaapi-server.crt with kusciaapi-server.key).",
+                hint=N_(
+                    "The client certificate and key must be PEM files that belong together "
+                    "(kusciaapi-server.crt with kusciaapi-server.key)."
+                ),
             ) from None
     return ctx
 
@@ -142,34 +177,39 @@ def build_ssl_context(config: ConnectionConfig) -> ssl.SSLContext:
 def validate_config(config: ConnectionConfig) -> None:
     if config.protocol not in ("MTLS", "TLS", "NOTLS"):
         raise KusciaConfigError(
-            f"unknown protocol {config.protocol!r}",
-            hint="Protocol must be MTLS (Kuscia's default), TLS or NOTLS, as in kuscia.yaml.",
+            Text(N_("unknown protocol %(protocol)r"), {"protocol": config.protocol}),
+            hint=N_("Protocol must be MTLS (Kuscia's default), TLS or NOTLS, as in kuscia.yaml."),
         )
     parts = urlsplit(config.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise KusciaConfigError(
-            f"not a usable URL: {config.url!r}",
-            hint="Give the base URL of KusciaAPI, e.g. https://127.0.0.1:13082",
+            Text(N_("not a usable URL: %(url)r"), {"url": config.url}),
+            hint=N_("Give the base URL of KusciaAPI, e.g. https://127.0.0.1:13082"),
         )
     want = "http" if config.protocol == "NOTLS" else "https"
     if parts.scheme != want:
         raise KusciaConfigError(
-            f"protocol {config.protocol} needs a {want}:// URL, got {config.url}",
-            hint="Use https:// with TLS or MTLS and http:// with NOTLS (Kuscia's `protocol:` "
-            "setting in kuscia.yaml decides which one the node speaks).",
+            Text(
+                N_("protocol %(protocol)s needs a %(scheme)s:// URL, got %(url)s"),
+                {"protocol": config.protocol, "scheme": want, "url": config.url},
+            ),
+            hint=N_(
+                "Use https:// with TLS or MTLS and http:// with NOTLS (Kuscia's `protocol:` "
+                "setting in kuscia.yaml decides which one the node speaks)."
+            ),
         )
     try:
         parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
     except ValueError:
         raise KusciaConfigError(
-            f"the port in {config.url!r} is not a number",
-            hint="Give the base URL of KusciaAPI, e.g. https://127.0.0.1:13082",
+            Text(N_("the port in %(url)r is not a number"), {"url": config.url}),
+            hint=N_("Give the base URL of KusciaAPI, e.g. https://127.0.0.1:13082"),
         ) from None
     if parts.path not in ("", "/"):
         raise KusciaConfigError(
-            f"the URL must not contain a path: {config.url}",
+            Text(N_("the URL must not contain a path: %(url)s"), {"url": config.url}),
             kind="wrong_path",
-            hint="Give only scheme, host and port; the client adds /api/v1/... itself.",
+            hint=N_("Give only scheme, host and port; the client adds /api/v1/... itself."),
         )
 
 
@@ -278,9 +318,11 @@ class KusciaClient(NetworkCalls):
             )
         hint = None
         if status == 400:
-            hint = "Kuscia could not read the request body (a client bug): see Kuscia's log."
+            hint = N_("Kuscia could not read the request body (a client bug): see Kuscia's log.")
         elif status in (502, 503, 504):
-            hint = "A proxy or gateway in front of Kuscia could not reach it: check Kuscia is up."
+            hint = N_(
+                "A proxy or gateway in front of Kuscia could not reach it: check Kuscia is up."
+            )
         raise KusciaHTTPError(
             f"Kuscia answered HTTP {status}"
             + (f": {response.text[:200]}" if response.text else ""),

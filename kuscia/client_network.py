@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from kuscia import codes
 from kuscia import wire_network as wn
 from kuscia.errors import KusciaAPIError
+from kuscia.texts import N_
 from kuscia.types import (
     JSON,
     Domain,
@@ -125,7 +126,7 @@ class NetworkCalls:
                     kind="not_found",
                     code=exc.code,
                     route=exc.route,
-                    hint="No such data source in that domain: check the data source ID.",
+                    hint=N_("No such data source in that domain: check the data source ID."),
                 ) from None
             raise
 

@@ -25,22 +25,29 @@ import ssl
 from collections.abc import Iterator
 from typing import Any
 
+from kuscia.texts import N_, Text
+
 
 class KusciaError(Exception):
     kind: str = "error"
-    default_hint: str = "Run `python manage.py kuscia check` to test the connection step by step."
+    default_hint: str = N_(
+        "Run `python manage.py kuscia check` to test the connection step by step."
+    )
 
     def __init__(
         self,
-        message: str,
+        message: str | Text,
         *,
         kind: str | None = None,
         hint: str | None = None,
         code: int | None = None,
         route: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        # `text`: the message as the console shows it, translated where kuscia/ wrote it (a
+        # Text); Kuscia's own words and the transport's stay as they are.
+        self.text = message if isinstance(message, Text) else Text(message)
+        self.message = str(self.text)
+        super().__init__(self.message)
         if kind is not None:
             self.kind = kind
         self.hint = hint or self.default_hint
@@ -64,17 +71,19 @@ class KusciaError(Exception):
 
 class KusciaConfigError(KusciaError):
     kind = "config"
-    default_hint = "Fix the connection settings (URL, protocol, certificate and token paths)."
+    default_hint = N_("Fix the connection settings (URL, protocol, certificate and token paths).")
 
 
 class KusciaTransportError(KusciaError):
     kind = "connection"
-    default_hint = "Check that Kuscia is running and reachable from this machine."
+    default_hint = N_("Check that Kuscia is running and reachable from this machine.")
 
 
 class KusciaHTTPError(KusciaError):
     kind = "http_error"
-    default_hint = "Kuscia answered with an unexpected HTTP status; check the URL and Kuscia's log."
+    default_hint = N_(
+        "Kuscia answered with an unexpected HTTP status; check the URL and Kuscia's log."
+    )
 
     def __init__(self, message: str, *, status_code: int = 0, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -88,13 +97,13 @@ class KusciaAPIError(KusciaError):
     """Kuscia answered with status.code != 0; `kind` says which way (see api_error)."""
 
     kind = "api_error"
-    default_hint = "Kuscia refused the request; its message says why."
+    default_hint = N_("Kuscia refused the request; its message says why.")
     code: int
 
 
 class KusciaMalformed(KusciaError):
     kind = "malformed"
-    default_hint = (
+    default_hint = N_(
         "The reply is not what KusciaAPI sends: check that the URL points at KusciaAPI "
         "(port 8082 / Docker 13082) and retry; a cut-off reply means the connection dropped."
     )
@@ -117,14 +126,16 @@ NOT_EXISTS_CODES = frozenset({11305, 11404, 11506, 11705, 11806, 13105})
 EXISTS_CODES = frozenset({11306, 11405, 11507, 11704, 11805, 13106})
 # The hint of each kind of refusal, unless its code or route has a more precise one.
 _KIND_HINTS = {
-    "not_found": "It does not exist on this Kuscia node: check the ID (it may have been deleted).",
-    "already_exists": (
+    "not_found": N_(
+        "It does not exist on this Kuscia node: check the ID (it may have been deleted)."
+    ),
+    "already_exists": N_(
         "An object with this ID already exists: pick another ID or delete the old one."
     ),
-    "validation": "Kuscia rejected the request's content: correct the field its message names.",
-    "state_precondition": "The job is not in a state that allows this action.",
-    "not_supported": "This node type does not offer this call.",
-    "forbidden": "This node's identity may not touch that object: use the master's KusciaAPI.",
+    "validation": N_("Kuscia rejected the request's content: correct the field its message names."),
+    "state_precondition": N_("The job is not in a state that allows this action."),
+    "not_supported": N_("This node type does not offer this call."),
+    "forbidden": N_("This node's identity may not touch that object: use the master's KusciaAPI."),
     "api_error": KusciaAPIError.default_hint,
 }
 # Codes with their own kind and/or hint (None: the kind's hint).
@@ -132,55 +143,63 @@ _BY_CODE: dict[int, tuple[str, str | None]] = {
     11100: ("validation", None),
     11210: (
         "state_precondition",
-        "Only a Running job can be suspended; refresh the job to see its state.",
+        N_("Only a Running job can be suspended; refresh the job to see its state."),
     ),
     11211: (
         "state_precondition",
-        "Only a Failed or Suspended job can be restarted; refresh to see its state.",
+        N_("Only a Failed or Suspended job can be restarted; refresh to see its state."),
     ),
     11104: (
         "not_supported",
-        "A lite node does not offer this call: point the connection at the master's KusciaAPI.",
+        N_("A lite node does not offer this call: point the connection at the master's KusciaAPI."),
     ),
     11105: (
         "not_supported",
-        "The master does not offer this call (task logs live on lite/autonomy nodes): "
-        "connect to the party's own node.",
+        N_(
+            "The master does not offer this call (task logs live on lite/autonomy nodes): "
+            "connect to the party's own node."
+        ),
     ),
     11102: ("forbidden", None),
     11103: (
         "api_error",
-        "This lite node cannot reach its master: check the master and the node's route.",
+        N_("This lite node cannot reach its master: check the master and the node's route."),
     ),
     11101: (
         "api_error",
-        "Kuscia could not decode the request or failed internally; see Kuscia's log.",
+        N_("Kuscia could not decode the request or failed internally; see Kuscia's log."),
     ),
     11201: (
         "api_error",
-        "Kubernetes refused the job: check the job ID, max_parallelism (1-128) and "
-        "custom_fields (label-safe keys <= 38, values <= 63 characters).",
+        N_(
+            "Kubernetes refused the job: check the job ID, max_parallelism (1-128) and "
+            "custom_fields (label-safe keys <= 38, values <= 63 characters)."
+        ),
     ),
 }
 # Not-found hints by route prefix, first match wins.
 _NOT_FOUND_HINTS = (
     (
         "/api/v1/job/status/batchQuery",
-        "At least one of the job IDs does not exist, and Kuscia then fails the whole batch: "
-        "query the IDs one by one to find it.",
+        N_(
+            "At least one of the job IDs does not exist, and Kuscia then fails the whole batch: "
+            "query the IDs one by one to find it."
+        ),
     ),
     (
         "/api/v1/job/",
-        "No job with this ID on this Kuscia node: check the ID (it may have been deleted).",
+        N_("No job with this ID on this Kuscia node: check the ID (it may have been deleted)."),
     ),
     (
         "/api/v1/domaindata/",
-        "No such domain data in that domain: check both the domain ID and the data ID.",
+        N_("No such domain data in that domain: check both the domain ID and the data ID."),
     ),
     (
         "/api/v1/domain/",
-        "No such domain on this Kuscia node (one unknown ID fails a whole batch): "
-        "check the domain IDs.",
+        N_(
+            "No such domain on this Kuscia node (one unknown ID fails a whole batch): "
+            "check the domain IDs."
+        ),
     ),
 )
 
@@ -223,41 +242,41 @@ _CLIENT_CERT_ALERTS = {
 _EXPIRED_ALERTS = {"SSLV3_ALERT_CERTIFICATE_EXPIRED", "SSLV3_ALERT_CERTIFICATE_REVOKED"}
 
 # The hints for what goes wrong before Kuscia answers (shared with the connection check).
-HINT_FILE = (
+HINT_FILE = N_(
     "A certificate, key or token file is missing or unreadable (curl: (58)): copy ca.crt, "
     "kusciaapi-server.crt, kusciaapi-server.key and token out of /home/kuscia/var/certs/ of the "
     "master (centralized) or the party's autonomy container (P2P), e.g. `docker cp "
     "${USER}-kuscia-master:/home/kuscia/var/certs/ca.crt .`, readable by the console's user."
 )
-HINT_401 = (
+HINT_401 = N_(
     "Kuscia rejected the Token header (401): copy var/certs/token from this Kuscia node again, "
     "unchanged (no added newline)."
 )
-HINT_404 = (
+HINT_404 = N_(
     "No such route here (404): the URL must point at KusciaAPI's HTTP port (8082 in the "
     "container, 13082 through Docker), not at a gateway or the gRPC port, without a path."
 )
-HINT_CLIENT_REFUSED_MTLS = (
+HINT_CLIENT_REFUSED_MTLS = N_(
     "Kuscia refused the client certificate (curl: (56) ... bad certificate): use a certificate "
     "and key signed by the node's ca.crt, e.g. kusciaapi-server.crt/.key from var/certs."
 )
-HINT_CLIENT_REFUSED_TLS = (
+HINT_CLIENT_REFUSED_TLS = N_(
     "Kuscia asks for a client certificate: set protocol MTLS and give kusciaapi-server.crt/.key."
 )
-HINT_DNS = (
+HINT_DNS = N_(
     "The host name does not resolve: check the URL's host (inside Docker networks use the "
     "container's name or the host's address, not localhost)."
 )
-HINT_CONNECT_REFUSED = (
+HINT_CONNECT_REFUSED = N_(
     "Nothing listens there: is Kuscia running, and is the port KusciaAPI's "
     "(8082 in the container, 13082 through Docker)?"
 )
-HINT_CONNECT_TIMEOUT = "Nothing answered in time: check the host, port and firewall."
-HINT_UNTRUSTED = (
+HINT_CONNECT_TIMEOUT = N_("Nothing answered in time: check the host, port and firewall.")
+HINT_UNTRUSTED = N_(
     "Use the ca.crt of the same Kuscia node you connect to (its /home/kuscia/var/certs/ca.crt); "
     "another node's or party's CA will not do."
 )
-HINT_HOSTNAME = (
+HINT_HOSTNAME = N_(
     "Set the TLS server name (the server-name setting, tls_server_name / "
     "KUSCIA_TLS_SERVER_NAME) to a name in Kuscia's certificate (localhost, kusciaapi, "
     "127.0.0.1), e.g. kusciaapi behind another host name or a Docker port mapping; or add your "
@@ -298,7 +317,7 @@ def transport_error(
 
 def _classify(
     exc: BaseException, route: str, protocol: str, url: str, tls_server_name: str, phase: str
-) -> tuple[str, str, str | None]:
+) -> tuple[str, Text, str | None]:
     chain = list(causes(exc))
     names = {type(e).__name__ for e in chain}
     for e in chain:
@@ -313,30 +332,38 @@ def _classify(
         gai = next((e for e in chain if isinstance(e, socket.gaierror)), None)
         return (
             "dns",
-            f"Cannot resolve the host name in {url}" + (f": {gai}" if gai else ""),
+            Text(
+                N_("Cannot resolve the host name in %(url)s: %(error)s"), {"url": url, "error": gai}
+            )
+            if gai
+            else Text(N_("Cannot resolve the host name in %(url)s"), {"url": url}),
             HINT_DNS,
         )
     if names & {"ReadTimeout", "WriteTimeout"}:
         return (
             "timeout",
-            f"Kuscia did not answer {route} in time",
-            "Kuscia is slow or stuck: retry later, or raise the read timeout.",
+            Text(N_("Kuscia did not answer %(route)s in time"), {"route": route}),
+            N_("Kuscia is slow or stuck: retry later, or raise the read timeout."),
         )
     if names & {"ConnectTimeout", "PoolTimeout", "TimeoutError"}:
-        return "timeout", f"Connecting to {url} timed out", HINT_CONNECT_TIMEOUT
+        message = Text(N_("Connecting to %(url)s timed out"), {"url": url})
+        return "timeout", message, HINT_CONNECT_TIMEOUT
     if any(
         isinstance(e, ConnectionRefusedError)
         or (isinstance(e, OSError) and e.errno == errno.ECONNREFUSED)
         for e in chain
     ):
-        return "connect_refused", f"Connection to {url} refused", HINT_CONNECT_REFUSED
+        message = Text(N_("Connection to %(url)s refused"), {"url": url})
+        return "connect_refused", message, HINT_CONNECT_REFUSED
     reset = any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain)
     if reset and protocol in ("MTLS", "TLS") and phase == "connect":
         # TLS 1.3: the client finishes its side of the handshake before the server checks the
         # client certificate, so a refusal often shows up only as a reset on the first read.
         return (
             "tls_client_refused",
-            f"Kuscia reset the connection before answering: {exc}",
+            Text(
+                N_("Kuscia reset the connection before answering: %(error)s"), {"error": str(exc)}
+            ),
             client_refused_hint(protocol),
         )
     if any(
@@ -347,68 +374,91 @@ def _classify(
     ):
         return (
             "connection",
-            f"Kuscia closed the connection without answering: {exc}",
-            "The server hung up without answering: check that the port is KusciaAPI's HTTP "
-            "port (8082 / Docker 13082, not gRPC 8083), then retry and check Kuscia's log.",
+            Text(
+                N_("Kuscia closed the connection without answering: %(error)s"), {"error": str(exc)}
+            ),
+            N_(
+                "The server hung up without answering: check that the port is KusciaAPI's HTTP "
+                "port (8082 / Docker 13082, not gRPC 8083), then retry and check Kuscia's log."
+            ),
         )
-    return "connection", f"Connection to {url} failed: {exc}", None
+    message = Text(N_("Connection to %(url)s failed: %(error)s"), {"url": url, "error": str(exc)})
+    return "connection", message, None
 
 
-def _ssl_error(e: ssl.SSLError, protocol: str) -> tuple[str, str, str]:
+def _ssl_error(e: ssl.SSLError, protocol: str) -> tuple[str, Text, str]:
     reason = (getattr(e, "reason", None) or "").upper()
     text = str(e)
     if reason in _EXPIRED_ALERTS:
         return (
             "cert_expired",
-            f"Kuscia rejected the client certificate as expired or revoked: {text}",
-            "The client certificate has expired: copy a fresh one from Kuscia.",
+            Text(
+                N_("Kuscia rejected the client certificate as expired or revoked: %(error)s"),
+                {"error": text},
+            ),
+            N_("The client certificate has expired: copy a fresh one from Kuscia."),
         )
     if reason in _CLIENT_CERT_ALERTS:
         return (
             "tls_client_refused",
-            f"Kuscia refused the TLS handshake: {text}",
+            Text(N_("Kuscia refused the TLS handshake: %(error)s"), {"error": text}),
             client_refused_hint(protocol),
         )
     if reason == "TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
         return (
             "wrong_path",
-            f"The server only speaks HTTP/2 (gRPC?) on this port: {text}",
-            "This looks like KusciaAPI's gRPC port (8083 / Docker 13083): use the "
-            "HTTP port (8082 / Docker 13082).",
+            Text(
+                N_("The server only speaks HTTP/2 (gRPC?) on this port: %(error)s"), {"error": text}
+            ),
+            N_(
+                "This looks like KusciaAPI's gRPC port (8083 / Docker 13083): use the "
+                "HTTP port (8082 / Docker 13082)."
+            ),
         )
     if reason in {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"} or (
         "record layer failure" in text.lower()
     ):
         return (
             "tls_protocol",
-            f"The server does not speak TLS on this port: {text}",
-            "The server answers in plain HTTP: if Kuscia runs with protocol NOTLS, "
-            "use an http:// URL and protocol NOTLS; otherwise check the port.",
+            Text(N_("The server does not speak TLS on this port: %(error)s"), {"error": text}),
+            N_(
+                "The server answers in plain HTTP: if Kuscia runs with protocol NOTLS, "
+                "use an http:// URL and protocol NOTLS; otherwise check the port."
+            ),
         )
     return (
         "tls_error",
-        f"TLS failure: {text}",
-        "The TLS handshake failed: check protocol, ca.crt and the client certificate.",
+        Text(N_("TLS failure: %(error)s"), {"error": text}),
+        N_("The TLS handshake failed: check protocol, ca.crt and the client certificate."),
     )
 
 
 def _verify_error(
     e: ssl.SSLCertVerificationError, *, url: str, tls_server_name: str
-) -> tuple[str, str, str]:
+) -> tuple[str, Text, str]:
     code = e.verify_code
     detail = e.verify_message or str(e)
     if code in (_X509_HOSTNAME_MISMATCH, _X509_IP_MISMATCH, _X509_EMAIL_MISMATCH):
         name = tls_server_name or url
         return (
             "tls_hostname",
-            f"The server certificate is not valid for {name}: {detail}",
+            Text(
+                N_("The server certificate is not valid for %(name)s: %(error)s"),
+                {"name": name, "error": detail},
+            ),
             HINT_HOSTNAME,
         )
     if code in (_X509_EXPIRED, _X509_NOT_YET_VALID):
         return (
             "cert_expired",
-            f"The server certificate is outside its validity period: {detail}",
-            "Kuscia's server certificate has expired (or the clocks differ): renew it on the "
-            "Kuscia node, then copy the new ca.crt.",
+            Text(
+                N_("The server certificate is outside its validity period: %(error)s"),
+                {"error": detail},
+            ),
+            N_(
+                "Kuscia's server certificate has expired (or the clocks differ): renew it on "
+                "the Kuscia node, then copy the new ca.crt."
+            ),
         )
-    return "tls_untrusted", f"The server certificate is not trusted: {detail}", HINT_UNTRUSTED
+    message = Text(N_("The server certificate is not trusted: %(error)s"), {"error": detail})
+    return "tls_untrusted", message, HINT_UNTRUSTED

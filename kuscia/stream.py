@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from kuscia.errors import KusciaError, KusciaMalformed, KusciaTransportError
+from kuscia.texts import N_
 from kuscia.types import EventType, WatchEvent
 from kuscia.wire import parse_watch_event
 
@@ -111,7 +112,7 @@ class ObjectDecoder:
         if rest.strip(_WS):
             raise KusciaMalformed(
                 f"stream ended inside an object ({len(rest)} characters cut off)",
-                hint="The connection dropped mid-reply: retry.",
+                hint=N_("The connection dropped mid-reply: retry."),
             )
 
 
@@ -194,7 +195,7 @@ class WatchStream:
                 raise KusciaMalformed(
                     "the watch ended at once with an empty body",
                     route=self.route,
-                    hint=(
+                    hint=N_(
                         "Kuscia rejected the watch request (timeout_seconds out of range?) "
                         "or the node is not ready."
                     ),
@@ -236,6 +237,8 @@ class WatchStream:
                 f"no data (not even a heartbeat) from the watch for {self.silence_timeout:g} s",
                 kind="timeout",
                 route=self.route,
-                hint="Kuscia sends a heartbeat every 10 s, so the connection is dead: reconnect.",
+                hint=N_(
+                    "Kuscia sends a heartbeat every 10 s, so the connection is dead: reconnect."
+                ),
             )
         return self._map_error(exc, "read")

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from kuscia.errors import KusciaMalformed
+from kuscia.texts import N_, Text
 from kuscia.types import (
     JSON,
     BandwidthLimit,
@@ -46,8 +47,14 @@ T = TypeVar("T")
 
 
 def _bad(where: str, expected: str, value: Any) -> KusciaMalformed:
+    """`expected` is marked with N_ where it is written."""
     shown = json.dumps(value)[:60] if _jsonable(value) else type(value).__name__
-    return KusciaMalformed(f"{where}: expected {expected}, got {shown}")
+    return KusciaMalformed(
+        Text(
+            N_("%(where)s: expected %(expected)s, got %(got)s"),
+            {"where": where, "expected": Text(expected), "got": shown},
+        )
+    )
 
 
 def _jsonable(value: Any) -> bool:
@@ -63,7 +70,7 @@ def obj(value: Any, where: str) -> JSON:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _bad(where, "an object", value)
+        raise _bad(where, N_("an object"), value)
     return value
 
 
@@ -72,7 +79,7 @@ def _s(o: Mapping[str, Any], key: str, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _bad(f"{where}.{key}", "a string", value)
+        raise _bad(f"{where}.{key}", N_("a string"), value)
     return value
 
 
@@ -81,7 +88,7 @@ def _list(o: Mapping[str, Any], key: str, where: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _bad(f"{where}.{key}", "a list", value)
+        raise _bad(f"{where}.{key}", N_("a list"), value)
     return value
 
 
@@ -89,7 +96,7 @@ def _id(o: Mapping[str, Any], key: str, where: str) -> str:
     """A string that must be present and non-empty (the object's ID)."""
     value = _s(o, key, where)
     if not value:
-        raise KusciaMalformed(f"{where}.{key} missing")
+        raise KusciaMalformed(Text(N_("%(where)s missing"), {"where": f"{where}.{key}"}))
     return value
 
 
@@ -98,7 +105,7 @@ def _int(o: Mapping[str, Any], key: str, where: str) -> int:
     if value is None or value == "":
         return 0
     if isinstance(value, bool):
-        raise _bad(f"{where}.{key}", "an integer", value)
+        raise _bad(f"{where}.{key}", N_("an integer"), value)
     if isinstance(value, int):
         return value
     if isinstance(value, str):  # protojson writes int64/uint64 as strings
@@ -106,7 +113,7 @@ def _int(o: Mapping[str, Any], key: str, where: str) -> int:
             return int(value)
         except ValueError:
             pass
-    raise _bad(f"{where}.{key}", "an integer", value)
+    raise _bad(f"{where}.{key}", N_("an integer"), value)
 
 
 def _float(o: Mapping[str, Any], key: str, where: str) -> float:
@@ -114,7 +121,7 @@ def _float(o: Mapping[str, Any], key: str, where: str) -> float:
     if value is None:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(f"{where}.{key}", "a number", value)
+        raise _bad(f"{where}.{key}", N_("a number"), value)
     return float(value)
 
 
@@ -122,7 +129,7 @@ def _str_map(o: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
     m = obj(o.get(key), f"{where}.{key}")
     for k, v in m.items():
         if not isinstance(v, str):
-            raise _bad(f"{where}.{key}.{k}", "a string", v)
+            raise _bad(f"{where}.{key}.{k}", N_("a string"), v)
     return dict(m)
 
 
@@ -131,13 +138,13 @@ def parse_time(value: Any, where: str = "time") -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise _bad(where, "an RFC 3339 time", value)
+        raise _bad(where, N_("an RFC 3339 time"), value)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _bad(where, "an RFC 3339 time", value) from None
+        raise _bad(where, N_("an RFC 3339 time"), value) from None
     if parsed.tzinfo is None:
-        raise _bad(where, "a time with a zone", value)
+        raise _bad(where, N_("a time with a zone"), value)
     return parsed.astimezone(UTC)
 
 
@@ -352,11 +359,11 @@ def parse_watch_event(o: Any) -> WatchEvent:
     o = obj(o, "event")
     raw_type = o.get("type", 0)
     if isinstance(raw_type, bool) or not isinstance(raw_type, int | str):
-        raise _bad("event.type", "an event type", raw_type)
+        raise _bad("event.type", N_("an event type"), raw_type)
     try:
         etype = EventType(raw_type) if isinstance(raw_type, int) else EventType[raw_type]
     except (ValueError, KeyError):
-        raise _bad("event.type", "an event type (0-4)", raw_type) from None
+        raise _bad("event.type", N_("an event type (0-4)"), raw_type) from None
     if etype == EventType.HEARTBEAT:
         return WatchEvent(type=etype, job=None, raw=o)
     if o.get("object") is None:
@@ -437,10 +444,10 @@ def _task_spec(o: Any, where: str) -> TaskSpec:
     deps = _list(t, "dependencies", where)
     for i, d in enumerate(deps):
         if not isinstance(d, str):
-            raise _bad(f"{where}.dependencies[{i}]", "a string", d)
+            raise _bad(f"{where}.dependencies[{i}]", N_("a string"), d)
     tolerable = t.get("tolerable")
     if tolerable is not None and not isinstance(tolerable, bool):
-        raise _bad(f"{where}.tolerable", "true or false", tolerable)
+        raise _bad(f"{where}.tolerable", N_("true or false"), tolerable)
     return TaskSpec(
         alias=_s(t, "alias", where),
         task_id=_s(t, "task_id", where),
@@ -469,7 +476,12 @@ def parse_job_detail(data: Any) -> JobDetail:
 
 
 class SpecError(ValueError):
-    """A job spec given to spec_from_request has a field of the wrong type."""
+    """A job spec given to spec_from_request has a field of the wrong type (`text` says which,
+    for the console to translate)."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 def spec_from_request(data: Mapping[str, Any]) -> JobSpec:
@@ -493,7 +505,7 @@ def spec_from_request(data: Mapping[str, Any]) -> JobSpec:
             custom_fields=_str_map(d, "custom_fields", "request"),
         )
     except KusciaMalformed as exc:
-        raise SpecError(exc.message) from None
+        raise SpecError(exc.text) from None
 
 
 def spec_to_request(spec: JobSpec) -> JSON:
@@ -553,7 +565,11 @@ def _party_json(p: Party) -> JSON:
 def to_json(value: Any) -> Any:
     """A typed value as JSON with Kuscia's field names; times as Kuscia writes them."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in fields(value) if f.name != "raw"}
+        return {
+            f.name: to_json(getattr(value, f.name))
+            for f in fields(value)
+            if f.name != "raw" and f.metadata.get("json", True)
+        }
     if isinstance(value, Enum):
         return value.name
     if isinstance(value, datetime):

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.models import AuditRecord
 from audit.records import who
@@ -59,10 +60,19 @@ def job_for_action(*, connection_name: str, job_id: str) -> Job | None:
 # ---------------------------------------------------------------- the audited attempt
 
 
-CRASH_HINT = (
+# Notes and hints are stored in English and translated when shown (dashboard/stored_texts.py).
+CRASH_HINT = gettext_noop(
     "The console failed while acting (its log says why). Kuscia may or may not have done it: "
     "check the job's state before trying again."
 )
+ALREADY_FINISHED = gettext_noop(
+    "No effect: the job had already finished (%(state)s). Kuscia answers success anyway."
+)
+NOT_AWAITING_APPROVAL = gettext_noop("No effect: the job was not awaiting approval (%(state)s).")
+REQUERY_FAILED = gettext_noop("Could not re-query the job: %(message)s")
+NOT_IN_KUSCIA = gettext_noop("Kuscia no longer had this job; it is marked deleted here.")
+DELETE_FIRST = gettext_noop("Only a job deleted from Kuscia can be forgotten; delete it first.")
+FORGOTTEN = gettext_noop("Removed from the console's database.")
 
 
 class KeySpent(Exception):
@@ -210,7 +220,7 @@ UNFINISHED = frozenset({kt.AWAITING_APPROVAL, kt.PENDING, kt.RUNNING, kt.SUSPEND
 
 
 def _already_finished(state: str) -> str:
-    return f"No effect: the job had already finished ({state}). Kuscia answers success anyway."
+    return ALREADY_FINISHED % {"state": state}
 
 
 def _cancel_no_effect(detail: kt.JobDetail) -> str:
@@ -229,7 +239,7 @@ def _stop_no_effect(detail: kt.JobDetail) -> str:
 def _approve_no_effect(detail: kt.JobDetail) -> str:
     state = detail.status.state
     if state != kt.AWAITING_APPROVAL:
-        return f"No effect: the job was not awaiting approval ({state})."
+        return NOT_AWAITING_APPROVAL % {"state": state}
     return ""
 
 
@@ -304,7 +314,7 @@ def _refresh(job: Job, client: KusciaClient) -> tuple[Job, str]:
     try:
         return sync.refresh_job(job, source=Transition.Source.ACTION, client=client), ""
     except KusciaError as exc:
-        return job, f"Could not re-query the job: {exc.message}"
+        return job, REQUERY_FAILED % {"message": exc.message}
 
 
 def act_on_job(*, action: str, user: Any, job: Job, key: str, reason: str = "") -> ActionResult:
@@ -335,7 +345,7 @@ def act_on_job(*, action: str, user: Any, job: Job, key: str, reason: str = "") 
             refreshed, refresh_note = _refresh(job, client)
         done.succeeded(
             no_effect=bool(note),
-            note=" ".join(n for n in (note, refresh_note) if n),
+            note="\n".join(n for n in (note, refresh_note) if n),  # one message a line
             state_after=refreshed.state,
         )
         return done.result(refreshed)
@@ -362,7 +372,7 @@ def delete_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResu
                 Outcome.NO_EFFECT,
                 kuscia_code=exc.code,
                 kuscia_message=exc.message,
-                note="Kuscia no longer had this job; it is marked deleted here.",
+                note=NOT_IN_KUSCIA,
                 state_after="deleted",
             )
             return done.result(job)
@@ -388,11 +398,11 @@ def forget_job(*, user: Any, job: Job, key: str, reason: str = "") -> ActionResu
             done.finish(
                 Outcome.ERROR,
                 error_kind="state_precondition",
-                note="Only a job deleted from Kuscia can be forgotten; delete it first.",
+                note=DELETE_FIRST,
             )
             return done.result(job)
         sync.forget_job(job)
-        done.finish(Outcome.OK, note="Removed from the console's database.")
+        done.finish(Outcome.OK, note=FORGOTTEN)
         return done.result(None)
 
 

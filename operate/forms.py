@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_lazy as _
 
 from connections.models import Connection
 from jobs import inputs
@@ -53,63 +54,75 @@ class AnyChoicesField(forms.MultipleChoiceField):
 
 class JobForm(forms.Form):
     connection = forms.ModelChoiceField(
-        queryset=Connection.objects.enabled(), empty_label=None, to_field_name="name"
+        queryset=Connection.objects.enabled(),
+        empty_label=None,
+        to_field_name="name",
+        label=_("Connection"),
     )
-    job_id = forms.CharField(required=False, max_length=200, label="Job id")
-    initiator = forms.CharField(required=False, max_length=200)
+    job_id = forms.CharField(required=False, max_length=200, label=_("Job id"))
+    initiator = forms.CharField(required=False, max_length=200, label=_("Initiator"))
     max_parallelism = forms.IntegerField(
-        initial=1, label="Max parallelism", help_text="Tasks running at once, 1-128."
+        initial=1, label=_("Max parallelism"), help_text=_("Tasks running at once, 1-128.")
     )
     submit_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 class CustomFieldForm(forms.Form):
-    key = forms.CharField(required=False, max_length=200)
-    value = forms.CharField(required=False, max_length=200)
+    key = forms.CharField(required=False, max_length=200, label=_("Key"))
+    value = forms.CharField(required=False, max_length=200, label=_("Value"))
 
 
 class TaskForm(forms.Form):
-    alias = forms.CharField(required=False, max_length=200)
+    alias = forms.CharField(required=False, max_length=200, label=_("Alias"))
     task_id = forms.CharField(
-        required=False, max_length=200, label="Task id", help_text="Empty: same as the alias."
+        required=False,
+        max_length=200,
+        label=_("Task id"),
+        help_text=_("Empty: same as the alias."),
     )
-    app_image = forms.CharField(required=False, max_length=255, initial=APP_IMAGE)
+    app_image = forms.CharField(
+        required=False, max_length=255, initial=APP_IMAGE, label=_("App image")
+    )
     dependencies = AnyChoicesField(
-        required=False, help_text="Other tasks (by alias) that must succeed first."
+        required=False,
+        label=_("Dependencies"),
+        help_text=_("Other tasks (by alias) that must succeed first."),
     )
-    priority = forms.IntegerField(required=False, initial=0)
+    priority = forms.IntegerField(required=False, initial=0, label=_("Priority"))
     tolerable = forms.BooleanField(
-        required=False, help_text="The job may succeed even if this task fails."
+        required=False,
+        label=_("Tolerable"),
+        help_text=_("The job may succeed even if this task fails."),
     )
-    task_timeout_seconds = forms.IntegerField(required=False, label="Scheduling timeout (s)")
-    resource_reserved_seconds = forms.IntegerField(required=False, label="Resource reserved (s)")
+    task_timeout_seconds = forms.IntegerField(required=False, label=_("Scheduling timeout (s)"))
+    resource_reserved_seconds = forms.IntegerField(required=False, label=_("Resource reserved (s)"))
     resource_reallocation_interval_seconds = forms.IntegerField(
-        required=False, label="Reallocation interval (s)"
+        required=False, label=_("Reallocation interval (s)")
     )
     task_input_config = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "data-json-editor": ""}),
-        label="Task input config (JSON)",
+        label=_("Task input config (JSON)"),
     )
 
 
 class PartyForm(forms.Form):
-    domain_id = forms.CharField(required=False, max_length=200, label="Domain")
-    role = forms.CharField(required=False, max_length=200)
-    cpu = forms.CharField(required=False, max_length=32, label="CPU")
-    memory = forms.CharField(required=False, max_length=32)
-    bandwidth = forms.CharField(required=False, max_length=32, label="Bandwidth (Mbps)")
+    domain_id = forms.CharField(required=False, max_length=200, label=_("Domain"))
+    role = forms.CharField(required=False, max_length=200, label=_("Role"))
+    cpu = forms.CharField(required=False, max_length=32, label=_("CPU"))
+    memory = forms.CharField(required=False, max_length=32, label=_("Memory"))
+    bandwidth = forms.CharField(required=False, max_length=32, label=_("Bandwidth (Mbps)"))
     bandwidth_limits = forms.CharField(
         required=False,
         max_length=500,
-        label="Bandwidth limits",
-        help_text="destination=kbps, comma separated",
+        label=_("Bandwidth limits"),
+        help_text=_("destination=kbps, comma separated"),
     )
     input_data = forms.CharField(
         required=False,
         max_length=200,
-        label="Input data",
-        help_text="Domain data id for sf_input_ids (SecretFlow).",
+        label=_("Input data"),
+        help_text=_("Domain data id for sf_input_ids (SecretFlow)."),
     )
 
     def clean_bandwidth_limits(self) -> tuple[kt.BandwidthLimit, ...]:
@@ -122,7 +135,7 @@ class PartyForm(forms.Form):
             kbps = kbps.strip()
             # ASCII only: isdigit() alone also accepts '²', which int() refuses.
             if not sep or not (kbps.isascii() and kbps.isdigit()):
-                raise forms.ValidationError("Write destination=kbps, e.g. bob=1000.")
+                raise forms.ValidationError(_("Write destination=kbps, e.g. bob=1000."))
             out.append(kt.BandwidthLimit(dest.strip(), int(kbps)))
         return tuple(out)
 
@@ -260,7 +273,7 @@ class JobCreateForms:
             if not key and not value:
                 continue
             if key in custom:
-                form.add_error("key", f"Key '{key}' is given twice.")
+                form.add_error("key", _("Key '%(key)s' is given twice.") % {"key": key})
                 continue
             custom[key] = value
             custom_rows.append(form)
@@ -344,11 +357,14 @@ def _add(form: forms.Form, field: str, message: str) -> None:
 
 
 def _label(path: str) -> str:
+    """A warning's field in the reader's words: "Initiator", "Task 2: Task id"."""
     parts = path.split(".")
     if parts[0] == "tasks" and len(parts) > 2:
-        rest = " ".join(p.replace("_", " ") for p in parts[2:])
-        return f"Task {int(parts[1]) + 1}: {rest}"
-    return path.replace("_", " ").capitalize()
+        field = TaskForm.base_fields.get(parts[2])
+        rest = str(field.label) if field is not None and len(parts) == 3 else ".".join(parts[2:])
+        return _("Task %(number)d: %(field)s") % {"number": int(parts[1]) + 1, "field": rest}
+    field = JobForm.base_fields.get(parts[0])
+    return str(field.label) if field is not None else path
 
 
 def existing_job_ids(connection: Connection) -> set[str]:
@@ -563,8 +579,8 @@ class PasteForm(forms.Form):
     connection = forms.CharField(required=False, max_length=64)
     request_json = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
-        label="CreateJob JSON",
-        help_text="The body you would send with curl -d (snake_case or lowerCamelCase).",
+        label=_("CreateJob JSON"),
+        help_text=_("The body you would send with curl -d (snake_case or lowerCamelCase)."),
     )
 
     def clean_request_json(self) -> dict[str, Any]:
@@ -574,7 +590,7 @@ class PasteForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("Expected a JSON object (the CreateJob body).")
+            raise forms.ValidationError(_("Expected a JSON object (the CreateJob body)."))
         return value
 
 
@@ -591,5 +607,7 @@ class TrackForm(forms.Form):
     def clean_job_id(self) -> str:
         value: str = self.cleaned_data["job_id"].strip()
         if not jobspec.JOB_ID_RE.match(value):
-            raise forms.ValidationError("Not a Kuscia job id (lowercase letters, digits, - and .).")
+            raise forms.ValidationError(
+                _("Not a Kuscia job id (lowercase letters, digits, - and .).")
+            )
         return value

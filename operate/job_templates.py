@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from kuscia.types import JobSpec, Party, TaskSpec
 
 APP_IMAGE = "secretflow-image"
@@ -20,8 +23,8 @@ APP_IMAGE = "secretflow-image"
 @dataclass(frozen=True)
 class JobTemplate:
     slug: str
-    title: str
-    description: str
+    title: Promise  # in the reader's language
+    description: Promise
     spec: JobSpec
 
 
@@ -146,8 +149,8 @@ def example_spec(
 TEMPLATES: dict[str, JobTemplate] = {
     "psi-split": JobTemplate(
         slug="psi-split",
-        title="PSI → train/test split (alice, bob)",
-        description=(
+        title=_("PSI → train/test split (alice, bob)"),
+        description=_(
             "The documented example job-best-effort-linear: private set intersection of "
             "alice-table and bob-table, then a train/test split of the result."
         ),

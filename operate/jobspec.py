@@ -1,4 +1,5 @@
-"""Checks on a JobSpec before anything is sent to Kuscia (pure: no database, no network).
+"""Checks on a JobSpec before anything is sent to Kuscia (pure: no database, no network; the
+messages are in the active language).
 
 Two families of rules (../shared/kuscia-api.md §7):
 
@@ -20,6 +21,8 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
+
+from django.utils.translation import gettext as _
 
 from jobs.inputs import TOO_DEEP as TOO_DEEP  # (the message, also for callers of jobspec)
 from jobs.inputs import loads_json
@@ -85,14 +88,21 @@ def validate_spec(
     out += _initiator(spec, local_domain)
     if not 1 <= spec.max_parallelism <= MAX_PARALLELISM:
         out.append(
-            Problem("max_parallelism", f"Must be between 1 and {MAX_PARALLELISM} (Kuscia's limit).")
+            Problem(
+                "max_parallelism",
+                _("Must be between 1 and %(max)d (Kuscia's limit).") % {"max": MAX_PARALLELISM},
+            )
         )
     out += _custom_fields(spec.custom_fields)
     if not spec.tasks:
-        out.append(Problem("tasks", "A job needs at least one task."))
+        out.append(Problem("tasks", _("A job needs at least one task.")))
     elif len(spec.tasks) > MAX_TASKS:
         out.append(
-            Problem("tasks", f"At most {MAX_TASKS} tasks per job ({len(spec.tasks)} given).")
+            Problem(
+                "tasks",
+                _("At most %(max)d tasks per job (%(count)d given).")
+                % {"max": MAX_TASKS, "count": len(spec.tasks)},
+            )
         )
     for i, task in enumerate(spec.tasks):
         out += _task(i, task, spec.job_id, existing_task_ids or {})
@@ -103,28 +113,32 @@ def validate_spec(
 
 def _job_id(job_id: str, existing: Collection[str]) -> list[Problem]:
     if not job_id:
-        return [Problem("job_id", "Job id can not be empty.")]
+        return [Problem("job_id", _("Job id can not be empty."))]
     if not JOB_ID_RE.match(job_id):
         return [
             Problem(
                 "job_id",
-                "1-63 characters: lowercase letters, digits, '-' and '.', starting and ending "
-                "with a letter or digit.",
+                _(
+                    "1-63 characters: lowercase letters, digits, '-' and '.', starting and "
+                    "ending with a letter or digit."
+                ),
             )
         ]
     if job_id in existing:
-        return [Problem("job_id", f"A job '{job_id}' already exists on this connection.")]
+        message = _("A job '%(job_id)s' already exists on this connection.") % {"job_id": job_id}
+        return [Problem("job_id", message)]
     return []
 
 
 def _initiator(spec: JobSpec, local_domain: str) -> list[Problem]:
     if not spec.initiator:
-        return [Problem("initiator", "Initiator can not be empty.")]
+        return [Problem("initiator", _("Initiator can not be empty."))]
     if local_domain and spec.initiator != local_domain:
         return [
             Problem(
                 "initiator",
-                f"On this node (P2P/lite) the initiator must be the local domain '{local_domain}'.",
+                _("On this node (P2P/lite) the initiator must be the local domain '%(domain)s'.")
+                % {"domain": local_domain},
             )
         ]
     parties = {p.domain_id for t in spec.tasks for p in t.parties}
@@ -132,8 +146,11 @@ def _initiator(spec: JobSpec, local_domain: str) -> list[Problem]:
         return [
             Problem(
                 "initiator",
-                f"'{spec.initiator}' is not a party of any task; Kuscia accepts this in "
-                "centralized mode, but it is usually a typo.",
+                _(
+                    "'%(initiator)s' is not a party of any task; Kuscia accepts this in "
+                    "centralized mode, but it is usually a typo."
+                )
+                % {"initiator": spec.initiator},
                 "warning",
             )
         ]
@@ -147,16 +164,22 @@ def _custom_fields(fields: dict[str, str]) -> list[Problem]:
             out.append(
                 Problem(
                     f"custom_fields.{i}.key",
-                    f"Keys become Kubernetes labels: 1-{MAX_CUSTOM_KEY} letters, digits, '-', "
-                    "'_' or '.', starting and ending with a letter or digit.",
+                    _(
+                        "Keys become Kubernetes labels: 1-%(max)d letters, digits, '-', '_' or "
+                        "'.', starting and ending with a letter or digit."
+                    )
+                    % {"max": MAX_CUSTOM_KEY},
                 )
             )
         if value and (len(value) > MAX_CUSTOM_VALUE or not LABEL_RE.match(value)):
             out.append(
                 Problem(
                     f"custom_fields.{i}.value",
-                    f"Values become Kubernetes label values: at most {MAX_CUSTOM_VALUE} letters, "
-                    "digits, '-', '_' or '.', starting and ending with a letter or digit.",
+                    _(
+                        "Values become Kubernetes label values: at most %(max)d letters, digits, "
+                        "'-', '_' or '.', starting and ending with a letter or digit."
+                    )
+                    % {"max": MAX_CUSTOM_VALUE},
                 )
             )
     return out
@@ -166,38 +189,45 @@ def _task(i: int, task: TaskSpec, job_id: str, existing_tasks: dict[str, str]) -
     at = f"tasks.{i}"
     out: list[Problem] = []
     if not task.alias:
-        out.append(Problem(f"{at}.alias", "Alias can not be empty."))
+        out.append(Problem(f"{at}.alias", _("Alias can not be empty.")))
     elif (
         len(task.alias) > MAX_ALIAS
         or not task.alias.isprintable()
         or task.alias != task.alias.strip()
     ):
         out.append(
-            Problem(f"{at}.alias", f"At most {MAX_ALIAS} printable characters, no outer spaces.")
+            Problem(
+                f"{at}.alias",
+                _("At most %(max)d printable characters, no outer spaces.") % {"max": MAX_ALIAS},
+            )
         )
     if not task.task_id:
-        out.append(Problem(f"{at}.task_id", "Give every task an explicit task id."))
+        out.append(Problem(f"{at}.task_id", _("Give every task an explicit task id.")))
     elif not DNS_LABEL_RE.match(task.task_id):
         out.append(
             Problem(
                 f"{at}.task_id",
-                "A task id becomes a Kubernetes object name: 1-63 lowercase letters, digits or "
-                "'-', starting and ending with a letter or digit.",
+                _(
+                    "A task id becomes a Kubernetes object name: 1-63 lowercase letters, digits "
+                    "or '-', starting and ending with a letter or digit."
+                ),
             )
         )
     elif task.task_id in existing_tasks and existing_tasks[task.task_id] != job_id:
         out.append(
             Problem(
                 f"{at}.task_id",
-                f"Task id '{task.task_id}' is already used by job "
-                f"'{existing_tasks[task.task_id]}' on this connection; task ids are unique "
-                "cluster-wide, so the job would fail.",
+                _(
+                    "Task id '%(task_id)s' is already used by job '%(job_id)s' on this "
+                    "connection; task ids are unique cluster-wide, so the job would fail."
+                )
+                % {"task_id": task.task_id, "job_id": existing_tasks[task.task_id]},
             )
         )
     if not task.app_image:
-        out.append(Problem(f"{at}.app_image", "App image can not be empty."))
+        out.append(Problem(f"{at}.app_image", _("App image can not be empty.")))
     if not INT32_MIN <= task.priority <= INT32_MAX:
-        out.append(Problem(f"{at}.priority", "Priority must fit a 32-bit integer."))
+        out.append(Problem(f"{at}.priority", _("Priority must fit a 32-bit integer.")))
     if task.schedule_config is not None:
         for name in (
             "task_timeout_seconds",
@@ -206,14 +236,14 @@ def _task(i: int, task: TaskSpec, job_id: str, existing_tasks: dict[str, str]) -
         ):
             value = getattr(task.schedule_config, name)
             if not 0 <= value <= INT32_MAX:
-                out.append(Problem(f"{at}.{name}", "Seconds: 0 (Kuscia's default) or more."))
+                out.append(Problem(f"{at}.{name}", _("Seconds: 0 (Kuscia's default) or more.")))
     if task.task_input_config.strip():
         try:
             loads_json(task.task_input_config)
         except ValueError as exc:
             out.append(Problem(f"{at}.task_input_config", str(exc)))
     if not task.parties:
-        out.append(Problem(f"{at}.parties", "A task needs at least one party."))
+        out.append(Problem(f"{at}.parties", _("A task needs at least one party.")))
     seen: set[tuple[str, str]] = set()
     for j, party in enumerate(task.parties):
         out += _party(f"{at}.parties.{j}", party)
@@ -221,28 +251,30 @@ def _task(i: int, task: TaskSpec, job_id: str, existing_tasks: dict[str, str]) -
             out.append(
                 Problem(
                     f"{at}.parties.{j}.domain_id",
-                    f"'{party.domain_id}' is listed twice with the same role.",
+                    _("'%(domain)s' is listed twice with the same role.")
+                    % {"domain": party.domain_id},
                 )
             )
         seen.add((party.domain_id, party.role))
     if len(task.dependencies) > MAX_DEPENDENCIES:
-        out.append(Problem(f"{at}.dependencies", f"At most {MAX_DEPENDENCIES} dependencies."))
+        message = _("At most %(max)d dependencies.") % {"max": MAX_DEPENDENCIES}
+        out.append(Problem(f"{at}.dependencies", message))
     return out
 
 
 def _party(at: str, party: Party) -> list[Problem]:
     out: list[Problem] = []
     if not party.domain_id:
-        out.append(Problem(f"{at}.domain_id", "Party domain id can not be empty."))
+        out.append(Problem(f"{at}.domain_id", _("Party domain id can not be empty.")))
     elif not DNS_LABEL_RE.match(party.domain_id):
         out.append(
             Problem(
                 f"{at}.domain_id",
-                "A domain id is a Kubernetes namespace: lowercase letters, digits and '-'.",
+                _("A domain id is a Kubernetes namespace: lowercase letters, digits and '-'."),
             )
         )
     if party.role and not LABEL_RE.match(party.role):
-        out.append(Problem(f"{at}.role", "Role: letters, digits, '-', '_' or '.'."))
+        out.append(Problem(f"{at}.role", _("Role: letters, digits, '-', '_' or '.'.")))
     if party.resources is not None:
         for name in ("cpu", "memory", "bandwidth"):
             value = getattr(party.resources, name)
@@ -250,17 +282,23 @@ def _party(at: str, party: Party) -> list[Problem]:
                 out.append(
                     Problem(
                         f"{at}.{name}",
-                        "Not a Kubernetes quantity (e.g. 2, 500m, 4Gi).",
+                        _("Not a Kubernetes quantity (e.g. 2, 500m, 4Gi)."),
                     )
                 )
     for k, limit in enumerate(party.bandwidth_limits):
         if not limit.destination_id:
             out.append(
-                Problem(f"{at}.bandwidth_limits", f"Limit {k + 1}: destination can not be empty.")
+                Problem(
+                    f"{at}.bandwidth_limits",
+                    _("Limit %(number)d: destination can not be empty.") % {"number": k + 1},
+                )
             )
         if not 0 < limit.limit_kbps <= UINT64_MAX:
             out.append(
-                Problem(f"{at}.bandwidth_limits", f"Limit {k + 1}: kbps must be more than zero.")
+                Problem(
+                    f"{at}.bandwidth_limits",
+                    _("Limit %(number)d: kbps must be more than zero.") % {"number": k + 1},
+                )
             )
     return out
 
@@ -275,7 +313,8 @@ def _duplicates(tasks: tuple[TaskSpec, ...]) -> list[Problem]:
                 out.append(
                     Problem(
                         f"tasks.{i}.alias",
-                        f"Alias '{task.alias}' is already used by task {aliases[task.alias] + 1}.",
+                        _("Alias '%(alias)s' is already used by task %(number)d.")
+                        % {"alias": task.alias, "number": aliases[task.alias] + 1},
                     )
                 )
             else:
@@ -285,8 +324,8 @@ def _duplicates(tasks: tuple[TaskSpec, ...]) -> list[Problem]:
                 out.append(
                     Problem(
                         f"tasks.{i}.task_id",
-                        f"Task id '{task.task_id}' is already used by task "
-                        f"{ids[task.task_id] + 1}.",
+                        _("Task id '%(task_id)s' is already used by task %(number)d.")
+                        % {"task_id": task.task_id, "number": ids[task.task_id] + 1},
                     )
                 )
             else:
@@ -301,17 +340,21 @@ def _dependencies(tasks: tuple[TaskSpec, ...]) -> list[Problem]:
     for i, task in enumerate(tasks):
         at = f"tasks.{i}.dependencies"
         if len(set(task.dependencies)) != len(task.dependencies):
-            out.append(Problem(at, "A dependency is listed twice."))
+            out.append(Problem(at, _("A dependency is listed twice.")))
         for dep in task.dependencies:
             if dep == task.alias:
-                out.append(Problem(at, "A task can not depend on itself."))
+                out.append(Problem(at, _("A task can not depend on itself.")))
             elif dep not in aliases:
-                known = ", ".join(sorted(aliases - {task.alias})) or "none"
+                known = ", ".join(sorted(aliases - {task.alias})) or _("none")
                 out.append(
                     Problem(
                         at,
-                        f"'{dep}' names no task alias (dependencies use aliases; other tasks: "
-                        f"{known}). Kuscia would accept the job and then fail it silently.",
+                        _(
+                            "'%(dependency)s' names no task alias (dependencies use aliases; "
+                            "other tasks: %(known)s). Kuscia would accept the job and then fail "
+                            "it silently."
+                        )
+                        % {"dependency": dep, "known": known},
                     )
                 )
             else:
@@ -320,8 +363,11 @@ def _dependencies(tasks: tuple[TaskSpec, ...]) -> list[Problem]:
                     out.append(
                         Problem(
                             at,
-                            f"'{dep}' is tolerable: if it fails this task never runs and the "
-                            "job can stay Running forever.",
+                            _(
+                                "'%(dependency)s' is tolerable: if it fails this task never runs "
+                                "and the job can stay Running forever."
+                            )
+                            % {"dependency": dep},
                             "warning",
                         )
                     )
@@ -329,8 +375,10 @@ def _dependencies(tasks: tuple[TaskSpec, ...]) -> list[Problem]:
             out.append(
                 Problem(
                     f"tasks.{i}.task_id",
-                    "Task id differs from the alias; Kuscia looks dependencies up by both, so "
-                    "keep them equal.",
+                    _(
+                        "Task id differs from the alias; Kuscia looks dependencies up by both, "
+                        "so keep them equal."
+                    ),
                     "warning",
                 )
             )
@@ -340,7 +388,8 @@ def _dependencies(tasks: tuple[TaskSpec, ...]) -> list[Problem]:
         out.append(
             Problem(
                 f"tasks.{first}.dependencies",
-                f"Dependency cycle: {path}. Kuscia would fail the job without a message.",
+                _("Dependency cycle: %(path)s. Kuscia would fail the job without a message.")
+                % {"path": path},
             )
         )
     return out

@@ -15,10 +15,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import operator_required
 from connections.models import Connection
+from connections.texts import error_message, translated
 from jobs.http import HtmxHttpRequest
 from jobs.models import Job
 from kuscia import types as kt
@@ -114,14 +116,15 @@ def _create_get(request: HttpRequest) -> HttpResponse:
         bundle = forms.JobCreateForms(_fresh_data_for(spec, connection))
         return _page(request, bundle, started_from=template.title)
     if source:
-        conn_name, _, job_id = source.partition("/")
+        conn_name, _sep, job_id = source.partition("/")
         job = actions.job_for_action(connection_name=conn_name, job_id=job_id)
         if job is None:
             raise Http404("No such job to run again.")
         spec = forms.spec_from_job(job, new_job_id=forms.suggest_job_id(job.job_id))
         spec = _unused_task_ids(spec, job.connection)
         bundle = forms.JobCreateForms(_fresh_data_for(spec, job.connection))
-        return _page(request, bundle, started_from=f"a copy of {job.job_id}")
+        started = _("a copy of %(job_id)s") % {"job_id": job.job_id}
+        return _page(request, bundle, started_from=started)
     blank = replace(
         TEMPLATES["psi-split"].spec,
         job_id=forms.suggest_job_id("job"),
@@ -151,11 +154,12 @@ def paste(request: HttpRequest) -> HttpResponse:
         try:
             spec = spec_from_request(paste_form.cleaned_data["request_json"])
         except SpecError as exc:
-            paste_form.add_error("request_json", f"Not a CreateJob body: {exc}")
+            problem = _("Not a CreateJob body: %(error)s") % {"error": translated(exc.text)}
+            paste_form.add_error("request_json", problem)
         else:
             bundle = forms.JobCreateForms(_fresh_data_for(spec, connection))
             bundle.is_valid()  # show what is wrong before anything is sent
-            return _page(request, bundle, started_from="pasted JSON", pasted=True)
+            return _page(request, bundle, started_from=_("pasted JSON"), pasted=True)
     bundle = forms.JobCreateForms(
         _fresh_data_for(
             kt.JobSpec(job_id="", initiator="", max_parallelism=1, tasks=()), connection
@@ -210,13 +214,16 @@ def domaindata_options(request: HttpRequest) -> HttpResponse:
     domain = request.GET.get("domain", "").strip()
     context: dict[str, Any] = {"domain": domain, "items": [], "error": None}
     if connection is None or not domain:
-        context["error"] = "Choose a connection and type the party's domain first."
+        context["error"] = _("Choose a connection and type the party's domain first.")
     else:
         try:
             with actions.client_for(connection) as client:
                 context["items"] = client.list_domaindata(domain)
         except KusciaError as exc:
-            context["error"] = f"{exc.message} ({exc.hint})"
+            context["error"] = _("%(message)s (%(hint)s)") % {
+                "message": error_message(exc),
+                "hint": translated(exc.hint),
+            }
     return render(request, f"{TEMPLATE}#ddoptions", context)
 
 
@@ -271,7 +278,9 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
         raise Http404("No such job.")
     form = forms.ActionForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("This form is missing its one-time token; reload the page.")
+        return HttpResponseBadRequest(
+            _("This form is missing its one-time token; reload the page.")
+        )
     reason, key = form.cleaned_data["reason"].strip(), form.cleaned_data["token"]
     confirmed = form.cleaned_data["confirm_job_id"].strip() == job.job_id
     if action in ("delete", "forget") and not confirmed:
@@ -282,8 +291,14 @@ def act(request: HttpRequest, connection: str, job_id: str, action: str) -> Http
         earlier = spent.earlier
         messages.error(
             request,
-            f"Not done: this form was already used for “{earlier.get_action_display()}” "
-            f"of {earlier.job_id or earlier.connection_name}. Reload the page for a fresh form.",
+            _(
+                "Not done: this form was already used for “%(action)s” of %(job)s. "
+                "Reload the page for a fresh form."
+            )
+            % {
+                "action": earlier.get_action_display(),
+                "job": earlier.job_id or earlier.connection_name,
+            },
         )
         return redirect(_detail_url(connection, job_id))
     if action == "forget" and result.ok:  # the job is gone from the console: its audit trail

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from connections.models import Connection, SyncState
 from jobs.sync.signals import sync_health_changed
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from jobs.sync.reconcile import ReconcileSummary
 
 log = logging.getLogger(__name__)
+# Stored in English and translated when shown (dashboard/stored_texts.py).
+WORKER_LOG_HINT = gettext_noop("See the worker's log.")
 
 
 # ============================================================== sync health
@@ -48,7 +51,7 @@ def record_failure(
     if isinstance(exc, KusciaError):
         kind, message, hint = exc.kind, exc.message, exc.hint
     else:
-        kind, message, hint = "internal", f"{type(exc).__name__}: {exc}", "See the worker's log."
+        kind, message, hint = "internal", f"{type(exc).__name__}: {exc}", WORKER_LOG_HINT
     with transaction.atomic():
         state = SyncState.objects.select_for_update().get(pk=sync_state(connection).pk)
         state.consecutive_failures += 1

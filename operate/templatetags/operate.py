@@ -6,20 +6,25 @@ import secrets
 from typing import Any
 
 from django import template
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditRecord
 
 register = template.Library()
 
-LABELS = {
-    "stop": ("Stop", "Stops running tasks; the job ends Failed."),
-    "cancel": ("Cancel", "Stops running tasks; the job ends Cancelled (final)."),
-    "suspend": ("Suspend", "Stops running tasks; the job waits for a restart."),
-    "restart": ("Restart", "Re-runs the tasks that did not succeed."),
-    "approve": ("Approve", "Accept this job for your parties."),
-    "reject": ("Reject", "Reject this job for your parties (final)."),
-    "delete": ("Delete", "Deletes the job and its tasks in Kuscia; the console keeps the history."),
-    "forget": ("Forget", "Removes this job and its history from the console."),
+LABELS: dict[str, tuple[Promise, Promise]] = {
+    "stop": (_("Stop"), _("Stops running tasks; the job ends Failed.")),
+    "cancel": (_("Cancel"), _("Stops running tasks; the job ends Cancelled (final).")),
+    "suspend": (_("Suspend"), _("Stops running tasks; the job waits for a restart.")),
+    "restart": (_("Restart"), _("Re-runs the tasks that did not succeed.")),
+    "approve": (_("Approve"), _("Accept this job for your parties.")),
+    "reject": (_("Reject"), _("Reject this job for your parties (final).")),
+    "delete": (
+        _("Delete"),
+        _("Deletes the job and its tasks in Kuscia; the console keeps the history."),
+    ),
+    "forget": (_("Forget"), _("Removes this job and its history from the console.")),
 }
 
 
@@ -34,8 +39,16 @@ def job_actions(job: Any) -> list[dict[str, str]]:
     from operate.actions import offered_actions
 
     return [
-        {"action": a, "label": LABELS[a][0], "help": LABELS[a][1]} for a in offered_actions(job)
+        {"action": a, "label": str(LABELS[a][0]), "help": str(LABELS[a][1])}
+        for a in offered_actions(job)
     ]
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """An action's button label ("delete" -> "Delete"); an unknown one as it is."""
+    label = LABELS.get(action)
+    return str(label[0]) if label else action
 
 
 @register.simple_tag

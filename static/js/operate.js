@@ -4,6 +4,7 @@
   // The action-buttons fragment includes this file and htmx may swap it in again: set up once.
   if (window.kcOperateReady) return;
   window.kcOperateReady = true;
+  var kcText = window.kcText || function (key, fallback) { return fallback; };
 
   function totalInput(prefix) {
     return document.getElementById("id_" + prefix + "-TOTAL_FORMS");
@@ -67,7 +68,7 @@
       var own = task.querySelector("input[data-alias]");
       var ownAlias = own ? own.value.trim() : "";
       var label = task.querySelector(".task-alias");
-      if (label) label.textContent = ownAlias || "(new)";
+      if (label) label.textContent = ownAlias || kcText("new", "(new)");
       var select = task.querySelector("select[data-deps]");
       if (!select) return;
       var chosen = Array.prototype.filter.call(select.options, function (o) { return o.selected; })
@@ -78,7 +79,8 @@
       values.forEach(function (v) {
         var opt = document.createElement("option");
         opt.value = v;
-        opt.textContent = aliases.indexOf(v) < 0 ? v + " (no such task)" : v;
+        opt.textContent = aliases.indexOf(v) < 0
+          ? kcText("no_such_task", "%(alias)s (no such task)", { alias: v }) : v;
         opt.selected = chosen.indexOf(v) >= 0;
         select.appendChild(opt);
       });
@@ -97,17 +99,17 @@
     if (!area || !status) return;
     var text = area.value.trim();
     if (!text) {
-      status.textContent = "empty";
+      status.textContent = kcText("json_empty", "empty");
       status.className = "json-status";
       return;
     }
     try {
       var value = JSON.parse(text);
       if (rewrite) area.value = JSON.stringify(value, null, 2);
-      status.textContent = "valid JSON";
+      status.textContent = kcText("json_valid", "valid JSON");
       status.className = "json-status";
     } catch (e) {
-      status.textContent = "not valid JSON: " + e.message;
+      status.textContent = kcText("json_invalid", "not valid JSON: %(error)s", { error: e.message });
       status.className = "json-status bad";
     }
   }

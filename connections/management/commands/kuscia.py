@@ -24,9 +24,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from connections.check_texts import status_label, step_label
+from connections.check_texts import status_label, step_detail, step_hint, step_label
 from connections.config import default_config
 from connections.process_locale import language_from_environment
+from connections.texts import error_message, translated
 from kuscia import wire
 from kuscia.client import KusciaClient
 from kuscia.config import PROTOCOLS, ConnectionConfig
@@ -149,7 +150,9 @@ class Command(BaseCommand):
             if self.as_json:
                 self.emit({"error": exc.to_dict()})
             raise CommandError(
-                f"{exc.kind}: {exc}\n" + _("hint: %(hint)s") % {"hint": exc.hint}, returncode=1
+                f"{exc.kind}: {error_message(exc)}\n"
+                + _("hint: %(hint)s") % {"hint": translated(exc.hint)},
+                returncode=1,
             ) from None
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -223,14 +226,14 @@ class Command(BaseCommand):
             self.line(_("Checking %(connection)s") % {"connection": config.describe()})
             for step in steps:
                 status, name = status_label(step.status), step_label(step.name)
-                self.line(f"  [{status:>7}] {name}: {step.detail}")
+                self.line(f"  [{status:>7}] {name}: {step_detail(step)}")
                 if step.hint and step.status in ("fail", "warn"):
-                    self.line("            " + _("hint: %(hint)s") % {"hint": step.hint})
+                    self.line("            " + _("hint: %(hint)s") % {"hint": step_hint(step)})
         if failed:
             raise CommandError(
                 _("check failed at: %(step)s") % {"step": step_label(failed[0].name)}
                 + "\n"
-                + _("hint: %(hint)s") % {"hint": failed[0].hint},
+                + _("hint: %(hint)s") % {"hint": step_hint(failed[0])},
                 returncode=1,
             )
 
