@@ -51,12 +51,14 @@ def post(
             "timeout", f"no reply within {seconds:g} s ({type(exc).__name__})"
         ) from None
     except httpx.ConnectError as exc:
-        raise SendError("connect", _no_url(str(exc), url)) from None
+        raise SendError("connect", _no_url(str(exc), url, str(target))) from None
     except httpx.HTTPError as exc:
-        raise SendError(type(exc).__name__, _no_url(str(exc), url)) from None
+        raise SendError(type(exc).__name__, _no_url(str(exc), url, str(target))) from None
     return Reply(response.status_code, response.text[:MAX_REPLY])
 
 
-def _no_url(message: str, url: str) -> str:
-    """httpx errors may quote the URL: drop it (it can hold the hook's key)."""
-    return message.replace(url, "<url>") or "connection failed"
+def _no_url(message: str, *urls: str) -> str:
+    """httpx errors may quote the URL: drop it (its path and query can hold the hook's key)."""
+    for u in sorted(urls, key=len, reverse=True):
+        message = message.replace(u, "<url>")
+    return message or "connection failed"
