@@ -32,7 +32,12 @@ def watch_kuscia(connection_id: int | None = None) -> dict[str, Any]:
     summary = sync.watch_connection(connection_id)
     if summary.relaunch_after is not None:
         watch_kuscia.apply_async((connection_id,), countdown=summary.relaunch_after)
-    return {"connection": summary.connection, "events": summary.events, "error": summary.error}
+    return {
+        "connection": summary.connection,
+        "events": summary.events,
+        "error": summary.error,
+        "skipped": summary.skipped,  # "shutdown": ended by the worker's stop, not its timeout
+    }
 
 
 @shared_task(name="jobs.tasks.refresh_job_stats", ignore_result=True)

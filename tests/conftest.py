@@ -2,8 +2,9 @@
 
 Tiers: unit tests (no marker) run anywhere on SQLite. Tests marked `integration` need
 PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); tests marked `browser` need Debian's
-Chromium at /usr/bin/chromium. When one is missing they are skipped with the reason, unless
-KC_REQUIRE_SERVICES=1 (CI), where they fail instead.
+Chromium at /usr/bin/chromium; tests marked `needs("curl")` need that program. When one is
+missing they are skipped with the reason, unless KC_REQUIRE_SERVICES=1 (CI), where they fail
+instead.
 
 Fixture modules live in tests/fixtures/ and are registered below.
 """
@@ -11,6 +12,7 @@ Fixture modules live in tests/fixtures/ and are registered below.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -52,6 +54,8 @@ def _missing_services(item: pytest.Item) -> list[str]:
             missing.append(f"Redis not reachable at {urlparse(redis).hostname}")
     if item.get_closest_marker("browser") and not CHROMIUM.exists():
         missing.append("Chromium missing (apt-get install chromium)")
+    for marker in item.iter_markers("needs"):  # @pytest.mark.needs("curl"): a program on PATH
+        missing += [f"{tool} is not installed" for tool in marker.args if not shutil.which(tool)]
     return missing
 
 

@@ -265,16 +265,42 @@ def test_token_never_in_responses_logs_or_database(client: Client, kuscia_sim, c
         "action": "stop",
     }
     bodies = []
-    for path, name in app_urls():
+    statuses: dict[str, int] = {}
+    query = {  # what the pages that build parts of the create form need
+        "jobs-actions:task-row": "?index=1",
+        "jobs-actions:party-row": "?prefix=tasks-0-parties&index=1",
+        "jobs-actions:field-row": "?index=1",
+        "jobs-actions:domaindata": "?connection=local&domain=alice",
+    }
+    for route, name in url_patterns():
         if name in ("logout",):
             continue
-        real = "/" + CONVERTER.sub(lambda m: sample.get(m.group(2), "x1"), path.lstrip("/"))
+        # (the real job and task of this test: app_urls() would name sample ones)
+        real = "/" + CONVERTER.sub(lambda m: sample.get(m.group(2), "x1"), route)
         for p in {real, real.replace("/local/", "/bad/")}:
-            response = client.get(p)
+            response = client.get(p + query.get(name, ""))
+            statuses[p] = response.status_code
             bodies.append(response.content.decode(errors="replace"))
             bodies.append(str(response.headers))
     for p in ("/admin/connections/connection/", f"/admin/connections/connection/{conn.pk}/change/"):
-        bodies.append(client.get(p).content.decode(errors="replace"))
+        response = client.get(p)
+        statuses[p] = response.status_code
+        bodies.append(response.content.decode(errors="replace"))
+    # The crawl saw the pages themselves (a 404 or 500 page would hide a leak, not show one):
+    # every GET page answers 200, a POST-only one 405, and only the "bad" connection's jobs are
+    # missing (it has none).
+    post_only = {"/jobs/new/paste/", "/jobs/track/", f"/jobs/local/{job.job_id}/act/stop/"}
+    post_only |= {"/connections/local/toggle/", "/connections/bad/toggle/"}
+    signed_in_goes_on = {"/accounts/login/", "/admin/login/"}  # (redirected, being signed in)
+    for p, status in statuses.items():
+        if p in signed_in_goes_on:
+            assert status == 302, (p, status)
+        elif p in post_only or p.replace("/bad/", "/local/") in post_only:
+            assert status == 405, (p, status)
+        elif p.startswith("/jobs/bad/"):
+            assert status in (404, 405), (p, status)
+        else:
+            assert status == 200, (p, status)
     assert any("Stops at" in b or "All steps passed" in b for b in bodies)
     for body in bodies:
         assert token not in body

@@ -99,13 +99,10 @@ def test_connection_check_page_in_the_browser(browser_page, live_server, login_a
     shoot(page, "connection-form")
     page.goto(f"{live_server.url}/connections/sim/check/")
     assert "All steps passed" in page.locator("#check-results h2").inner_text()
-    first = page.locator("#check-results time").get_attribute("datetime")
-    page.wait_for_timeout(1100)
-    page.click("text=Run again")
-    page.wait_for_function(
-        "old => document.querySelector('#check-results time').getAttribute('datetime') != old",
-        arg=first,
-    )
+    page.evaluate("document.querySelector('#check-results').dataset.old = 'yes'")
+    with page.expect_response(lambda r: r.url.endswith("/check/") and r.status == 200):
+        page.click("text=Run again")
+    page.locator("#check-results:not([data-old])").wait_for()  # swapped for the new results
     assert page.locator(".check-step").count() == 11
     shoot(page, "check-ok")
     page.goto(f"{live_server.url}/connections/sim-bad-token/check/")

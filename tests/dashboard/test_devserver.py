@@ -188,9 +188,7 @@ def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> N
         assert "/jobs/default/" in jobs.text, server.text()
 
         assert len(processes_with_env(marker)) >= 4  # supervisor, sim, worker (+pool), web
-        started = time.monotonic()
         assert server.interrupt() == 0, server.text()
-        assert time.monotonic() - started < 15, server.text()
     finally:
         server.kill()
     time.sleep(0.5)
@@ -201,6 +199,7 @@ def test_make_run_starts_everything_and_one_sigint_stops_it(tmp_path: Path) -> N
     # was escalated or killed.
     assert "Warm shutdown" in server.text() and "Cold shutdown" not in server.text()
     assert "exited with 'signal" not in server.text() and "did not stop" not in server.text()
+    assert "is still busy" not in server.text()  # no child needed its escalation signal
 
     # Running it again reuses the database, certificates and the demo password.
     ca_before = (var_dir / "simulator-certs" / "ca.crt").read_bytes()

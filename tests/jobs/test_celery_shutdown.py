@@ -4,6 +4,7 @@ ends the running watch at once instead of waiting up to KUSCIA_WATCH_SECONDS."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -72,7 +73,9 @@ def test_warm_shutdown_ends_the_watch_promptly(
     log = worker.output()
     print(f"{how} ({broker}): worker exited with {code} after {took:.2f} s")
 
-    assert took < 15, f"warm shutdown took {took:.1f} s (watch timeout {WATCH_SECONDS} s)"
+    # The watch ended because the worker stopped (its stream closed), not at its timeout.
+    ended = re.search(r"watch_kuscia\[[^]]+\] succeeded in .*'skipped': 'shutdown'", log)
+    assert ended, log[-3000:]
     assert "Warm shutdown" in log and "Cold shutdown" not in log, log[-3000:]
     assert "exited with" not in log, log[-3000:]  # no pool process died on the way
     state = SyncState.objects.get(connection=conn)

@@ -80,10 +80,12 @@ def test_party_change_reaches_matrix_and_graph_without_reload(signed_in, live_se
     alice_train = train_row.locator("td").nth(0)
     assert alice_train.locator(".state").inner_text().strip().endswith("Running")
 
-    # an opened message stays open across polls while it does not change
-    sync_wrote(job, "alice-progress")
-    Task.objects.filter(job=job, alias="psi").update(progress=1.0)
-    page.wait_for_timeout(3500)
+    # an opened message stays open across polls while it does not change: wait until a poll
+    # has brought (and the page applied) a newer progress of the same task, then look
+    Task.objects.filter(job=job, alias="train").update(progress=0.8)
+    sync_wrote(job, "train-progress")
+    node.locator("text.meta").filter(has_text="80%").wait_for(timeout=10_000)
+    assert bob_train.locator("pre").inner_text() == EVIL  # the same message, swapped in again
     assert bob_train.locator("details").get_attribute("open") is not None
 
 

@@ -144,9 +144,8 @@ def test_polling_pauses_in_a_hidden_tab_and_resumes_when_visible(signed_in, live
     make_job(make_connection("local"), "job-bg", state=kt.RUNNING)
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if r.headers.get("hx-request") else None)
-    page.goto(live_server.url + "/jobs/local/job-bg/")
-    page.wait_for_timeout(3500)
-    assert polls, "a running job's page polls"
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true", timeout=10_000):
+        page.goto(live_server.url + "/jobs/local/job-bg/")  # a running job's page polls
     # what the browser reports for a background tab
     page.evaluate(
         "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
@@ -154,14 +153,13 @@ def test_polling_pauses_in_a_hidden_tab_and_resumes_when_visible(signed_in, live
     )
     page.wait_for_timeout(300)
     seen = len(polls)
-    page.wait_for_timeout(4000)
+    page.wait_for_timeout(4000)  # (nothing to wait for: no request may come)
     assert len(polls) == seen, "no requests while hidden"
-    page.evaluate(
-        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
-        "document.dispatchEvent(new Event('visibilitychange'))"
-    )
-    page.wait_for_timeout(800)
-    assert len(polls) > seen, "refreshes at once when visible again"
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true", timeout=2_000):
+        page.evaluate(  # refreshes at once (well before the next 3 s poll) when visible again
+            "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
+            "document.dispatchEvent(new Event('visibilitychange'))"
+        )
 
 
 def test_copy_button_copies_an_endpoint(signed_in, live_server):

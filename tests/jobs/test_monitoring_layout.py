@@ -39,10 +39,18 @@ def no_page_overflow(page) -> None:
     assert width <= viewport, f"page is {width}px wide in a {viewport}px window"
 
 
+def goto_ok(page, url: str) -> None:
+    """Open `url`; it must be the page itself (200 with its heading), not an error page that
+    would fit any width just as well."""
+    response = page.goto(url)
+    assert response is not None and response.status == 200, (url, response and response.status)
+    assert page.locator("main h1").count() >= 1, url
+
+
 def visit(page, url: str, name: str) -> None:
     for w in WIDTHS:
         page.set_viewport_size({"width": w, "height": 900})
-        page.goto(url)
+        goto_ok(page, url)
         page.wait_for_load_state("load")
         no_page_overflow(page)
         shoot(page, f"{name}-{w}")
@@ -127,7 +135,7 @@ def test_dark_mode_follows_the_system(browser_page, live_server, login_as):
     )
     page.emulate_media(color_scheme="dark")
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(live_server.url + "/jobs/kuscia-master/job-dark/?task=job-dark-train")
+    goto_ok(page, live_server.url + "/jobs/kuscia-master/job-dark/?task=job-dark-train")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(17, 20, 24)"
     shoot(page, "detail-failed-dark-1440")
@@ -154,7 +162,7 @@ def test_list_pages_by_cursor_and_folds_filters_on_narrow_screens(
             endpoints=False,
         )
     page.set_viewport_size({"width": 375, "height": 800})
-    page.goto(live_server.url + "/jobs/?sort=-created")
+    goto_ok(page, live_server.url + "/jobs/?sort=-created")
     filters = page.locator("details.filterbox")
     expect(filters).not_to_have_attribute("open", "")
     assert not page.locator("form.filters").is_visible()  # the table is on the first screen

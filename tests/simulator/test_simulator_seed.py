@@ -151,7 +151,7 @@ def curl_json(sim, path, data):
     return json.loads(body)
 
 
-@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+@pytest.mark.needs("curl")
 def test_seed_curl_commands_work_with_only_paths_and_port_changed(kuscia_sim_factory, tmp_path):
     sim = kuscia_sim_factory(clock=ManualClock(), speed=1.0)
     body = tmp_path / "create.json"
@@ -177,7 +177,7 @@ def test_seed_curl_commands_work_with_only_paths_and_port_changed(kuscia_sim_fac
     assert reply["status"]["code"] == 11203
 
 
-@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+@pytest.mark.needs("curl")
 def test_seed_troubleshooting_cases_with_curl(kuscia_sim):
     # no client certificate: curl fails at the TLS layer (seed: "curl: (56) ... alert ...")
     done = curl(kuscia_sim, "/healthZ", "{}", cert=False)
