@@ -278,7 +278,12 @@ def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
     lost Kuscia), or whose last success is older than max(N minutes, KC_HEALTH_MAX_SYNC_AGE):
     nothing is polling it."""
     cutoff = now - dt.timedelta(minutes=rule.minutes)
-    stale_age = max(rule.minutes * 60.0, float(settings.KC_HEALTH_MAX_SYNC_AGE))
+    # As /healthz: stale after KC_HEALTH_MAX_SYNC_AGE when set, else after a few poll intervals
+    # (0 would call every connection stale at once).
+    health_age = float(settings.KC_HEALTH_MAX_SYNC_AGE) or settings.KC_HEALTH_STALE_POLLS * max(
+        settings.KUSCIA_POLL_SECONDS, settings.KUSCIA_IDLE_POLL_SECONDS
+    )
+    stale_age = max(rule.minutes * 60.0, health_age)
     stale_cutoff = now - dt.timedelta(seconds=stale_age)
     qs = Connection.objects.filter(enabled=True)
     if rule.connection_id:

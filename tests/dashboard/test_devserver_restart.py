@@ -109,11 +109,11 @@ def test_a_killed_child_is_restarted_while_the_web_server_answers(tmp_path: Path
         wait_until(lambda: port_open(sim_port), 30, "the simulator's port answering", server)
 
         # The worker dies: restarted, and the restarted worker syncs again.
-        worker_pid = child_pid(server, "dashboard worker")
+        worker_pid = child_pid(server, "worker -B")
         before = last_success(base)
         mark = len(server.lines)
         os.kill(worker_pid, signal.SIGKILL)
-        child_pid(server, "dashboard worker", other_than=worker_pid)
+        child_pid(server, "worker -B", other_than=worker_pid)
         assert any(
             "celery worker + beat" in line and "restarting" in line for line in server.lines[mark:]
         )
