@@ -50,6 +50,9 @@ NETWORK_KINDS = ("node_not_ready", "route_failed")
 ACCEPTED = "JobAccepted"  # a party's approve state once it accepted the job
 
 
+STALE_FLOOR = 300.0  # seconds without a successful sync before sync_failing calls it stale
+
+
 def job_link(connection_name: str, job_id: str) -> str:
     return reverse("jobs:detail", kwargs={"connection": connection_name, "job_id": job_id})
 
@@ -278,12 +281,9 @@ def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
     lost Kuscia), or whose last success is older than max(N minutes, KC_HEALTH_MAX_SYNC_AGE):
     nothing is polling it."""
     cutoff = now - dt.timedelta(minutes=rule.minutes)
-    # As /healthz: stale after KC_HEALTH_MAX_SYNC_AGE when set, else after a few poll intervals
-    # (0 would call every connection stale at once).
-    health_age = float(settings.KC_HEALTH_MAX_SYNC_AGE) or settings.KC_HEALTH_STALE_POLLS * max(
-        settings.KUSCIA_POLL_SECONDS, settings.KUSCIA_IDLE_POLL_SECONDS
-    )
-    stale_age = max(rule.minutes * 60.0, health_age)
+    # Stale: no successful sync for KC_HEALTH_MAX_SYNC_AGE when set, else for STALE_FLOOR seconds
+    # (/healthz's own 0 default means "a few poll intervals", too eager for a chat alert).
+    stale_age = max(rule.minutes * 60.0, float(settings.KC_HEALTH_MAX_SYNC_AGE) or STALE_FLOOR)
     stale_cutoff = now - dt.timedelta(seconds=stale_age)
     qs = Connection.objects.filter(enabled=True)
     if rule.connection_id:
