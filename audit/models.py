@@ -88,6 +88,7 @@ class AuditRecord(models.Model):
         CONNECTION_ON = "connection_on", _("Enable connection")
         CONNECTION_OFF = "connection_off", _("Disable connection")
         CONNECTION_CHECK = "connection_check", _("Check connection")
+        CONNECTION_REMOVE = "connection_del", _("Remove connection")
         CHANNEL_ADD = "channel_add", _("Add alert channel")
         CHANNEL_EDIT = "channel_edit", _("Edit alert channel")
         CHANNEL_DELETE = "channel_delete", _("Delete alert channel")

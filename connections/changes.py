@@ -35,13 +35,17 @@ def _finish(record: AuditRecord, *, outcome: str, **fields: Any) -> None:
 
 
 def record_connection_change(
-    *, user: Any, connection: Connection, action: str, changed: list[str]
+    *, user: Any, connection: Connection, action: str, changed: list[str], username: str = ""
 ) -> AuditRecord:
-    """The audit row of a connection added, edited, enabled or disabled (by an admin, through
-    connections.views, in the same transaction as the change). It names the fields that
-    changed, never their values' files: paths are stored on the connection, secrets nowhere."""
+    """The audit row of a connection added, edited, enabled, disabled or removed (by an admin
+    through connections.views, or on the command line with `username` naming who ran it), in
+    the same transaction as the change. It names the fields that changed, never their values'
+    files: paths are stored on the connection, secrets nowhere."""
+    person = who(user)
+    if username and person["user"] is None:
+        person["username"] = username
     return AuditRecord.objects.create(
-        **who(user),
+        **person,
         connection=connection,
         connection_name=connection.name,
         job_id="",

@@ -58,6 +58,12 @@ class ConnectionManager(models.Manager.from_queryset(ConnectionQuerySet)):  # ty
         return conn
 
 
+class NodeRole(models.TextChoices):
+    MASTER = "master", _("master")
+    LITE = "lite", _("lite")
+    AUTONOMY = "autonomy", _("autonomy")
+
+
 class Connection(models.Model):
     """A Kuscia API endpoint the console talks to. Certificate files stay on disk: only their
     paths are stored, never their contents."""
@@ -84,6 +90,12 @@ class Connection(models.Model):
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.CENTRALIZED)
     local_domain = models.CharField(max_length=63, blank=True)
     enabled = models.BooleanField(default=True)
+    # What Kuscia says this endpoint is (connections.nodes, from the connection check): its role
+    # and the domains whose task logs it serves. Written only by connections.nodes.record_node.
+    role = models.CharField(max_length=16, choices=NodeRole.choices, blank=True)
+    domains = models.JSONField(default=list, blank=True)  # sorted domain ids
+    role_detail = models.TextField(blank=True)  # how Kuscia's answers told it
+    role_checked_at = models.DateTimeField(null=True, blank=True)
     is_default = models.BooleanField(
         default=False, help_text=_("Created from the KUSCIA_* environment variables.")
     )

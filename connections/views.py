@@ -28,7 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import admin_required
 from audit.models import AuditRecord
-from connections import changes
+from connections import changes, nodes
 from connections.check_texts import status_label, step_detail, step_hint, step_label
 from connections.models import Connection
 from jobs.models import Job
@@ -239,7 +239,8 @@ def _record(request: HttpRequest, connection: Connection, action: str, changed: 
 @require_GET
 def connection_list(request: HttpRequest) -> HttpResponse:
     rows = [(conn, getattr(conn, "sync", None)) for conn in connections_for_list()]
-    return render(request, "connections/list.html", {"rows": rows, "now": timezone.now()})
+    context = {"rows": rows, "now": timezone.now(), "log_only": Connection.objects.log_only_ids()}
+    return render(request, "connections/list.html", context)
 
 
 @admin_required
@@ -329,10 +330,14 @@ def connection_check(request: HttpRequest, name: str) -> HttpResponse:
         response["Retry-After"] = str(slot.retry_after)
         return response
     steps: list[CheckStep] | None = None
+    domains = nodes.candidate_domains(connection, known_domains(connection))
     try:
-        steps = run_check(connection.client_config(), domains=known_domains(connection))
+        steps = run_check(connection.client_config(), domains=domains)
     finally:
         changes.finish_connection_check(slot.record, steps)
+    node = next((s.node for s in steps if s.node is not None), None)
+    if node is not None:  # what Kuscia says the node is, kept for the log archive and list
+        nodes.record_node(connection, node)
     failed = first_failure(steps)
     context.update(
         steps=[

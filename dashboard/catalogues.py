@@ -38,7 +38,14 @@ from django.utils.translation.template import templatize
 log = logging.getLogger("dashboard.catalogues")
 
 # The apps whose messages the completeness check covers. Widen it as apps are converted.
-CHECKED_APPS: tuple[str, ...] = ("dashboard", "accounts", "audit", "connections", "operate")
+CHECKED_APPS: tuple[str, ...] = (
+    "dashboard",
+    "accounts",
+    "audit",
+    "connections",
+    "operate",
+    "logs",
+)
 # Framework-free code whose messages an app's catalogue holds: kuscia/ writes English and marks
 # its messages with N_ (kuscia.texts); the connections app translates them where they are shown.
 EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"connections": ("kuscia",)}

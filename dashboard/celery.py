@@ -1,11 +1,12 @@
 """The Celery app. Broker and schedule come from dashboard.settings (CELERY_* names).
 
-Three queues: `celery` (reconcile, short tasks), `watch` (one long-running watcher per
-connection) and `alerts` (alert deliveries and the alert sweep, so a slow chat webhook never
-delays a poll). A worker started without -Q consumes all three; in production run a separate
-`-Q watch` worker with concurrency >= number of connections. Without REDIS_URL the broker is
-kombu's filesystem transport, whose folders are created here so `celery -A dashboard worker -B`
-works on a fresh clone.
+Four queues: `celery` (reconcile, short tasks), `watch` (one long-running watcher per
+connection), `alerts` (alert deliveries and the alert sweep, so a slow chat webhook never
+delays a poll) and `logs` (task-log followers, long-running while a task runs). A worker started
+without -Q consumes all four; in production run a separate `-Q watch` worker with concurrency
+>= number of connections and a `-Q logs` worker whose concurrency bounds the followers. Without
+REDIS_URL the broker is kombu's filesystem transport, whose folders are created here so
+`celery -A dashboard worker -B` works on a fresh clone.
 """
 
 import os
@@ -18,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("celery"), Queue("watch"), Queue("alerts"))
+app.conf.task_queues = (Queue("celery"), Queue("watch"), Queue("alerts"), Queue("logs"))
 app.conf.task_default_queue = "celery"
 app.conf.worker_prefetch_multiplier = 1  # a watcher must not hold back queued polls
 

@@ -80,7 +80,7 @@ def _sync_ages() -> list[dict[str, Any]]:
     max_age = max_sync_age()
     now = timezone.now()
     rows: list[dict[str, Any]] = []
-    for conn in Connection.objects.enabled().select_related("sync").order_by("name"):
+    for conn in Connection.objects.job_sources().select_related("sync").order_by("name"):
         state = getattr(conn, "sync", None)
         last = state.last_success if state else None
         age = (now - last).total_seconds() if last else None

@@ -8,6 +8,7 @@ DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL and the KUSCIA_* variables (see READM
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "operate",
     "network",
     "alerts",
+    "logs",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +180,18 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The task-log archive (logs/): a local folder by default; any Django storage backend,
+    # e.g. django-storages' S3 (also OSS through its S3 API), with KC_LOG_STORAGE_BACKEND and
+    # its options as JSON in KC_LOG_STORAGE_OPTIONS.
+    "task_logs": {
+        "BACKEND": os.environ.get(
+            "KC_LOG_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(
+            os.environ.get("KC_LOG_STORAGE_OPTIONS", "")
+            or json.dumps({"location": str(VAR_DIR / "logs")})
+        ),
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -266,6 +280,16 @@ KC_REDIS_PREFIX = os.environ.get("KC_REDIS_PREFIX", "")  # isolates broker keys 
 # a page recounts itself only when the row is older than KC_STATS_MAX_AGE (beat not running).
 KC_STATS_SECONDS = env_float("KC_STATS_SECONDS", 5.0)
 KC_STATS_MAX_AGE = env_float("KC_STATS_MAX_AGE", 60.0)
+# --- Task-log archive (logs/): followers on their own queue, caps, retention ---
+KC_LOG_MAX_BYTES = env_int("KC_LOG_MAX_BYTES", 20 * 1024 * 1024)  # per party log of a task
+KC_LOG_RETENTION_DAYS = env_float("KC_LOG_RETENTION_DAYS", 90.0)
+KC_LOG_FOLLOWERS = env_int("KC_LOG_FOLLOWERS", 16)  # logs handed to followers at once
+KC_LOG_PLAN_SECONDS = env_float("KC_LOG_PLAN_SECONDS", 5.0)  # beat: new logs, followers
+KC_LOG_BACKFILL_DAYS = env_float("KC_LOG_BACKFILL_DAYS", 30.0)  # Kuscia's job GC: 30 days
+KC_LOG_FLUSH_SECONDS = env_float("KC_LOG_FLUSH_SECONDS", 1.0)  # store new lines this often
+KC_LOG_SEGMENT_BYTES = env_int("KC_LOG_SEGMENT_BYTES", 256 * 1024)
+KC_LOG_END_GRACE_SECONDS = env_float("KC_LOG_END_GRACE_SECONDS", 7.0)  # Kuscia flushes every 5 s
+KC_LOG_LEASE_SECONDS = env_float("KC_LOG_LEASE_SECONDS", 30.0)
 # --- Network and data (network.poll): nodes and routes every KUSCIA_NETWORK_POLL_SECONDS, the
 # data inventory (domain data, data sources, grants) every KUSCIA_NETWORK_INVENTORY_SECONDS ---
 KUSCIA_NETWORK_POLL_SECONDS = env_float("KUSCIA_NETWORK_POLL_SECONDS", 15.0)
@@ -275,6 +299,7 @@ KUSCIA_NETWORK_PROBES = env_int("KUSCIA_NETWORK_PROBES", 30)  # new route pairs 
 CELERY_TASK_ROUTES = {
     "jobs.tasks.watch_kuscia": {"queue": "watch"},
     "alerts.tasks.*": {"queue": "alerts"},
+    "logs.tasks.follow_log": {"queue": "logs"},
 }
 CELERY_BEAT_SCHEDULE = {
     "poll-kuscia": {
@@ -296,6 +321,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "jobs.tasks.refresh_job_stats",
         "schedule": KC_STATS_SECONDS,
         "options": {"expires": max(KC_STATS_SECONDS * 2, 2.0)},
+    },
+    "plan-logs": {
+        "task": "logs.tasks.plan_logs",
+        "schedule": KC_LOG_PLAN_SECONDS,
+        "options": {"expires": max(KC_LOG_PLAN_SECONDS * 2, 2.0)},
+    },
+    "clean-logs": {
+        "task": "logs.tasks.clean_logs",
+        "schedule": env_float("KC_LOG_CLEAN_SECONDS", 3600.0),
+        "options": {"expires": 600.0},
     },
 }
 

@@ -17,6 +17,7 @@ from functools import cache
 from django.utils.translation import gettext
 
 from connections.changes import STOPS_AT
+from connections.nodes import NO_NODE_HINT, NO_NODE_MASTER, NO_NODE_P2P
 from operate.actions import ALREADY_FINISHED, NOT_AWAITING_APPROVAL, REQUERY_FAILED
 
 # Stored messages with values -> the values that are messages themselves (translated too);
@@ -26,6 +27,9 @@ STORED_FORMATS: dict[str, frozenset[str]] = {
     ALREADY_FINISHED: frozenset(),
     NOT_AWAITING_APPROVAL: frozenset(),
     REQUERY_FAILED: frozenset(),
+    NO_NODE_MASTER: frozenset(),
+    NO_NODE_P2P: frozenset(),
+    NO_NODE_HINT: frozenset(),
 }
 
 _PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")

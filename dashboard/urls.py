@@ -32,6 +32,7 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("jobs/", include("operate.urls")),
     path("audit/", include("audit.urls")),
+    path("logs/", include("logs.urls")),
     path("", include("network.urls")),
     path("alerts/", include("alerts.urls")),
     path("", include("jobs.urls")),

@@ -20,9 +20,4 @@ urlpatterns = [
     path(
         "jobs/<slug:connection>/<str:job_id>/tasks/<str:task_id>/", views.task_detail, name="task"
     ),
-    path(
-        "jobs/<slug:connection>/<str:job_id>/tasks/<str:task_id>/log/",
-        views.task_log,
-        name="task_log",
-    ),
 ]

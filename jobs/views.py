@@ -8,9 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +49,6 @@ from kuscia import types as kt
 
 # htmx stops polling an element whose response has this status (and we also drop the trigger).
 STOP_POLLING = 286
-LOG_MAX_LINES = 2000
 POLL_SECONDS = 3  # the job list, a job's page and a task's page, while something is live
 OVERVIEW_POLL_SECONDS = 10  # the overview's counts are recounted by beat (KC_STATS_SECONDS)
 HISTORY_SHOWN = 60  # newest changes in the opened history (?history=all for every one)
@@ -464,44 +462,7 @@ def task_detail(
     if request.htmx:
         return _respond(request, "jobs/task.html#status", context, done=context["done"])
     context["transitions"] = list(Transition.objects.for_task(job, task_id))
-    context["logs_supported"] = job.connection.mode in (Connection.Mode.LITE, Connection.Mode.P2P)
     return render(request, "jobs/task.html", context)
-
-
-@require_GET
-def task_log(request: HtmxHttpRequest, connection: str, job_id: str, task_id: str) -> HttpResponse:
-    """The task's log from Kuscia's log API (lite/autonomy nodes only; the local party's)."""
-    job = _get_job(connection, job_id)
-    if not Task.objects.of_job(job, task_id):  # only this job's tasks, not any id Kuscia has
-        raise Http404("This job has no such task.")
-    context: dict[str, Any] = {"job": job, "task_id": task_id, "lines": [], "error": None}
-    if job.connection.mode not in (Connection.Mode.LITE, Connection.Mode.P2P):
-        context["error"] = {
-            "kind": "not_supported",
-            "message": "This connection is a Kuscia master: the log API only works on lite and "
-            "autonomy nodes.",
-            "hint": "Add a connection to the party's own node to read its logs.",
-        }
-        return render(request, "jobs/task.html#log", context)
-    from kuscia.client import KusciaClient
-    from kuscia.errors import KusciaError
-
-    try:
-        with KusciaClient(job.connection.client_config()) as client:
-            lines = list(
-                itertools.islice(_lines(client.query_task_log(task_id)), LOG_MAX_LINES + 1)
-            )
-    except KusciaError as exc:
-        context["error"] = {"kind": exc.kind, "message": exc.message, "hint": exc.hint}
-        return render(request, "jobs/task.html#log", context)
-    context["truncated"] = len(lines) > LOG_MAX_LINES
-    context["lines"] = lines[:LOG_MAX_LINES]
-    return render(request, "jobs/task.html#log", context)
-
-
-def _lines(chunks: Iterator[str]) -> Iterator[str]:
-    for chunk in chunks:
-        yield from chunk.splitlines()
 
 
 @require_GET

@@ -12,14 +12,15 @@ HTTP 401 and 404) and on the facts in kuscia-api.md §1 and §12:
  7. token        the Token header is accepted (no 401)
  8. api path     the API routes answer under the URL (no 404)
  9. healthZ      POST /healthZ reports ready
-10. watch        a short /api/v1/job/watch opens and closes
-11. routes       domain route status between the known domains
+10. node role    master, lite or autonomy, and the domain(s) it serves (kuscia/node.py)
+11. watch        a short /api/v1/job/watch opens and closes
+12. routes       domain route status between the known domains
 
 The first failing step stops the run; the steps after it are reported as skipped. Certificate
 and token contents are read to be checked but never put into a step's text.
 
 Network steps 2, 3, 5 and 6 use the stdlib socket/ssl directly so that each can fail on its own;
-steps 7 to 11 go through the console's KusciaClient, exactly as the sync engine does.
+steps 7 to 12 go through the console's KusciaClient, exactly as the sync engine does.
 
 Why one module over 600 lines: the eleven steps share the run state and the rule "the first
 failure stops the run"; read top to bottom they are the troubleshooting guide in order.
@@ -52,6 +53,7 @@ from kuscia.errors import (
     KusciaError,
     transport_error,
 )
+from kuscia.node import NodeInfo, probe_node
 from kuscia.texts import N_, Text
 
 Status = Literal["ok", "warn", "fail", "skipped"]
@@ -65,6 +67,7 @@ CLIENT_CERT = N_("Client certificate accepted")
 TOKEN = N_("Token accepted")
 API_PATH = N_("API path")
 HEALTHZ = N_("healthZ")
+NODE = N_("Node role")
 WATCH = N_("Watch stream")
 ROUTES = N_("Domain routes")
 STEP_NAMES = (
@@ -77,6 +80,7 @@ STEP_NAMES = (
     TOKEN,
     API_PATH,
     HEALTHZ,
+    NODE,
     WATCH,
     ROUTES,
 )
@@ -94,6 +98,7 @@ class CheckStep:
     detail: str
     hint: str = ""
     texts: tuple[Text, ...] = field(default=(), compare=False, metadata={"json": False})
+    node: NodeInfo | None = field(default=None, compare=False, metadata={"json": False})
 
 
 def _step(name: str, status: Status, *texts: Text, hint: str = "") -> CheckStep:
@@ -658,6 +663,7 @@ def _http_steps(st: _State, domains: Sequence[str], factory: ClientFactory) -> l
         raise _Stop(_step(TOKEN, "fail", detail, hint=err.hint)) from None
     with client:
         steps = _step_token_path_health(st, client)
+        steps.append(_step_node(client, domains))
         steps.append(_step_watch(client))
         steps.append(_step_routes(client, domains))
     return steps
@@ -780,6 +786,37 @@ def _token_ok(config: ConnectionConfig) -> CheckStep:
     if config.protocol == "NOTLS":
         return _step(TOKEN, "skipped", _t(N_("protocol NOTLS: Kuscia does not check the token")))
     return _step(TOKEN, "ok", _t(N_("Kuscia accepted the Token header (no 401).")))
+
+
+def _step_node(client: KusciaClient, domains: Sequence[str]) -> CheckStep:
+    """The node's role and the domains it serves (kuscia/node.py), kept on the step."""
+    try:
+        node = probe_node(client, domains)
+    except KusciaError as err:
+        detail = _t(N_("could not tell: %(kind)s: %(error)s"), kind=err.kind, error=err.text)
+        return _step(NODE, "warn", detail, hint=err.hint)
+    if not node.role:
+        step = _step(
+            NODE,
+            "warn",
+            _t(N_("Kuscia's answers do not tell the role: %(how)s"), how=node.detail),
+            hint=N_("Task logs need Kuscia v0.13 or newer on a lite or autonomy node."),
+        )
+        return replace(step, node=node)
+    hint = ""
+    if not node.domains and node.role != "master":
+        hint = N_(
+            "Set the connection's local domain (or let the console see a job of it) so that "
+            "the domains this node serves can be confirmed."
+        )
+    serves = ", ".join(node.domains) if node.domains else "-"
+    detail = _t(
+        N_("%(role)s, serving %(domains)s (%(how)s)."),
+        role=node.role,
+        domains=serves,
+        how=node.detail,
+    )
+    return replace(_step(NODE, "warn" if hint else "ok", detail, hint=hint), node=node)
 
 
 WATCH_DEADLINE = 8.0  # seconds: the watch asked for 1 s must end well before this

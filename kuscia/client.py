@@ -36,7 +36,8 @@ from kuscia.errors import (
     api_error,
     transport_error,
 )
-from kuscia.stream import ObjectDecoder, WatchStream
+from kuscia.logstream import TaskLogStream
+from kuscia.stream import WatchStream
 from kuscia.texts import N_, Text
 from kuscia.types import JSON, JobDetail, JobSpec, JobStatus
 
@@ -497,6 +498,39 @@ class KusciaClient(NetworkCalls):
 
     # ------------------------------------------------------------ logs
 
+    def open_task_log(
+        self,
+        task_id: str,
+        *,
+        replica_idx: int = 0,
+        container: str = "",
+        follow: bool = False,
+        silence_timeout: float = 300.0,
+    ) -> TaskLogStream:
+        """The task's log as a TaskLogStream of line lists (opened on first iteration).
+
+        Only lite and autonomy nodes serve logs, and only their own domain's pods (the master
+        answers 11105, not_supported). Errors arrive inside the stream and are raised as
+        KusciaAPIError. A follow stream never ends by itself: close() it.
+        """
+        route = TaskLogStream.route
+        body: JSON = {"task_id": task_id, "replica_idx": replica_idx, "follow": follow}
+        if container:
+            body["container"] = container
+        timeout = None
+        if follow:  # a quiet task writes nothing for a while; still never wait forever
+            timeout = self._timeouts(read=max(self.config.read_timeout, silence_timeout))
+
+        def open_log() -> httpx.Response:
+            with self._observing(route):
+                return self._send(route, body, stream=True, timeout=timeout)
+
+        return TaskLogStream(
+            open_log,
+            lambda exc, phase: self._map_transport(exc, route, phase),
+            lambda status: _raise_for_status(status, route),
+        )
+
     def query_task_log(
         self,
         task_id: str,
@@ -506,35 +540,13 @@ class KusciaClient(NetworkCalls):
         follow: bool = False,
         follow_silence_timeout: float = 300.0,
     ) -> Iterator[str]:
-        """The task's log text, chunk by chunk (each chunk holds up to 100 lines).
-
-        Only lite and autonomy nodes serve logs (the master answers 11105, not_supported).
-        Errors arrive inside the stream and are raised as KusciaAPIError.
-        """
-        route = "/api/v1/log/task/query"
-        body: JSON = {"task_id": task_id, "replica_idx": replica_idx, "follow": follow}
-        if container:
-            body["container"] = container
-        timeout = None
-        if follow:  # a quiet task writes nothing for a while; still never wait forever
-            timeout = self._timeouts(read=max(self.config.read_timeout, follow_silence_timeout))
-        with self._observing(route):
-            response = self._send(route, body, stream=True, timeout=timeout)
-        decoder = ObjectDecoder()
-        try:
-            for chunk in response.iter_bytes():
-                for o in decoder.feed(chunk):
-                    _raise_for_status(wire.obj(o.get("status"), "status"), route)
-                    log = o.get("log", "")
-                    if not isinstance(log, str):
-                        raise KusciaMalformed("log chunk is not a string", route=route)
-                    if log:
-                        yield log
-            decoder.finish()
-        except KusciaMalformed as exc:
-            exc.route = route
-            raise
-        except httpx.HTTPError as exc:
-            raise self._map_transport(exc, route, "read") from None
-        finally:
-            response.close()
+        """The task's log text, chunk by chunk (each chunk holds up to 100 lines, "\n"-joined)."""
+        with self.open_task_log(
+            task_id,
+            replica_idx=replica_idx,
+            container=container,
+            follow=follow,
+            silence_timeout=follow_silence_timeout,
+        ) as stream:
+            for lines in stream:
+                yield "\n".join(lines)

@@ -6,8 +6,12 @@ Steps, each idempotent so that running it again reuses what exists:
    is set;
 2. unless KUSCIA_API_URL is set, create the simulator's certificates in KUSCIA_CERT_DIR
    (default var/simulator-certs) and start the Kuscia simulator with demo jobs on
-   KUSCIA_SIM_PORT (default 18082);
-3. start a Celery worker with an embedded beat (filesystem broker when REDIS_URL is unset);
+   KUSCIA_SIM_PORT (default 18082) as the master, with a lite node per demo domain on the
+   next ports (alice 18083, bob 18084, carol 18085); add a connection per lite and run the
+   connection check of every connection, so that the console knows the master and its lites
+   (each party's task logs come from its lite);
+3. start a Celery worker with an embedded beat (filesystem broker when REDIS_URL is unset) and
+   a worker for the task-log followers (queue `logs`, threads);
 4. start the web server on PORT (default 8000): Django's runserver, or gunicorn with
    KC_WEB=gunicorn;
 5. create or refresh the demo operator account and print the URL and its credentials.
@@ -300,6 +304,43 @@ def ensure_sim_certs(cert_dir: Path) -> None:
     ensure(cert_dir)
 
 
+DEMO_DOMAINS = ("alice", "bob", "carol")  # the parties of the simulator's demo jobs
+
+
+def lite_ports(sim_port: int) -> dict[str, int]:
+    return {domain: sim_port + 1 + i for i, domain in enumerate(DEMO_DOMAINS)}
+
+
+def add_lite_connections(env: dict[str, str], cert_dir: Path, ports: dict[str, int]) -> None:
+    """A connection per demo lite node (add or bring up to date), then every connection's
+    check: the console learns that the default connection is a master holding these domains
+    and that each lite serves one of them (before the worker reads any job)."""
+    for domain, port in ports.items():
+        manage(
+            env,
+            "connections",
+            "add",
+            f"lite-{domain}",
+            "--url",
+            f"https://127.0.0.1:{port}",
+            "--cert-dir",
+            str(cert_dir),
+            "--mode",
+            "lite",
+            "--local-domain",
+            domain,
+            "--update",
+            capture=True,
+        )
+    subprocess.run(
+        [PYTHON, "manage.py", "connections", "check", "--all", "--role-only"],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def main() -> int:
     env, var_dir = build_env()
     host = env.get("HOST", "127.0.0.1")
@@ -324,9 +365,18 @@ def main() -> int:
         if use_sim:
             cert_dir = Path(env["KUSCIA_CERT_DIR"])
             ensure_sim_certs(cert_dir)
-            if port_answers("127.0.0.1", sim_port):
-                log(f"port {sim_port} is taken: set KUSCIA_SIM_PORT to a free port")
+            taken = [
+                p
+                for p in (sim_port, *lite_ports(sim_port).values())
+                if port_answers("127.0.0.1", p)
+            ]
+            if taken:
+                log(
+                    f"port {taken[0]} is taken: set KUSCIA_SIM_PORT to a free port "
+                    "(its lite nodes use the next three)"
+                )
                 return 2
+            lites = lite_ports(sim_port)
             sim = sup.start(
                 "kuscia simulator",
                 [
@@ -337,11 +387,14 @@ def main() -> int:
                     str(sim_port),
                     "--cert-dir",
                     str(cert_dir),
+                    *(a for d, p in lites.items() for a in ("--lite", f"{d}={p}")),
                 ],
             )
-            if not wait_for_port(sup, sim, "127.0.0.1", sim_port, 30):
+            ports = [sim_port, *lites.values()]
+            if not all(wait_for_port(sup, sim, "127.0.0.1", p, 30) for p in ports):
                 log("the simulator did not start")
                 return 1
+            add_lite_connections(env, cert_dir, lites)
         else:
             log(f"using the Kuscia API at {env['KUSCIA_API_URL']} (no simulator)")
 
@@ -372,8 +425,28 @@ def main() -> int:
             env.get("LOG_LEVEL", "INFO") if loud else "WARNING",
             "--concurrency",
             env.get("KC_WORKER_CONCURRENCY", "4"),
+            "-Q",
+            "celery,watch,alerts",  # the task-log followers have their own worker below
         ]
         sup.start("celery worker + beat", celery_argv, escalate=signal.SIGQUIT)
+        logs_argv = [
+            str(BIN / "celery"),
+            "-A",
+            "dashboard",
+            *([] if loud else ["--quiet"]),
+            "worker",
+            "-Q",
+            "logs",
+            "--pool",
+            "threads",
+            "--concurrency",
+            env.get("KC_LOG_WORKER_CONCURRENCY", "16"),
+            "-n",
+            "logs@%h",
+            "--loglevel",
+            env.get("LOG_LEVEL", "INFO") if loud else "WARNING",
+        ]
+        sup.start("celery worker for task logs", logs_argv, escalate=signal.SIGQUIT)
 
         if web == "gunicorn":
             manage(env, "collectstatic", "--noinput", "-v", "0")

@@ -49,6 +49,7 @@ class Faults:
     malformed_rate: float = 0.0  # fraction answered 200 with a truncated JSON body
     stream_cut_after: float = 0.0  # >0: watch streams are dropped (no final chunk) after s
     log_cut_after: int = 0  # >0: log streams are dropped in the middle of line N+1
+    log_cuts: int | None = None  # how many log streams to cut (None: every one)
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 

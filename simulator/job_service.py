@@ -200,6 +200,13 @@ class JobService(JobRendering):
             approval_required=cf.get("sim-approval") == "required",
             gen=next(self._seq),
         )
+        for key, attr, low, high in (
+            ("sim-replicas", "replicas", 1, 8),
+            ("sim-log-kb", "log_kb", 0, 1 << 20),
+        ):
+            raw = cf.get(key, "")
+            if raw.isascii() and raw.isdigit():
+                setattr(job, attr, min(max(int(raw), low), high))
         if cf.get("sim-task-seconds"):
             try:
                 job.task_seconds = max(float(cf["sim-task-seconds"]), 0.0)

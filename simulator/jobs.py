@@ -68,6 +68,8 @@ class TaskRun:
     progress: float = 0.0
     parties: list[PartyRun] = field(default_factory=list)
     log_lines: dict[str, list[bytes]] = field(default_factory=dict)  # per party: its pod log
+    # replicas 1, 2, ... of a party (custom field sim-replicas): (party, replica) -> pod log
+    replica_lines: dict[tuple[str, int], list[bytes]] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +94,9 @@ class Job:
     task_seconds: float | None = None
     fail_plans: list[FailPlan] = field(default_factory=list)
     stage_label: str = ""
+
+    replicas: int = 1  # pods per party of each task (custom field sim-replicas)
+    log_kb: int = 0  # extra log lines per party and replica, KB (custom field sim-log-kb)
 
     def parties(self) -> list[str]:
         seen: list[str] = []

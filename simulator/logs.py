@@ -42,7 +42,14 @@ class Logs(WorldCore):
                 lines = tasklog.failure_lines(at, me, run.task_id, culprit, error)
             else:
                 lines = tasklog.progress_lines(at, me, run.alias, step)
+                filler = job.log_kb * 1024 // 10  # about ten progress reports per task
+                lines += tasklog.filler_lines(at, me, run.alias, step, filler) if filler else []
             run.log_lines.setdefault(me, []).extend(lines)
+            for replica in range(1, job.replicas):
+                log = run.replica_lines.setdefault((me, replica), [])
+                if step == 0:
+                    log.append(tasklog.replica_line(at, me, replica, job.replicas))
+                log.extend(lines)
 
     # ------------------------------------------------------------ log/node/query
 
@@ -59,7 +66,8 @@ class Logs(WorldCore):
                             ERR_QUERY_POD_NODE, f"task {task_id} status pending, please try later"
                         )
                     pod = f"{domain}/{task_id}-{replica_idx}"
-                    if replica_idx != 0 or domain not in {p.domain_id for p in run.parties}:
+                    parties = {p.domain_id for p in run.parties}
+                    if not 0 <= replica_idx < job.replicas or domain not in parties:
                         raise APIError(
                             ERR_QUERY_POD_NODE,
                             f"task {task_id} hasn't created pod {pod} yet, please try later",
@@ -92,10 +100,12 @@ class Logs(WorldCore):
         *,
         mode: str | None = None,
         domain: str | None = None,
+        start: int = 0,
     ) -> list[str]:
         """The lines so far of `task_id`'s pod log in the node's own domain, as Go's JSON
-        encoder sends them. `mode` "master" answers 11105 (default: the world's log_mode);
-        `domain` is a lite node's domain (default: the local domain, else the initiator)."""
+        encoder sends them, from line `start` on. `mode` "master" answers 11105 (default: the
+        world's log_mode); `domain` is a lite node's domain (default: the local domain, else
+        the initiator)."""
         with self.lock:
             self._tick_locked()
             if (mode or self.log_mode) == "master":
@@ -117,7 +127,7 @@ class Logs(WorldCore):
             if not lite:  # an autonomy node checks the request against the task first
                 if me not in {p["domain_id"] for p in spec.parties}:
                     raise APIError(ERR_VALIDATE, "can't find the party in this task")
-                if replica_idx != 0:
+                if not 0 <= replica_idx < job.replicas:
                     raise APIError(ERR_VALIDATE, "replicate index invalid")
                 if container not in ("", "secretflow"):
                     raise APIError(ERR_VALIDATE, f"container name {container} invalid")
@@ -125,7 +135,7 @@ class Logs(WorldCore):
                 raise APIError(
                     ERR_QUERY_LOG, prefix + f"task {task_id} status pending, please try later"
                 )
-            if replica_idx != 0 or me not in {p.domain_id for p in run.parties}:
+            if not 0 <= replica_idx < job.replicas or me not in {p.domain_id for p in run.parties}:
                 pod = f"{me}/{task_id}-{replica_idx}"
                 raise APIError(
                     ERR_QUERY_LOG,
@@ -138,4 +148,8 @@ class Logs(WorldCore):
                     ERR_QUERY_LOG,
                     f"failed to local query, err: can't find pod log path for {path}, err: <nil>",
                 )
-            return [tasklog.go_string(line) for line in run.log_lines.get(me, [])]
+            if replica_idx:
+                pod_log = run.replica_lines.get((me, replica_idx), [])
+            else:
+                pod_log = run.log_lines.get(me, [])
+            return [tasklog.go_string(line) for line in pod_log[start:]]

@@ -21,7 +21,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from . import codec
+from . import codec, lite
 from .base import ERR_UNEXPECTED, KUSCIA_VERSION, APIError
 from .certs import CA_CERT, SERVER_CERT, SERVER_KEY, ensure_certs, read_token
 from .clock import Clock
@@ -173,6 +173,8 @@ class Handler(StreamHandler):
             self._json({"status": {"code": ERR_UNEXPECTED, "message": str(exc)}})
             return
         try:
+            if self.server.sim.lite_domain:  # a lite node: its own domain's data only
+                lite.check_request(path, req, self.server.sim.lite_domain)
             data = route.handler(world, req)
         except APIError as exc:
             status = {"code": exc.code, "message": exc.message, "details": exc.details}

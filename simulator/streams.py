@@ -139,13 +139,14 @@ class StreamHandler(BaseHTTPRequestHandler):
         if req is None:
             return
 
-        def read() -> list[str]:
+        def read(start: int = 0) -> list[str]:
             return sim.world.task_log(
                 req["task_id"],
                 req["replica_idx"],
                 req["container"],
                 mode=sim.log_mode,
                 domain=sim.lite_domain,
+                start=start,
             )
 
         extra = {"Cache-Control": "no-cache"}
@@ -157,25 +158,26 @@ class StreamHandler(BaseHTTPRequestHandler):
                 self._chunk({"status": {"code": exc.code, "message": exc.message}}, go=True)
                 self._end_stream()
             return
-        cut_after = sim.world.faults.log_cut_after
+        cut_after = self._log_cut()
         try:
             self._start_stream(extra)
-            sent = 0
+            sent = 0  # lines sent; `lines` holds those not sent yet
             while True:
-                while sent < len(lines):
-                    batch = lines[sent : sent + 100]
+                while lines:
+                    batch = lines[:100]
                     if cut_after and sent + len(batch) > cut_after:
                         batch = batch[: cut_after - sent]
                         if not batch:
-                            self._cut_mid_line(lines[sent])
+                            self._cut_mid_line(lines[0])
                     self._chunk(
                         {"status": {"message": "success"}, "log": "\n".join(batch)}, go=True
                     )
                     sent += len(batch)
+                    lines = lines[len(batch) :]
                 if not req["follow"] or sim.stopping.wait(0.2):
                     break
                 try:
-                    lines = read()
+                    lines = read(sent)
                 except APIError:
                     break
             self._end_stream()
@@ -183,6 +185,18 @@ class StreamHandler(BaseHTTPRequestHandler):
             self._drop()
         except _Stop:
             self.close_connection = True
+
+    def _log_cut(self) -> int:
+        """The line this stream is cut in (0: not cut); takes one of `log_cuts` when counted."""
+        world = self.server.sim.world
+        with world.lock:
+            faults = world.faults
+            if not faults.log_cut_after or faults.log_cuts is None:
+                return faults.log_cut_after
+            if faults.log_cuts <= 0:
+                return 0
+            faults.log_cuts -= 1
+            return faults.log_cut_after
 
     def _cut_mid_line(self, line: str) -> None:
         """Send the first half of the object carrying `line`, then drop the connection."""

@@ -58,6 +58,29 @@ def progress_lines(at: float, party: str, alias: str, pct: int) -> list[bytes]:
     return [_line(at, "INFO", party, "component.py:212", f"{alias} progress {pct}%")]
 
 
+def replica_line(at: float, party: str, replica: int, replicas: int) -> bytes:
+    """The first line of replica `replica` (> 0): its pod's own log."""
+    return _line(at, "INFO", party, "entry.py:58", f"replica {replica} of {replicas} started")
+
+
+def filler_lines(at: float, party: str, alias: str, pct: int, size: int) -> list[bytes]:
+    """About `size` bytes of training batches (custom field sim-log-kb: large logs)."""
+    out: list[bytes] = []
+    batch = total = 0
+    while total < size:
+        line = _line(
+            at,
+            "DEBUG",
+            party,
+            "sgd.py:118",
+            f"{alias} epoch {pct:03d} batch {batch:05d} loss={1 / (pct + batch + 1):.6f}",
+        )
+        out.append(line)
+        total += len(line) + 1
+        batch += 1
+    return out
+
+
 def done_lines(at: float, party: str, task_id: str, alias: str) -> list[bytes]:
     bar = "\r".join(
         f"{p:3d}%|{'#' * (p // 10):<10}| {p // 25}/4 [00:0{p // 25}<00:0{4 - p // 25}]"

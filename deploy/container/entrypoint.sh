@@ -5,6 +5,8 @@
 #   worker   Celery worker for the poll queue with the embedded beat: exactly one per deployment
 #            (more poll capacity: WORKER_CONCURRENCY)
 #   watch    Celery worker for the watch streams (WATCH_CONCURRENCY >= number of connections)
+#   logs     Celery worker (threads) for the task-log followers; LOG_CONCURRENCY bounds them.
+#            It writes $KC_VAR_DIR/logs, which web reads: share that volume between them
 #   migrate  apply database migrations and exit: once per deployment, before the others start
 set -eu
 
@@ -12,7 +14,7 @@ role="${1:-web}"
 [ "$#" -gt 0 ] && shift
 
 case "$role" in
-  web | worker | watch)
+  web | worker | watch | logs)
     # Prometheus files of this container's processes (only theirs: PIDs repeat across
     # containers, so the directory is never shared); a restart starts from empty files.
     if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
@@ -38,6 +40,10 @@ case "$role" in
   watch)
     exec celery -A dashboard worker -Q watch --concurrency "${WATCH_CONCURRENCY:-4}" \
       --loglevel "${LOG_LEVEL:-INFO}" -n "watch@%h" "$@"
+    ;;
+  logs)
+    exec celery -A dashboard worker -Q logs --pool threads \
+      --concurrency "${LOG_CONCURRENCY:-16}" --loglevel "${LOG_LEVEL:-INFO}" -n "logs@%h" "$@"
     ;;
   migrate)
     exec python manage.py migrate --noinput "$@"

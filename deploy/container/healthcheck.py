@@ -3,7 +3,7 @@
 - web: GET /healthz on the container's own port answers 200 (database and broker reachable).
   The request carries a host the deployment allows and X-Forwarded-Proto: https, as the TLS
   proxy in front does, so production's HTTPS redirect does not answer it instead.
-- worker, watch: the container's Celery node answers a ping through the broker.
+- worker, watch, logs: the container's Celery node answers a ping through the broker.
 - migrate and other commands: nothing to probe; healthy while running.
 
 The role is the one deploy/container/entrypoint.sh recorded in /tmp/kuscia-console-role.
@@ -21,7 +21,8 @@ import urllib.request
 from pathlib import Path
 
 ROLE_FILE = Path("/tmp/kuscia-console-role")  # noqa: S108 (the container's own /tmp)
-NODES = {"worker": "poll", "watch": "watch"}  # role -> Celery node name prefix (entrypoint.sh)
+# role -> Celery node name prefix (entrypoint.sh)
+NODES = {"worker": "poll", "watch": "watch", "logs": "logs"}
 
 
 def allowed_host() -> str:

@@ -300,7 +300,7 @@ def run_poll_cycle(*, force: bool = False) -> list[ReconcileSummary]:
     if settings.KUSCIA_DEFAULT_CONNECTION:
         Connection.objects.ensure_default()
     summaries = []
-    for connection in Connection.objects.filter(enabled=True).order_by("pk"):
+    for connection in Connection.objects.job_sources().order_by("pk"):
         summaries.append(poll_connection(connection, force=force))
     return summaries
 

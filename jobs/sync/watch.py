@@ -80,7 +80,7 @@ def watch_stopping() -> bool:
 def watch_candidates() -> list[int]:
     if settings.KUSCIA_DEFAULT_CONNECTION:
         Connection.objects.ensure_default()
-    return list(Connection.objects.filter(enabled=True).order_by("pk").values_list("pk", flat=True))
+    return list(Connection.objects.job_sources().order_by("pk").values_list("pk", flat=True))
 
 
 def _set_watch(connection: Connection, **fields: Any) -> None:
@@ -140,8 +140,8 @@ def watch_connection(
 ) -> WatchSummary:
     """Consume the watch stream of one connection until its finite timeout, a silence over
     30 s (the client raises) or an error. One watcher per connection across workers (lease)."""
-    connection = Connection.objects.filter(pk=connection_id, enabled=True).first()
-    if connection is None:
+    connection = Connection.objects.job_sources().filter(pk=connection_id).first()
+    if connection is None:  # disabled, or a lite of a master's deployment (log node only)
         return WatchSummary(connection=str(connection_id), skipped="disabled")
     summary = WatchSummary(connection=connection.name)
     if _stopping.is_set():

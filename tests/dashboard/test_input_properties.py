@@ -59,7 +59,6 @@ PARAMS: dict[str, list[str]] = {
     "jobs:sync_status": [],
     "jobs:detail": DETAIL,
     "jobs:task": [],
-    "jobs:task_log": [],
     "jobs:detail_live": ["task", "spec"],
     "jobs:detail_history": [],
     "jobs:detail_raw": [],
@@ -88,6 +87,10 @@ PARAMS: dict[str, list[str]] = {
     "alerts:rule_delete": [],
     "alerts:mine": [],
     "alerts:notify": [],
+    "logs:task": ["log", "party", "line", "q", "m"],
+    "logs:view": ["line", "q", "m", "poll"],
+    "logs:download": [],
+    "logs:tail": [],
 }
 # The parameters whose values the code parses (tests/fixtures/nasty.py SHAPED); others: any text.
 SHAPES = {
@@ -101,6 +104,8 @@ SHAPES = {
     "created_to": "date",
     "since": "date",
     "until": "date",
+    "line": "integer",
+    "m": "integer",
 }
 # Path arguments of the sample URLs (each also fuzzed where the route takes any text).
 SAMPLE = {"connection": "local", "name": "local", "job_id": "job-1", "task_id": "job-1-t0"}

@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from connections.models import Connection
 from jobs.models import Job, Task, Transition
 from kuscia import types as kt
 from tests.fixtures.data import add_changes, make_connection, make_job
@@ -323,25 +322,16 @@ def test_unknown_job_and_task_are_404(client_in, pages_connection):
     )
 
 
-def test_task_page_on_master_says_logs_are_not_available(client_in, pages_connection):
+def test_task_page_loads_the_archived_logs_lazily(client_in, pages_connection):
     job = make_job(pages_connection, "job-t", state=kt.FAILED, party_err="exit 137")
     url = reverse("jobs:task", args=["local", job.job_id, "job-t-t1"])
     html = client_in.get(url).content.decode()
-    assert "exit 137" in html and "Kuscia master" in html and "task-log" not in html
+    assert "exit 137" in html
     assert 'data-copy="job-t-t1-0-global.bob.svc:26836"' in html
-    log = client_in.get(reverse("jobs:task_log", args=["local", job.job_id, "job-t-t1"]))
-    assert log.status_code == 200 and "not_supported" in log.content.decode()
+    logs_url = reverse("logs:task", args=["local", job.job_id, "job-t-t1"])
+    assert f'hx-get="{logs_url}"' in html and 'id="task-logs"' in html
+    assert client_in.get(logs_url).status_code == 200
     assert client_in.get(url, **HX).status_code == 286
-
-
-def test_task_page_on_lite_node_loads_log_fragment_lazily(client_in):
-    conn = make_connection("lite-alice", mode=Connection.Mode.LITE)
-    make_job(conn, "job-l", state=kt.RUNNING)
-    html = client_in.get(
-        reverse("jobs:task", args=["lite-alice", "job-l", "job-l-t1"])
-    ).content.decode()
-    assert 'hx-get="/jobs/lite-alice/job-l/tasks/job-l-t1/log/"' in html
-    assert 'hx-trigger="load, kc-reload"' in html
 
 
 def test_job_with_no_tasks_yet_explains_itself(client_in, pages_connection):
@@ -527,3 +517,11 @@ def test_a_job_kuscia_refuses_to_show_says_so_on_its_page(client_in, pages_conne
     html = " ".join(html.split())  # as the browser shows it: line breaks are spaces
     assert "Kuscia has refused to show this job to local for " in html
     assert "&lt;b&gt;KusciaAPI&lt;/b&gt;" in html and "<b>KusciaAPI" not in html
+
+
+def test_failure_card_loads_the_failed_partys_last_log_lines(client_in, pages_connection):
+    job = make_job(pages_connection, "job-ft", state=kt.FAILED, party_err="exit 137")
+    html = client_in.get(detail_url(job)).content.decode()
+    card = html.split('<section class="failure"')[1].split("</section>")[0]
+    tail = reverse("logs:tail", args=["local", job.job_id, "job-ft-t1", "bob"])
+    assert f'hx-get="{tail}"' in card

@@ -1,0 +1,102 @@
+"""Kuscia's task-log stream (`/api/v1/log/task/query`) as lines, closable from another thread.
+
+What the node sends (kuscia-log-api.md §4): concatenated JSON objects, each
+`{"status":{"message":"success"},"log":"line\\nline"}` — up to 100 lines joined by "\\n", no
+trailing newline, no separator between objects. Go's encoding/json omits an empty `log`, so a
+success object without `log` is exactly one empty line. An error arrives as one object with a
+status code (HTTP 200) and ends the stream. With `follow`, the stream starts at the beginning of
+the file and never ends by itself: the reader decides when to stop and calls `close()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+
+from kuscia import wire
+from kuscia.errors import KusciaError, KusciaMalformed
+from kuscia.stream import ObjectDecoder, _interrupt
+
+ROUTE = "/api/v1/log/task/query"
+
+OpenFn = Callable[[], httpx.Response]
+MapFn = Callable[[BaseException, str], KusciaError]
+CheckFn = Callable[[dict[str, object]], None]
+
+
+def chunk_lines(obj: dict[str, object]) -> list[str]:
+    """The lines one success object carries ("\\n"-joined; absent `log` = one empty line)."""
+    log = obj.get("log", "")
+    if not isinstance(log, str):
+        raise KusciaMalformed("log chunk is not a string", route=ROUTE)
+    return log.split("\n")
+
+
+class TaskLogStream:
+    """Iterate to get lists of lines (one list per object). `close()` ends it from anywhere.
+
+    objects: objects received so far; bytes_read: body bytes received so far.
+    """
+
+    route = ROUTE
+
+    def __init__(self, open_fn: OpenFn, map_error: MapFn, check_status: CheckFn) -> None:
+        self._open_fn = open_fn
+        self._map_error = map_error
+        self._check_status = check_status
+        self._response: httpx.Response | None = None
+        self._closed = False
+        self.objects = 0
+        self.bytes_read = 0
+
+    def __enter__(self) -> TaskLogStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop reading; safe to call from another thread while one is iterating."""
+        self._closed = True
+        response = self._response
+        if response is not None:
+            _interrupt(response)
+            response.close()
+            self._response = None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        if self._closed:
+            return
+        response = self._open_fn()
+        self._response = response
+        if self._closed:  # closed while opening
+            response.close()
+            return
+        decoder = ObjectDecoder()
+        try:
+            for data in response.iter_bytes():
+                self.bytes_read += len(data)
+                for obj in decoder.feed(data):
+                    self.objects += 1
+                    self._check_status(wire.obj(obj.get("status"), "status"))
+                    yield chunk_lines(obj)
+            if not self._closed:
+                decoder.finish()
+        except KusciaMalformed as exc:
+            if self._closed:
+                return
+            exc.route = ROUTE
+            raise
+        except httpx.HTTPError as exc:
+            if self._closed:
+                return  # close() (maybe from another thread) ends the stream quietly
+            raise self._map_error(exc, "read") from None
+        finally:
+            response.close()
+            if self._response is response:
+                self._response = None
