@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import Q
 
+from jobs.inputs import db_id
+
 if TYPE_CHECKING:
     from network.models import (  # noqa: F401
         DataItem,
@@ -259,9 +261,10 @@ class DataCursor:
     @classmethod
     def decode(cls, text: str) -> DataCursor | None:
         parts = text.split("~")
-        if len(parts) != 3 or not parts[2].isdigit():
+        pk = db_id(parts[2]) if len(parts) == 3 else None
+        if pk is None:  # not three parts, or no id a database could hold (4,301 digits...)
             return None
-        return cls(parts[0], parts[1], int(parts[2]))
+        return cls(parts[0], parts[1], pk)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import is_operator
+from jobs.inputs import db_id
 from network import present
 from network.models import (
     DataItem,
@@ -33,8 +34,7 @@ from network.views_data import item_forms
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return db_id(request.GET.get(name, ""))
 
 
 def _poll_states(connection: str = "") -> list[present.PollHealth]:

@@ -338,3 +338,30 @@ def test_query_counts_do_not_grow_with_data(client_in, conn, size, django_assert
             response = client_in.get(url, **extra)
         assert response.status_code == 200, name
     assert Node.objects.count() == size
+
+
+# ---------------------------------------------------------------------- hostile numbers
+
+
+@pytest.mark.parametrize(
+    "cursor", ["a~b~" + "9" * 4301, "a~b~" + "9" * 20, "a~b~²", "a~b~-1", "~~", "a~b~٣"]
+)
+def test_a_cursor_no_database_id_can_be_is_ignored(client_in, inventory, cursor):
+    """Once a 500: int() refuses 4,301 digits and '²' (which str.isdigit accepts)."""
+    from network.querysets import DataCursor
+
+    assert DataCursor.decode(cursor) is None
+    for name in ("after", "before"):
+        response = client_in.get(reverse("network:data"), {name: cursor})
+        assert response.status_code == 200
+        assert "a-000" in response.content.decode()  # the first page
+
+
+@pytest.mark.parametrize("before", ["²", "9" * 4301, "9" * 19])
+def test_history_pages_ignore_a_before_no_database_id_can_be(client_in, conn, before):
+    populate(conn, ("alice", "bob"))
+    for url in (
+        reverse("network:node", args=["local", "alice"]),
+        reverse("network:route", args=["local", "alice", "bob"]),
+    ):
+        assert client_in.get(url, {"before": before}).status_code == 200
