@@ -36,10 +36,8 @@ NODE_CARD_FIELDS = (
     "role",
     "status",
     "reason",
-    "agents",
     "version",
     "last_heartbeat",
-    "kuscia_since",
     "cert_present",
     "cert_not_after",
     "deploy_tokens",
@@ -116,7 +114,58 @@ class RouteKey:
     gone: bool
 
 
+@dataclass(frozen=True)
+class SourceCount:
+    """How many routes leave a domain, by state: what /network/ needs to decide what to draw
+    (and the per-source table when there are too many domains for a matrix)."""
+
+    source: str
+    up: int  # Succeeded, not gone
+    down: int  # anything else, not gone
+    gone: int
+
+
 class RouteQuerySet(models.QuerySet["Route"]):
+    def _shown(self, connection: str = "") -> RouteQuerySet:
+        qs = self.filter(connection__enabled=True)
+        return qs.filter(connection__name=connection) if connection else qs
+
+    def per_source(self, connection: str = "") -> list[SourceCount]:
+        """Routes of the enabled connections counted per source domain and state: one GROUP
+        BY, a row per domain whatever the number of routes."""
+        from network.models import ROUTE_UP
+
+        rows = (
+            self._shown(connection)
+            .order_by()
+            .values("source")
+            .annotate(
+                total=models.Count("pk"),
+                up=models.Count("pk", filter=Q(gone_at__isnull=True, status=ROUTE_UP)),
+                gone=models.Count("pk", filter=Q(gone_at__isnull=False)),
+            )
+            .order_by("source")
+            .values_list("source", "total", "up", "gone")
+        )
+        return [SourceCount(s, up, total - up - gone, gone) for s, total, up, gone in rows]
+
+    def drawn(
+        self, connection: str = "", *, source: str = "", problems: int | None = None
+    ) -> RouteQuerySet:
+        """The routes /network/ draws, with their connection: all (the matrix), one source
+        domain's, or (problems=N) N that are not Succeeded: down before gone, the most recent
+        change first (what just broke)."""
+        from network.models import ROUTE_UP
+
+        qs = self._shown(connection).select_related("connection").only(*ROUTE_CELL_FIELDS)
+        if source:
+            qs = qs.filter(source=source)
+        if problems is None:
+            return qs.order_by("source", "destination", "connection__name")
+        qs = qs.filter(~Q(status=ROUTE_UP) | Q(gone_at__isnull=False))
+        order = (models.F("gone_at").asc(nulls_first=True), "-since", "source", "destination")
+        return qs.order_by(*order, "connection__name")[:problems]
+
     def keys(self, connection: str = "") -> list[RouteKey]:
         """Every route of the enabled connections as light tuples: one query, no model
         instances (2,000 routes with their connections would cost more than the page)."""
@@ -177,12 +226,16 @@ class RouteQuerySet(models.QuerySet["Route"]):
 
 
 class RouteTransitionQuerySet(models.QuerySet["RouteTransition"]):
-    def window(self, since: dt.datetime, connection: str = "") -> list[tuple[int, str, str, Any]]:
-        """(route_id, old, new, observed_at) of every route change since `since`, in order:
-        the 24 h strips of the matrix in one query."""
+    def window(
+        self, since: dt.datetime, connection: str = "", *, route_ids: list[int] | None = None
+    ) -> list[tuple[int, str, str, Any]]:
+        """(route_id, old, new, observed_at) of every route change since `since` (of these
+        routes only, when given), in order: the 24 h strips of the page in one query."""
         qs = self.filter(observed_at__gte=since, route__connection__enabled=True)
         if connection:
             qs = qs.filter(route__connection__name=connection)
+        if route_ids is not None:
+            qs = qs.filter(route_id__in=route_ids)
         return list(
             qs.order_by("route_id", "observed_at", "id").values_list(
                 "route_id", "old_status", "new_status", "observed_at"

@@ -51,15 +51,20 @@ def network(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     nodes = list(Node.objects.for_network(connection))
     cards, compact = present.split_cards(present.node_cards(nodes, now))
-    keys = Route.objects.keys(connection)
     plan = present.plan_routes(
-        keys,
+        Route.objects.per_source(connection),
         [n.domain_id for n in nodes if n.gone_at is None],
         show_all=request.GET.get("routes") == "all",
         source=request.GET.get("source", "").strip()[:63],
     )
-    routes = list(Route.objects.for_cells(plan.needed_ids)) if plan.needed_ids else []
-    window = RouteTransition.objects.window(now - present.WINDOW, connection)
+    routes: list[Route] = []
+    if plan.total:
+        # the matrix needs every route; else one source's routes, or the first problems
+        source = "" if plan.draw_matrix else plan.source
+        problems = None if plan.draw_matrix else plan.problems_only
+        routes = list(Route.objects.drawn(connection, source=source, problems=problems))
+    ids = None if plan.draw_matrix else [r.pk for r in routes]
+    window = RouteTransition.objects.window(now - present.WINDOW, connection, route_ids=ids)
     listing = present.route_listing(plan, present.route_views(routes, window, now))
     context: dict[str, Any] = {
         "now": now,

@@ -207,6 +207,35 @@ def node_chips(cards: Sequence[Any], several: bool = False) -> SafeString:
 
 
 @register.simple_tag
+def source_rows(sources: Sequence[tuple[str, int, int, int]], connection: str = "") -> SafeString:
+    """The rows of the routes-per-source table (up to a hundred domains and more: built in
+    Python, as the matrix is). Each source links to its routes."""
+    extra = f"&connection={quote(connection, safe='')}" if connection else ""
+    return format_html_join(
+        "",
+        '<tr{}><th scope="row"><a href="?source={}{}">{}</a></th><td>{}</td><td>{}</td>'
+        "<td>{}</td></tr>",
+        (
+            (
+                SafeString(' class="has-down"') if down else "",
+                quote(d, safe=""),
+                extra,
+                d,
+                up,
+                format_html(
+                    '<strong class="warnline bad"><span aria-hidden="true">✗</span> {}</strong>',
+                    down,
+                )
+                if down
+                else 0,
+                gone,
+            )
+            for d, up, down, gone in sources
+        ),
+    )
+
+
+@register.simple_tag
 def route_row(view: Any, several: bool = False) -> SafeString:
     """One row of the route list (the narrow screens' view: the reason in text)."""
     r = view.route

@@ -365,3 +365,20 @@ def test_history_pages_ignore_a_before_no_database_id_can_be(client_in, conn, be
         reverse("network:route", args=["local", "alice", "bob"]),
     ):
         assert client_in.get(url, {"before": before}).status_code == 200
+
+
+def test_many_problems_are_listed_up_to_a_bound(client_in, conn, monkeypatch):
+    """At 100 domains and thousands of routes the page lists the first problems and counts the
+    rest per source domain (the table above it), never every failed route."""
+    monkeypatch.setattr("network.present.MATRIX_MAX", 3)
+    monkeypatch.setattr("network.present.LIST_MAX", 4)
+    monkeypatch.setattr("network.present.PROBLEMS_MAX", 2)
+    down = [("bob", "alice"), ("carol", "alice"), ("dave", "alice"), ("dave", "bob")]
+    populate(conn, ("alice", "bob", "carol", "dave"), down=down)
+    page = text(client_in.get(reverse("network:network")))
+    assert re.findall(r'class="route-name">([^<]+)<', page) == ["bob → alice", "carol → alice"]
+    assert "2 more routes are down: choose a source domain above." in page
+    assert "8 more routes are Succeeded." in page
+    assert re.search(r'<tr class="has-down"><th scope="row"><a href="\?source=dave">dave</a>', page)
+    dave = text(client_in.get(reverse("network:network") + "?source=dave"))
+    assert len(re.findall(r'class="route-name">', dave)) == 3 and "more routes are down" not in dave
