@@ -52,7 +52,13 @@ def for_delivery(delivery: Delivery) -> Message:
 def for_incident(incident: Incident, event: str) -> Message:
     title = _title(incident)
     lines: list[tuple[str, str]] = []
-    if incident.kind != Kind.SYNC_FAILING:
+    if incident.kind in (Kind.NODE_NOT_READY, Kind.ROUTE_FAILED):
+        what = _("Node") if incident.kind == Kind.NODE_NOT_READY else _("Route")
+        lines.append((what, incident.subject))
+        lines.append((_("State"), incident.job_state))
+        conn = incident.connection
+        lines.append((_("Connection"), conn.name if conn is not None else ""))
+    elif incident.kind != Kind.SYNC_FAILING:
         lines.append((_("Job"), incident.subject))
         lines.append((_("State"), incident.job_state))
         lines.append((_("Party"), incident.party))
@@ -83,6 +89,14 @@ def _title(incident: Incident) -> str:
         }
     if incident.kind == Kind.NO_PROGRESS:
         return _("Job %(job)s Running with no progress for %(n)s min") % {"job": subject, "n": n}
+    if incident.kind == Kind.NODE_NOT_READY:
+        if not n:
+            return _("Node %(node)s not Ready") % {"node": subject}
+        return _("Node %(node)s not Ready for %(n)s min") % {"node": subject, "n": n}
+    if incident.kind == Kind.ROUTE_FAILED:
+        if not n:
+            return _("Route %(route)s Failed") % {"route": subject}
+        return _("Route %(route)s Failed for %(n)s min") % {"route": subject, "n": n}
     if incident.kind == Kind.SYNC_FAILING:
         return _("Connection %(name)s: Kuscia sync failing or stale") % {"name": subject}
     return _("Alert %(rule)s: %(subject)s") % {"rule": incident.rule_name, "subject": subject}

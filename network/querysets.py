@@ -84,6 +84,25 @@ class NodeQuerySet(models.QuerySet["Node"]):
             .order_by("domain_id")
         )
 
+    def not_ready_since(
+        self, cutoff: dt.datetime, *, connection_id: int | None = None, domain: str = ""
+    ) -> NodeQuerySet:
+        """Nodes (not gone, on enabled connections) NotReady or Degraded since `cutoff` or
+        earlier: alerts' "node not ready for N minutes" rule (one query, a row per match)."""
+        from network.models import DEGRADED, NOT_READY
+
+        qs = self.filter(
+            gone_at__isnull=True,
+            status__in=(NOT_READY, DEGRADED),
+            since__lte=cutoff,
+            connection__enabled=True,
+        )
+        if connection_id is not None:
+            qs = qs.filter(connection_id=connection_id)
+        if domain:
+            qs = qs.filter(domain_id=domain)
+        return qs.select_related("connection").order_by("pk")
+
     def not_ready_count(self) -> int:
         """Nodes (not gone) whose agents are not all Ready, for the overview tile. One query."""
         from network.models import DEGRADED, NOT_READY
@@ -205,6 +224,22 @@ class RouteQuerySet(models.QuerySet["Route"]):
             .only(*ROUTE_CELL_FIELDS)
             .order_by("source", "destination")
         )
+
+    def failed_since(
+        self, cutoff: dt.datetime, *, connection_id: int | None = None, party: str = ""
+    ) -> RouteQuerySet:
+        """Routes (not gone, on enabled connections) Failed since `cutoff` or earlier, from or
+        to `party` when given: alerts' "route failed for N minutes" rule (one query)."""
+        from network.models import ROUTE_DOWN
+
+        qs = self.filter(
+            gone_at__isnull=True, status=ROUTE_DOWN, since__lte=cutoff, connection__enabled=True
+        )
+        if connection_id is not None:
+            qs = qs.filter(connection_id=connection_id)
+        if party:
+            qs = qs.filter(Q(source=party) | Q(destination=party))
+        return qs.select_related("connection").order_by("pk")
 
     def down_count(self) -> int:
         """Routes (not gone) that are not Succeeded, for the overview tile. One query."""
