@@ -231,6 +231,18 @@ class RoutePlan:
     total: int
 
     @property
+    def sources_with_problems(self) -> list[tuple[str, int, int, int]]:
+        """The per-source table's rows: sources with a route down or gone, the most routes
+        down first."""
+        rows = [s for s in self.sources if s[2] or s[3]]
+        return sorted(rows, key=lambda s: (-s[2], -s[3], s[0]))
+
+    @property
+    def sources_all_up(self) -> list[str]:
+        """Sources whose every route is Succeeded (one line of links, not a table row each)."""
+        return [s[0] for s in self.sources if not (s[2] or s[3])]
+
+    @property
     def problems_only(self) -> int | None:
         """How many problem routes to read (None: not problems only)."""
         return None if self.everything else PROBLEMS_MAX

@@ -236,6 +236,15 @@ def source_rows(sources: Sequence[tuple[str, int, int, int]], connection: str = 
 
 
 @register.simple_tag
+def source_links(domains: Sequence[str], connection: str = "") -> SafeString:
+    """Source domains as links to their routes, comma-separated on one line."""
+    extra = f"&connection={quote(connection, safe='')}" if connection else ""
+    return format_html_join(
+        ", ", '<a href="?source={}{}">{}</a>', ((quote(d, safe=""), extra, d) for d in domains)
+    )
+
+
+@register.simple_tag
 def route_row(view: Any, several: bool = False) -> SafeString:
     """One row of the route list (the narrow screens' view: the reason in text)."""
     r = view.route

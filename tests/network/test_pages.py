@@ -382,3 +382,17 @@ def test_many_problems_are_listed_up_to_a_bound(client_in, conn, monkeypatch):
     assert re.search(r'<tr class="has-down"><th scope="row"><a href="\?source=dave">dave</a>', page)
     dave = text(client_in.get(reverse("network:network") + "?source=dave"))
     assert len(re.findall(r'class="route-name">', dave)) == 3 and "more routes are down" not in dave
+
+
+def test_sources_with_every_route_up_are_one_line_of_links(client_in, conn, monkeypatch):
+    monkeypatch.setattr("network.present.MATRIX_MAX", 3)
+    populate(conn, ("alice", "bob", "carol", "dave"), down=[("bob", "alice")])
+    page = text(client_in.get(reverse("network:network")))
+    rows = re.findall(r'<th scope="row"><a href="\?source=(\w+)">', page)
+    assert rows == ["bob"]
+    assert "3 more source domains have every route Succeeded:" in page
+    assert re.findall(r'<a href="\?source=(\w+)">\w+</a>(?:, |</p>)', page) == [
+        "alice",
+        "carol",
+        "dave",
+    ]
