@@ -119,6 +119,12 @@ def split_cards(cards: list[NodeCard]) -> tuple[list[NodeCard], list[NodeCard]]:
     return [c for c in cards if not healthy(c)], [c for c in cards if healthy(c)]
 
 
+def cap_cards(cards: list[NodeCard]) -> tuple[list[NodeCard], list[NodeCard]]:
+    """(full cards, the rest as chips): at most CARDS_MAX full cards, the worst first (when a
+    poll stalls every heartbeat looks old, and a hundred full cards help nobody)."""
+    return cards[:CARDS_MAX], cards[CARDS_MAX:]
+
+
 # ---------------------------------------------------------------------- routes
 
 

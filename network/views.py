@@ -51,6 +51,7 @@ def network(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     nodes = list(Node.objects.for_network(connection))
     cards, compact = present.split_cards(present.node_cards(nodes, now))
+    cards, more_cards = present.cap_cards(cards)
     plan = present.plan_routes(
         Route.objects.per_source(connection),
         [n.domain_id for n in nodes if n.gone_at is None],
@@ -71,7 +72,8 @@ def network(request: HttpRequest) -> HttpResponse:
         "connection": connection,
         "cards": cards,
         "compact": compact,
-        "domain_count": len(cards) + len(compact),
+        "more_cards": more_cards,
+        "domain_count": len(cards) + len(compact) + len(more_cards),
         "listing": listing,
         "polls": _poll_states(connection),
         "poll_seconds": max(int(poll_seconds()), 5),

@@ -196,12 +196,13 @@ def _cell_html(cell: Any, several: bool) -> SafeString:
 
 @register.simple_tag
 def node_chips(cards: Sequence[Any], several: bool = False) -> SafeString:
-    """The healthy nodes in one line each: name and Ready (a full card each would not fit)."""
+    """Nodes in one line each, name and status (a full card each would not fit): the healthy
+    ones, and the problems beyond the cards shown."""
     items = format_html_join(
         "",
-        '<li><a href="{}"><span class="state st-succeeded"><span aria-hidden="true">✓</span>'
+        '<li><a href="{}"><span class="state {}"><span aria-hidden="true">{}</span>'
         " {}</span> {}</a></li>",
-        ((node_url(c.views[0].node), _("Ready"), c.domain_id) for c in cards),
+        ((node_url(c.views[0].node), *_badge(c.status), c.domain_id) for c in cards),
     )
     return format_html('<ul class="node-chips">{}</ul>', items)
 

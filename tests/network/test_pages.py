@@ -396,3 +396,19 @@ def test_sources_with_every_route_up_are_one_line_of_links(client_in, conn, monk
         "carol",
         "dave",
     ]
+
+
+def test_full_cards_are_capped_the_rest_are_chips_with_their_state(client_in, conn, monkeypatch):
+    """When every node needs a look (a stalled poll makes every heartbeat old) the page draws
+    the worst CARDS_MAX as cards and the others as chips that still say their state."""
+    monkeypatch.setattr("network.present.CARDS_MAX", 2)
+    names = ("alice", "bob", "carol", "dave")
+    populate(conn, names)
+    sync.apply_domains(conn, [domain("dave", "NotReady")], observed_at=timezone.now())
+    Node.objects.update(last_heartbeat=timezone.now() - dt.timedelta(hours=1))
+    page = text(client_in.get(reverse("network:network")))
+    assert page.count('class="card node-card') == 2 and "4 domains" in page
+    assert "2 more nodes to look at:" in page
+    assert re.search(r'<span class="domain">dave</span>', page)  # the worst is a card
+    chips = re.findall(r'<li><a href="/network/nodes/local/(\w+)/"><span class="state', page)
+    assert len(chips) == 2 and "dave" not in chips
