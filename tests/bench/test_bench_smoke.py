@@ -15,6 +15,7 @@ from tests.bench.conftest import ROOT, run_bench
 
 SMOKE_TESTS = {
     "bench_alerts.py": "tests/alerts/test_bench_alerts.py",
+    "bench_faults.py": "tests/bench/test_bench_faults.py",
     "bench_logs.py": "tests/logs/test_bench_logs.py",
     "bench_network.py": "tests/network/test_bench_network.py",
     "bench_pages.py": "tests/bench/test_bench_smoke.py",
