@@ -50,6 +50,7 @@ def test_sigkilled_watcher_is_replaced_within_seconds_never_two(
         "KUSCIA_WATCH_CHECK_SECONDS": str(
             settings.CELERY_BEAT_SCHEDULE["watch-kuscia"]["schedule"]
         ),
+        "KUSCIA_WATCH_SECONDS": "600",  # no watch ends (and is relaunched anywhere) by itself
     }
     a = celery_worker_factory(**defaults)
     wait_for(lambda: fences(a) == [1], 60, what="worker A watching (fence 1)")
@@ -74,6 +75,7 @@ def test_sigkilled_watcher_is_replaced_within_seconds_never_two(
         what="five watch checks with both workers up",
     )
     assert fences(a) == [1] and fences(b) == [], "a second watch started while A held it"
+    assert "ended (lease fence 1)" not in a.output()
 
     a.kill()  # SIGKILL: no release, the lease must expire
     killed = time.monotonic()
