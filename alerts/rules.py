@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from alerts import incidents
 from alerts.incidents import Facts, connection_key, job_key
+from alerts.messages import in_deployment_language
 from alerts.models import Incident, Rule, Subscription
 from connections.models import Connection
 from jobs.models import Job, PartyStatus, Task, Transition
@@ -60,6 +61,7 @@ def job_link(connection_name: str, job_id: str) -> str:
 # ============================================================== events (the sync hook)
 
 
+@in_deployment_language
 def on_transitions(
     *, connection: Connection, transitions: Sequence[Transition], now: dt.datetime | None = None
 ) -> None:
@@ -320,6 +322,7 @@ def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
     return out
 
 
+@in_deployment_language
 def on_sync_health(*, connection: Connection, ok: bool, now: dt.datetime | None = None) -> None:
     """A reconcile cycle ended: evaluate the sync rules of this connection now (a success costs
     one query when nothing is open for it)."""
@@ -339,6 +342,7 @@ def on_sync_health(*, connection: Connection, ok: bool, now: dt.datetime | None 
             incidents.clear(open_.values_list("pk", flat=True), note=_("syncing again"), now=now)
 
 
+@in_deployment_language
 def sweep(now: dt.datetime | None = None) -> SweepSummary:
     """The beat sweep: duration rules, grouping windows that ended, lost deliveries."""
     from alerts import delivery

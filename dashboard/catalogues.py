@@ -47,6 +47,7 @@ CHECKED_APPS: tuple[str, ...] = (
     "logs",
     "jobs",
     "network",
+    "alerts",
 )
 # Framework-free code whose messages an app's catalogue holds: kuscia/ writes English and marks
 # its messages with N_ (kuscia.texts); the connections app translates them where they are shown.
