@@ -42,9 +42,12 @@ LAYOUT_PROBLEMS = """() => {
   const labels = 'a, button, label, th, h1, h2, legend, summary, .role, .tz, .pill, .lang-current, '
     + 'select, .state, .crumbs, .kind';
   for (const el of document.querySelectorAll(labels)) {
-    if (el.closest('.scroll-x, .skip') || el.getClientRects().length === 0) continue;
+    // (scroll boxes: wide tables, the task graph; skip links sit off-screen until focused;
+    // .sr-only is for screen readers only)
+    if (el.closest('.scroll-x, .dag-wrap, .skip, .skip-graph, .sr-only')
+        || el.getClientRects().length === 0) continue;
     const box = el.getBoundingClientRect();
-    const text = el.innerText.trim().slice(0, 30);
+    const text = (el.innerText ?? el.textContent ?? '').trim().slice(0, 30);  // SVG: textContent
     const name = `${el.tagName.toLowerCase()}.${el.className} "${text}"`;
     if (box.right > width + 1 || box.left < -1) problems.push(`${name} leaves the window`);
     const style = getComputedStyle(el);
