@@ -6,6 +6,9 @@ directory), <page>-<language>-<width>.png, …-top.png and slices …-s1.png, �
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from django.utils import timezone
 
@@ -16,7 +19,7 @@ from kuscia import types as kt
 from network import sync
 from network.models import NetworkSync
 from tests.fixtures.data import make_connection, make_job, make_user
-from tests.i18n.test_i18n_browser import LANGUAGES, LAYOUT_PROBLEMS, WIDTHS, screens_dir
+from tests.i18n.test_i18n_browser import LANGUAGES, layout_problems, screens_dir
 from tests.network.factories import data_item, populate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,8 +76,9 @@ SLICE = 1000  # px of page per slice
 MAX_SLICES = 6
 
 
-def save_slices(page, shot, width: int) -> None:
+def save_slices(page: Any, shot: Path) -> None:
     """The long page in screen-sized pieces too (…-s1.png, …-s2.png), readable at full size."""
+    width = page.viewport_size["width"]
     height = page.evaluate("document.documentElement.scrollHeight")
     for i in range(1, min(MAX_SLICES, -(-height // SLICE)) + 1):
         top = (i - 1) * SLICE
@@ -87,29 +91,17 @@ def test_job_network_and_alert_pages_fit_in_both_languages(
     browser, live_server, login_as, world, lang, tmp_path
 ):
     target = screens_dir(tmp_path)
-    problems: dict[str, list[str]] = {}
-    for width in WIDTHS:
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, locale=LANGUAGES[lang]
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            login_as(page, live_server, world)
-            for name, (path, chinese) in PAGES.items():
-                page.goto(live_server.url + path)
-                assert page.locator("html").get_attribute("lang") == (
-                    "zh-hans" if lang == "zh" else "en"
-                ), (name, width)
-                said = page.locator("main").inner_text()
-                assert (chinese in said) == (lang == "zh"), (name, width)
-                shot = target / f"{name}-{lang}-{width}"
-                page.screenshot(path=f"{shot}.png", full_page=True)
-                page.screenshot(path=f"{shot}-top.png")
-                save_slices(page, shot, width)
-                found = page.evaluate(LAYOUT_PROBLEMS)
-                if found:
-                    problems[f"{name} at {width}px"] = found
-        finally:
-            context.close()
+    paths = {name: path for name, (path, _) in PAGES.items()}
+
+    def prepare(page: Any, name: str) -> None:
+        login_as(page, live_server, world)
+
+    def inspect(page: Any, shot: str) -> None:
+        chinese = PAGES[shot.split(f"-{lang}-")[0]][1]
+        assert (chinese in page.locator("main").inner_text()) == (lang == "zh"), shot
+        save_slices(page, target / shot)
+
+    problems = layout_problems(
+        browser, live_server, lang, paths, target, prepare=prepare, inspect=inspect
+    )
     assert problems == {}
