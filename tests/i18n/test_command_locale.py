@@ -78,3 +78,15 @@ def test_network_command_speaks_the_process_locale(monkeypatch, lang, said):
     with pytest.raises(CommandError) as err:
         call_command("network", "--connection", "nope", "nodes")
     assert str(err.value).startswith(said)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("zh_CN.UTF-8", "没有名为 'nope' 的连接"), ("en_US.UTF-8", "no connection named 'nope'")],
+)
+def test_track_job_speaks_the_process_locale(monkeypatch, lang, said):
+    _process_lang(monkeypatch, lang)
+    with pytest.raises(CommandError) as err:
+        call_command("track_job", "nope", "job-1")
+    assert str(err.value) == said
