@@ -68,25 +68,19 @@ def test_alerts_provision_speaks_the_process_locale(monkeypatch, settings, lang,
     assert str(err.value) == said
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("lang", "said"),
-    [("zh_CN.UTF-8", "没有启用的连接 'nope'"), ("en_US.UTF-8", "no enabled connection 'nope'")],
-)
-def test_network_command_speaks_the_process_locale(monkeypatch, lang, said):
-    _process_lang(monkeypatch, lang)
-    with pytest.raises(CommandError) as err:
-        call_command("network", "--connection", "nope", "nodes")
-    assert str(err.value).startswith(said)
+COMMANDS = {  # a failing call of each command -> (its start in Chinese, in English)
+    ("network", "--connection", "nope", "nodes"): (
+        "没有启用的连接 'nope'", "no enabled connection 'nope'"),
+    ("track_job", "nope", "job-1"): ("没有名为 'nope' 的连接", "no connection named 'nope'"),
+}  # fmt: skip
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("lang", "said"),
-    [("zh_CN.UTF-8", "没有名为 'nope' 的连接"), ("en_US.UTF-8", "no connection named 'nope'")],
-)
-def test_track_job_speaks_the_process_locale(monkeypatch, lang, said):
+@pytest.mark.parametrize("args", list(COMMANDS), ids=[a[0] for a in COMMANDS])
+@pytest.mark.parametrize("lang", ["zh_CN.UTF-8", "en_US.UTF-8"])
+def test_commands_speak_the_process_locale(monkeypatch, args, lang):
     _process_lang(monkeypatch, lang)
     with pytest.raises(CommandError) as err:
-        call_command("track_job", "nope", "job-1")
-    assert str(err.value) == said
+        call_command(*args)
+    zh, en = COMMANDS[args]
+    assert str(err.value).startswith(zh if lang.startswith("zh") else en)
