@@ -109,3 +109,27 @@ def test_sync_banner_hint_is_translated_where_shown(client: Client):
     zh = client.get(reverse("jobs:overview"), **ZH).content.decode()
     assert exc.hint and exc.hint in en
     assert exc.hint not in zh and "提示：" in zh
+
+
+def test_saved_preference_wins_over_the_browser_on_jobs_network_and_alerts_pages(client: Client):
+    """A user who chose 简体中文 reads these pages in Chinese with an English browser, and one
+    who chose English reads them in English with a Chinese one; the time is in their zone."""
+    from accounts.preferences import save_preference
+
+    conn = make_connection("local")
+    make_job(conn, "job-ok", state=kt.SUCCEEDED, tasks=1)
+    user = make_user("ada", "admin")
+    client.force_login(user)
+    urls = [reverse("jobs:list"), reverse("jobs:detail", args=["local", "job-ok"]),
+            reverse("network:network"), reverse("alerts:home")]  # fmt: skip
+    save_preference(user=user, language="zh-hans", time_zone="Asia/Shanghai")
+    for url in urls:
+        html = client.get(url, **EN).content.decode()
+        assert '<html lang="zh-hans">' in html, url
+    detail = client.get(urls[1], **EN).content.decode()
+    assert "创建时间" in detail and "UTC+8" in detail
+    save_preference(user=user, language="en", time_zone="UTC")
+    for url in urls:
+        html = client.get(url, **ZH).content.decode()
+        assert '<html lang="en">' in html, url
+        assert set(re.findall(r"[\u4e00-\u9fff]+", html)) == {"简体中文"}, url
