@@ -133,3 +133,14 @@ def test_saved_preference_wins_over_the_browser_on_jobs_network_and_alerts_pages
         html = client.get(url, **ZH).content.decode()
         assert '<html lang="en">' in html, url
         assert set(re.findall(r"[\u4e00-\u9fff]+", html)) == {"简体中文"}, url
+
+
+def test_why_a_job_is_gone_is_said_in_words(client: Client):
+    from jobs.sync.marks import mark_gone
+
+    job = make_job(make_connection("local"), "job-gone", state=kt.RUNNING, tasks=1)
+    mark_gone(job, reason="deleted-here")
+    client.force_login(make_user("ada", "admin"))
+    url = reverse("jobs:detail", args=["local", "job-gone"])
+    assert "已在本控制台删除" in client.get(url, **ZH).content.decode()
+    assert "deleted from this console" in client.get(url, **EN).content.decode()
