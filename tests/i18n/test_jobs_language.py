@@ -144,3 +144,24 @@ def test_why_a_job_is_gone_is_said_in_words(client: Client):
     url = reverse("jobs:detail", args=["local", "job-gone"])
     assert "已在本控制台删除" in client.get(url, **ZH).content.decode()
     assert "deleted from this console" in client.get(url, **EN).content.decode()
+
+
+def test_the_consoles_own_history_messages_are_translated_kuscias_are_not(client: Client):
+    """A change the console words itself (a re-created job) is stored in English and shown in
+    the reader's language on the job and task pages; Kuscia's messages are shown as given."""
+    from jobs.sync.apply import RECREATED
+    from tests.fixtures.data import add_changes
+
+    job = make_job(make_connection("local"), "job-re", state=kt.RUNNING, tasks=1)
+    stamps = {"new": "2026-01-01T13:00:00Z", "old": "2026-01-01T12:00:00Z"}
+    add_changes(job, [RECREATED % stamps, KUSCIA_SAYS])
+    add_changes(job, [RECREATED % stamps], kind="task", task_id=job.tasks.get().task_id)
+    client.force_login(make_user("ada", "admin"))
+    pages = [reverse("jobs:detail", args=["local", "job-re"]),
+             reverse("jobs:task", args=["local", "job-re", job.tasks.get().task_id])]  # fmt: skip
+    for url in pages:
+        zh = client.get(url, **ZH).content.decode()
+        assert "作业在 Kuscia 中被重新创建（新的 create_time 为 2026-01-01T13:00:00Z" in zh, url
+        assert "job re-created" not in zh
+    assert KUSCIA_SAYS in client.get(pages[0], **ZH).content.decode()
+    assert "job re-created in Kuscia" in client.get(pages[0], **EN).content.decode()
