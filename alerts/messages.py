@@ -3,7 +3,10 @@ job, its state, the party and the reason, with an absolute link (KC_BASE_URL).""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.utils import translation
@@ -12,6 +15,8 @@ from django.utils.translation import gettext as _
 from alerts.models import Delivery, Incident, Rule
 
 REASON_CHARS = 300
+P = ParamSpec("P")
+R = TypeVar("R")
 Kind = Rule.Kind
 
 
@@ -30,6 +35,24 @@ class Message:
         return "\n".join(out)
 
 
+def deployment_language() -> translation.override:
+    """Alert texts (messages, and the reasons and notes stored on incidents, which the pages and
+    later messages show) are in the deployment's language, whoever's request or worker makes
+    them."""
+    return translation.override(settings.LANGUAGE_CODE)
+
+
+def in_deployment_language(func: Callable[P, R]) -> Callable[P, R]:
+    """`func` runs in the deployment's language (deployment_language)."""
+
+    @functools.wraps(func)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with deployment_language():
+            return func(*args, **kwargs)
+
+    return wrapped
+
+
 def absolute(path: str) -> str:
     if not path:
         return ""
@@ -38,7 +61,7 @@ def absolute(path: str) -> str:
 
 def for_delivery(delivery: Delivery) -> Message:
     """The message a delivery carries, rendered now in the deployment's language."""
-    with translation.override(settings.LANGUAGE_CODE):
+    with deployment_language():
         if delivery.incident is None:
             return Message(
                 event=Delivery.Event.TEST,

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from alerts import incidents
 from alerts.incidents import Facts, connection_key, job_key
+from alerts.messages import in_deployment_language
 from alerts.models import Incident, Rule, Subscription
 from connections.models import Connection
 from jobs.models import Job, PartyStatus, Task, Transition
@@ -65,6 +66,7 @@ def job_link(connection_name: str, job_id: str) -> str:
 # ============================================================== events (the sync hook)
 
 
+@in_deployment_language
 def on_transitions(
     *, connection: Connection, transitions: Sequence[Transition], now: dt.datetime | None = None
 ) -> None:
@@ -327,6 +329,7 @@ def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
     return out
 
 
+@in_deployment_language
 def on_sync_health(*, connection: Connection, ok: bool, now: dt.datetime | None = None) -> None:
     """A reconcile cycle ended: evaluate the sync rules of this connection now (a success costs
     one query when nothing is open for it)."""
@@ -400,6 +403,7 @@ def _since(reason: str, since: dt.datetime) -> str:
     return _("%(reason)s (since %(when)s)") % {"reason": reason, "when": when}
 
 
+@in_deployment_language
 def on_network_change(*, connection: Connection, now: dt.datetime | None = None) -> None:
     """A network poll recorded node or route transitions on this connection: evaluate the node
     and route rules for its subjects now (open what matches, clear what stopped matching)."""
@@ -424,6 +428,7 @@ def on_network_change(*, connection: Connection, now: dt.datetime | None = None)
             incidents.clear(ids, note=_("no longer matches"), now=now)
 
 
+@in_deployment_language
 def sweep(now: dt.datetime | None = None) -> SweepSummary:
     """The beat sweep: duration rules, grouping windows that ended, lost deliveries."""
     from alerts import delivery
