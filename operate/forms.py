@@ -202,7 +202,8 @@ class JobCreateForms:
         for form in self.tasks.forms:
             own = str(form["alias"].value() or "")
             chosen = [str(v) for v in (form["dependencies"].value() or [])]
-            offer = [a for a in dict.fromkeys([*aliases, *chosen]) if a and a != own]
+            # chosen ones first: with 127 other tasks the chip list scrolls
+            offer = [a for a in dict.fromkeys([*chosen, *aliases]) if a and a != own]
             form.fields["dependencies"].choices = [(a, a) for a in offer]
 
     @property

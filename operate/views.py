@@ -27,7 +27,7 @@ from kuscia import types as kt
 from kuscia.errors import KusciaError
 from kuscia.wire import SpecError, spec_from_request, spec_to_request
 from network.models import DataItem, NetworkSync
-from operate import actions, forms, prefill
+from operate import actions, forms, jobspec, prefill
 from operate.job_templates import APP_IMAGE, TEMPLATES, get_template
 
 TEMPLATE = "operate/create.html"
@@ -40,6 +40,11 @@ def _page(request: HttpRequest, bundle: forms.JobCreateForms, **extra: Any) -> H
         "templates": TEMPLATES.values(),
         "domains": forms.known_domains(connection),
         "paste": extra.pop("paste", None) or forms.PasteForm(),
+        "limits": {
+            "tasks": jobspec.MAX_TASKS,
+            "parties": jobspec.MAX_PARTIES,
+            "custom_fields": jobspec.MAX_CUSTOM_FIELDS,
+        },
         **extra,
     }
     return render(request, TEMPLATE, context)

@@ -112,8 +112,8 @@
       var box = task.querySelector("[data-deps]");
       if (!box) return;
       var now = chipValues(box);
-      var values = aliases.filter(function (a) { return a !== ownAlias; });
-      now.chosen.forEach(function (c) { if (values.indexOf(c) < 0) values.push(c); });
+      var values = now.chosen.slice();  // chosen first: a long list scrolls
+      aliases.forEach(function (a) { if (a !== ownAlias && values.indexOf(a) < 0) values.push(a); });
       var missing = box.querySelectorAll(".chip.missing").length;
       var stillMissing = values.filter(function (v) { return aliases.indexOf(v) < 0; }).length;
       if (values.join("\n") !== now.all.join("\n") || missing !== stillMissing) {
@@ -123,6 +123,18 @@
       if (summary) summary.textContent = chosenText(summary, now.chosen);
     });
   }
+  // A long chip list gets a filter box (typing hides the chips that do not match).
+  document.addEventListener("input", function (evt) {
+    var box = evt.target;
+    if (!box || !box.hasAttribute || !box.hasAttribute("data-chip-filter")) return;
+    var chips = box.parentNode.querySelector("[data-deps]");
+    var text = box.value.trim().toLowerCase();
+    if (!chips) return;
+    chips.querySelectorAll("label.chip").forEach(function (chip) {
+      var input = chip.querySelector("input");
+      chip.hidden = !!text && !input.checked && input.value.toLowerCase().indexOf(text) < 0;
+    });
+  });
   var refreshTimer = null;
   function refreshSoon() {
     if (refreshTimer) clearTimeout(refreshTimer);
