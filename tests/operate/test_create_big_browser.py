@@ -143,6 +143,8 @@ def test_the_form_with_3_and_128_tasks_fits_375_and_1440_px(browser, live_server
                 page.screenshot(
                     path=str(SCREENS / f"form-3-tasks-{tag}-{width}.png"), full_page=True
                 )
+                third = page.locator("[data-prefix='tasks-2']")
+                third.screenshot(path=str(SCREENS / f"form-3-tasks-third-{tag}-{width}.png"))
             page.locator("details.start summary").click()
             body = spec_to_request(big_spec("big-shot", N))
             page.locator("#id_request_json").fill(json.dumps(body))
