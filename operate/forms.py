@@ -4,6 +4,8 @@ The create form is a small tree: JobForm (job fields), a custom-fields formset, 
 formset, and for each task a parties formset (prefix "tasks-<i>-parties"). `JobCreateForms`
 binds them all, builds the JobSpec, runs operate.jobspec on it and puts every problem next to
 its field. `spec_to_data` is the reverse (template, "run again", pasted JSON → form data).
+What operate.js posts (the rows as one JSON field) is expanded first by operate.rows; domains
+the network poll has not found are warnings (known_domains).
 
 Why one module over 600 lines: the create form's parts (job, tasks, parties, custom fields,
 paste, preview) convert to and from one JobSpec; apart they would repeat that conversion.
