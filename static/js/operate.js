@@ -69,41 +69,64 @@
       ? (summary.getAttribute("data-text-some") || "Runs after:") + " " + values.join(", ")
       : summary.getAttribute("data-text-none") || "Runs after: nothing (no dependency chosen)";
   }
-  function renderChips(box, values, aliases, chosen) {
+  // Chips are updated in place (added, removed, flagged), never rebuilt: adding the 100th task
+  // touches 100 chips, not 10,000.
+  function makeChip(name, value) {
+    var label = document.createElement("label");
+    label.className = "chip";
+    var input = document.createElement("input");
+    input.type = "checkbox";
+    input.name = name;
+    input.value = value;
+    var text = document.createElement("span");
+    text.textContent = value;
+    label.appendChild(input);
+    label.appendChild(text);
+    return label;
+  }
+  function syncChips(box, wanted, known) {
     var name = box.getAttribute("data-name");
-    while (box.firstChild) box.removeChild(box.firstChild);
-    if (!values.length) {
-      var none = document.createElement("span");
+    var want = {}, have = {};
+    wanted.forEach(function (v) { want[v] = true; });
+    box.querySelectorAll("label.chip").forEach(function (chip) {
+      var value = chip.querySelector("input").value;
+      if (!want[value]) box.removeChild(chip);
+      else have[value] = chip;
+    });
+    wanted.forEach(function (v) {
+      var chip = have[v];
+      if (!chip) {
+        chip = makeChip(name, v);
+        box.appendChild(chip);
+      }
+      var gone = !known[v];
+      if (chip.classList.contains("missing") !== gone) {
+        chip.classList.toggle("missing", gone);
+        chip.querySelector("span").textContent = gone
+          ? kcText("no_such_task", "%(alias)s (no such task)", { alias: v }) : v;
+      }
+    });
+    var none = box.querySelector("[data-deps-none]");
+    if (!none && !wanted.length) {
+      none = document.createElement("span");
       none.className = "muted small";
+      none.setAttribute("data-deps-none", "");
       none.textContent = box.getAttribute("data-text-none") || "No other task yet.";
       box.appendChild(none);
     }
-    values.forEach(function (v) {
-      var label = document.createElement("label");
-      label.className = "chip" + (aliases.indexOf(v) < 0 ? " missing" : "");
-      var input = document.createElement("input");
-      input.type = "checkbox";
-      input.name = name;
-      input.value = v;
-      input.checked = chosen.indexOf(v) >= 0;
-      var text = document.createElement("span");
-      text.textContent = aliases.indexOf(v) < 0
-        ? kcText("no_such_task", "%(alias)s (no such task)", { alias: v }) : v;
-      label.appendChild(input);
-      label.appendChild(text);
-      box.appendChild(label);
-    });
+    if (none) none.hidden = wanted.length > 0;
   }
   function chipValues(box) {
-    var all = [], chosen = [];
+    var chosen = [];
     box.querySelectorAll("input[type=checkbox]").forEach(function (c) {
-      all.push(c.value);
       if (c.checked) chosen.push(c.value);
     });
-    return { all: all, chosen: chosen };
+    return { chosen: chosen };
   }
   function refreshDependencies() {
     var aliases = liveAliases();
+    var known = {};
+    aliases.forEach(function (a) { known[a] = true; });
     document.querySelectorAll("[data-task]").forEach(function (task) {
       var own = task.querySelector("input[data-alias]");
       var ownAlias = own ? own.value.trim() : "";
@@ -112,13 +135,11 @@
       var box = task.querySelector("[data-deps]");
       if (!box) return;
       var now = chipValues(box);
-      var values = now.chosen.slice();  // chosen first: a long list scrolls
-      aliases.forEach(function (a) { if (a !== ownAlias && values.indexOf(a) < 0) values.push(a); });
-      var missing = box.querySelectorAll(".chip.missing").length;
-      var stillMissing = values.filter(function (v) { return aliases.indexOf(v) < 0; }).length;
-      if (values.join("\n") !== now.all.join("\n") || missing !== stillMissing) {
-        renderChips(box, values, aliases, now.chosen);
-      }
+      var values = aliases.filter(function (a) { return a !== ownAlias; });
+      var listed = {};
+      values.forEach(function (v) { listed[v] = true; });
+      now.chosen.forEach(function (c) { if (!listed[c]) values.push(c); });  // kept, flagged
+      syncChips(box, values, known);
       var summary = task.querySelector("[data-deps-chosen]");
       if (summary) summary.textContent = chosenText(summary, now.chosen);
     });
