@@ -54,6 +54,8 @@ PARAMS: dict[str, list[str]] = {
     "jobs-actions:act": [],
     "jobs-actions:buttons": ["state", *DETAIL],
     "audit:list": [*AuditFilterForm.base_fields, "page"],
+    "export_jobs": ["format", *LIST],
+    "export_audit": ["format", *AuditFilterForm.base_fields],
     "jobs:overview": [],
     "jobs:list": LIST,
     "jobs:sync_status": [],
