@@ -39,6 +39,7 @@ PAGE_SIZES = (25, 50, 100, 200)
 NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
+_POD = re.compile(r"^([a-z0-9.-]+)-\d{1,3}$")  # a task's pod: "<task id>-<replica>"
 # Jobs Kuscia no longer has (gone_at) that had not finished: their last known state is kept on
 # the job, but they are not active. A filter value and an overview tile of their own, so that
 # every job is in exactly one tile and a "Running" job is one Kuscia still runs.
@@ -304,6 +305,16 @@ class JobQuerySet(models.QuerySet["Job"]):
         (no model instances: an export streams them with iterator())."""
         return self.filtered(f).values_list(*EXPORT_COLUMNS)  # type: ignore[return-value]
 
+    def search_ids(self, q: str, limit: int = 8) -> list[Job]:
+        """Jobs whose id is `q` (first) or contains it (newest created first), for the header
+        search: at most `limit`. Two queries (the equality by the (job_id, id) index, the
+        substring by the job id's trigram index on PostgreSQL, as the list's id search)."""
+        rows = self.select_related("connection").only(*ROW_FIELDS)
+        exact = list(rows.filter(job_id=q).order_by("connection__name")[:limit])
+        seen = {j.pk for j in exact}
+        near = rows.filter(job_id__icontains=q).exclude(pk__in=seen)
+        return exact + list(near.order_by("-create_time", "-id")[: limit - len(exact)])
+
     def bounded_count(self, cap: int = COUNT_CAP) -> int:
         """How many rows match, counting at most cap + 1 (so "cap+" can be shown). One query."""
         return self.order_by().values("pk")[: cap + 1].count()
@@ -547,6 +558,25 @@ class TaskQuerySet(models.QuerySet["Task"]):
         complete = len(parties) <= endpoint_limit and len(endpoints) <= endpoint_limit
         rows = _attach_parties(tasks, parties, endpoints if complete else [])
         return JobRows(rows, endpoints_complete=complete)
+
+    def search(self, q: str, limit: int = 8) -> list[Task]:
+        """Tasks for the header search, at most `limit`: whose id starts with `q` (task ids are
+        cluster-wide, lower case, and a pod is named `<task id>-<replica>`, so a pasted pod
+        name finds its task too), then whose alias is `q` (newest first). Two or three
+        queries, each an index range on PostgreSQL (jobs migration 0009), never a scan."""
+        rows = self.select_related("job__connection").only(
+            "task_id", "alias", "state", "job__job_id", "job__connection__name", "job__state"
+        )
+        q = q.lower()
+        found = list(rows.filter(task_id__startswith=q).order_by("task_id")[:limit])
+        pod = _POD.match(q)
+        if pod and len(found) < limit:
+            found += rows.filter(task_id=pod.group(1)).exclude(pk__in=[t.pk for t in found])[:1]
+        if len(found) < limit:
+            seen = [t.pk for t in found]
+            by_alias = rows.filter(alias=q).exclude(pk__in=seen).order_by("-id")
+            found += by_alias[: limit - len(found)]
+        return found
 
     def with_spec(self, job: Job, task_id: str) -> Task | None:
         """One task with every column, its spec included (the selected task's panel; the

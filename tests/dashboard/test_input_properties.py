@@ -56,6 +56,7 @@ PARAMS: dict[str, list[str]] = {
     "audit:list": [*AuditFilterForm.base_fields, "page"],
     "export_jobs": ["format", *LIST],
     "export_audit": ["format", *AuditFilterForm.base_fields],
+    "search": ["q"],
     "jobs:overview": [],
     "jobs:list": LIST,
     "jobs:sync_status": [],
