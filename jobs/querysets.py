@@ -39,6 +39,7 @@ PAGE_SIZES = (25, 50, 100, 200)
 NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
+MIN_SUBSTRING = 3  # the shortest text a search looks for inside ids (a trigram)
 _POD = re.compile(r"^([a-z0-9.-]+)-\d{1,3}$")  # a task's pod: "<task id>-<replica>"
 # Jobs Kuscia no longer has (gone_at) that had not finished: their last known state is kept on
 # the job, but they are not active. A filter value and an overview tile of their own, so that
@@ -308,9 +309,12 @@ class JobQuerySet(models.QuerySet["Job"]):
     def search_ids(self, q: str, limit: int = 8) -> list[Job]:
         """Jobs whose id is `q` (first) or contains it (newest created first), for the header
         search: at most `limit`. Two queries (the equality by the (job_id, id) index, the
-        substring by the job id's trigram index on PostgreSQL, as the list's id search)."""
+        substring, of MIN_SUBSTRING characters or more, by the job id's trigram index on
+        PostgreSQL, as the list's id search)."""
         rows = self.select_related("connection").only(*ROW_FIELDS)
         exact = list(rows.filter(job_id=q).order_by("connection__name")[:limit])
+        if len(q) < MIN_SUBSTRING:  # no trigram to look up: a substring would scan every job
+            return exact
         seen = {j.pk for j in exact}
         near = rows.filter(job_id__icontains=q).exclude(pk__in=seen)
         return exact + list(near.order_by("-create_time", "-id")[: limit - len(exact)])

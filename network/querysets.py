@@ -356,6 +356,8 @@ class DataItemQuerySet(models.QuerySet["DataItem"]):
             .only("connection__name", "domain_id", "domaindata_id", "name", "type")
         )
         exact = list(rows.filter(domaindata_id=q).order_by("domain_id")[:limit])
+        if len(q) < 3:  # no trigram to look up: a substring would scan every row
+            return exact
         near = rows.filter(domaindata_id__icontains=q).exclude(pk__in=[d.pk for d in exact])
         return exact + list(near.order_by("domaindata_id", "id")[: limit - len(exact)])
 

@@ -100,3 +100,11 @@ def test_search_costs_a_fixed_number_of_queries(client_in, world):
     with CaptureQueriesContext(db) as party:
         client_in.get(reverse("search") + "?q=alice")
     assert len(few) <= 14 and len(party) <= 14, [q["sql"][:80] for q in party]
+
+
+def test_two_letters_look_for_exact_ids_only(client_in, world):
+    """Fewer than three characters have no trigram to look up: a substring search would read
+    every job and data row, so only exact ids (and task id prefixes, aliases) are found."""
+    found = groups(client_in.get(reverse("search") + "?q=ps").content.decode())
+    assert "Jobs" not in found and "Data" not in found
+    assert len(found["Tasks"]) == 2  # the task ids starting with "ps" (an index range)
