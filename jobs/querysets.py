@@ -17,6 +17,7 @@ from django.db import connections, models
 from django.db.models import Q
 
 from jobs.inputs import db_id
+from jobs.trend_queries import TrendQuerySet
 from kuscia import types as kt
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ EXPORT_COLUMNS = (
 EXPORT_FIELDS = ("connection", *EXPORT_COLUMNS[1:])
 
 
-class JobQuerySet(models.QuerySet["Job"]):
+class JobQuerySet(TrendQuerySet):
     def active(self) -> JobQuerySet:
         """Jobs whose state can still change on its own and that Kuscia still knows."""
         return self.filter(state__in=kt.ACTIVE_JOB_STATES, gone_at__isnull=True)
@@ -721,3 +722,7 @@ class JobStatsQuerySet(models.QuerySet["JobStats"]):
     def current(self) -> JobStats | None:
         """The overview's stats row (None before the first refresh). One query."""
         return self.filter(key=1).first()
+
+    def trends_age(self) -> dt.datetime | None:
+        """When the trends were last computed (None: never). One query."""
+        return self.filter(key=1).values_list("trends_at", flat=True).first()
