@@ -45,6 +45,8 @@ CHECKED_APPS: tuple[str, ...] = (
     "connections",
     "operate",
     "logs",
+    "jobs",
+    "network",
 )
 # Framework-free code whose messages an app's catalogue holds: kuscia/ writes English and marks
 # its messages with N_ (kuscia.texts); the connections app translates them where they are shown.

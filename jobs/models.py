@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from connections.models import Connection
 from jobs.querysets import (
@@ -25,9 +26,9 @@ STATE_CHOICES = [(s, s) for s in kt.JOB_STATES]
 
 class Job(models.Model):
     class Source(models.TextChoices):
-        CREATED = "created", "Created in the console"
-        ADDED = "added", "Added by id"
-        DISCOVERED = "discovered", "Discovered by watch"
+        CREATED = "created", _("Created in the console")
+        ADDED = "added", _("Added by id")
+        DISCOVERED = "discovered", _("Discovered by watch")
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="jobs")
     job_id = models.CharField(max_length=63)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections, models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy
 
 from jobs.inputs import db_id
 from jobs.trend_queries import TrendQuerySet
@@ -37,6 +38,14 @@ SORTS = {
     "progress": "progress",
 }
 PAGE_SIZES = (25, 50, 100, 200)
+# The list's filter fields as its form names them (errors about a value name its field).
+FILTER_LABELS = {
+    "party": gettext_lazy("Party"),
+    "initiator": gettext_lazy("Initiator"),
+    "connection": gettext_lazy("Connection"),
+    "created_from": gettext_lazy("Created from"),
+    "created_to": gettext_lazy("Created until"),
+}
 NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
@@ -80,12 +89,15 @@ class JobFilter:
         raw_states = query.getlist("state") if hasattr(query, "getlist") else query.get("state", [])
         states = tuple(s for s in dict.fromkeys(raw_states) if s in FILTER_STATES)
         if len(states) != len(set(raw_states)):
-            errors.append("Unknown state ignored.")
+            errors.append(gettext("Unknown state ignored."))
 
         def token(name: str) -> str:
             value = one(name)
             if value and not _TOKEN.match(value):
-                errors.append(f"Ignored {name}: only letters, digits, '.', '_' and '-'.")
+                errors.append(
+                    gettext("Ignored %(name)s: only letters, digits, '.', '_' and '-'.")
+                    % {"name": FILTER_LABELS[name]}
+                )
                 return ""
             return value
 
@@ -96,12 +108,14 @@ class JobFilter:
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
-                errors.append(f"Ignored {name}: use YYYY-MM-DD.")
+                errors.append(
+                    gettext("Ignored %(name)s: use YYYY-MM-DD.") % {"name": FILTER_LABELS[name]}
+                )
                 return None
 
         sort = one("sort") or "-created"
         if sort.lstrip("-") not in SORTS:
-            errors.append("Unknown sort ignored.")
+            errors.append(gettext("Unknown sort ignored."))
             sort = "-created"
         try:
             per_page = int(one("per_page") or 25)

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -53,6 +54,15 @@ POLL_SECONDS = 3  # the job list, a job's page and a task's page, while somethin
 OVERVIEW_POLL_SECONDS = 10  # the overview's counts are recounted by beat (KC_STATS_SECONDS)
 HISTORY_SHOWN = 60  # newest changes in the opened history (?history=all for every one)
 HISTORY_INLINE = 30  # up to this many are on the page, open; more load when it is opened
+# The job list's sort choices in words (querysets.SORTS: the keys in URLs -> columns).
+SORT_LABELS = {
+    "created": gettext_lazy("Created"),
+    "changed": gettext_lazy("Last change"),
+    "state": gettext_lazy("State"),
+    "job": gettext_lazy("Job"),
+    "initiator": gettext_lazy("Initiator"),
+    "progress": gettext_lazy("Progress"),
+}
 
 
 def _respond(
@@ -111,7 +121,7 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
         "now": timezone.now(),
         "states": FILTER_STATES,
         "gone": GONE,
-        "sorts": SORTS,
+        "sorts": {key: SORT_LABELS[key] for key in SORTS},
         "page_sizes": PAGE_SIZES,
         "poll_seconds": POLL_SECONDS,
     }
@@ -327,7 +337,10 @@ def _gantt(
         )
         for row, (task, index, s, e) in enumerate(spans)
     ]
-    caption = f"From {stamp(lo)}, {human_seconds(total)} in all (from recorded transitions)."
+    caption = gettext("From %(start)s, %(took)s in all (from recorded transitions).") % {
+        "start": stamp(lo),
+        "took": human_seconds(total),
+    }
     return {"bars": bars, "height": len(bars) * 22 + 8, "caption": caption}
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.models import AuditRecord
 from audit.records import who
@@ -30,6 +31,10 @@ from network import sync
 from network.models import DataItem, GrantItem
 
 log = logging.getLogger(__name__)
+# Hints stored in English on the audit row and translated where shown (the audit page's
+# `stored` filter, views_data._said).
+SERVER_LOG_HINT = gettext_noop("See the server log.")
+OTHER_ID_HINT = gettext_noop("Choose another id, or edit the existing data instead.")
 Outcome = AuditRecord.Outcome
 
 # Audit actions (AuditRecord.action; ≤ 16 characters).
@@ -117,7 +122,7 @@ def _run(
         )
         return DataResult(record, object_id)
     except BaseException:
-        _finish(record, Outcome.ERROR, error_kind="internal", hint=_("See the server log."))
+        _finish(record, Outcome.ERROR, error_kind="internal", hint=SERVER_LOG_HINT)
         raise
     _finish(record, Outcome.OK, kuscia_code=0, kuscia_message="success", job_id=done_id[:63])
     return DataResult(record, done_id)
@@ -156,7 +161,7 @@ def register_data(
                     % {"id": spec.domaindata_id, "domain": spec.domain_id},
                     kind="already_exists",
                     route="/api/v1/domaindata/query",
-                    hint=_("Choose another id, or edit the existing data instead."),
+                    hint=OTHER_ID_HINT,
                 )
         new_id = client.create_domaindata(spec)
         _reread(connection, client, spec.domain_id, new_id)

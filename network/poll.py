@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from jobs.models import Job
+from jobs.sync.health import WORKER_LOG_HINT
 from jobs.sync.leases import Lease, make_lease
 from jobs.sync.track import client_for
 from kuscia import codes
@@ -430,7 +431,7 @@ def record_failure(
     if isinstance(exc, KusciaError):
         kind, message, hint = exc.kind, exc.message, exc.hint
     else:
-        kind, message, hint = "internal", f"{type(exc).__name__}: {exc}", "See the worker's log."
+        kind, message, hint = "internal", f"{type(exc).__name__}: {exc}", WORKER_LOG_HINT
     summary.error = f"{kind}: {message}"
     with transaction.atomic():
         state = NetworkSync.objects.select_for_update().get(pk=network_state(connection).pk)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import operator_required
 from connections.models import Connection
+from connections.texts import translated
 from network import actions
 from network.forms import (
     DATA_TYPES,
@@ -60,7 +61,7 @@ def _said(request: HttpRequest, result: actions.DataResult, done: str) -> bool:
     messages.error(
         request,
         _("Kuscia refused%(code)s: %(message)s — %(hint)s")
-        % {"code": code, "message": record.kuscia_message, "hint": record.hint},
+        % {"code": code, "message": record.kuscia_message, "hint": translated(record.hint)},
     )
     return False
 

@@ -118,17 +118,28 @@ def job_badge(job: Any) -> SafeString:
 
 
 def human_seconds(seconds: float) -> str:
+    """A short duration in the active language: 45s, 3m 05s, 2h 05m, 3d 4h (3分05秒 …). The
+    same messages as dashboard.timefmt.human_duration, which the layers keep out of reach here
+    (jobs sits below dashboard)."""
     s = max(int(seconds), 0)
     if s < 60:
-        return f"{s}s"
+        return gettext("%(s)ds") % {"s": s}
     m, s = divmod(s, 60)
     if m < 60:
-        return f"{m}m {s:02d}s"
+        return gettext("%(m)dm %(s)02ds") % {"m": m, "s": s}
     h, m = divmod(m, 60)
     if h < 48:
-        return f"{h}h {m:02d}m"
+        return gettext("%(h)dh %(m)02dm") % {"h": h, "m": m}
     d, h = divmod(h, 24)
-    return f"{d}d {h}h"
+    return gettext("%(d)dd %(h)dh") % {"d": d, "h": h}
+
+
+def ago_text(when: dt.datetime | None) -> str:
+    """'3m 05s ago' in the active language ('never' for None)."""
+    if when is None:
+        return gettext("never")
+    took = human_seconds((timezone.now() - when).total_seconds())
+    return gettext("%(duration)s ago") % {"duration": took}
 
 
 @register.simple_tag
@@ -148,9 +159,7 @@ def duration(
 
 @register.filter
 def ago(when: dt.datetime | None) -> str:
-    if when is None:
-        return "never"
-    return human_seconds((timezone.now() - when).total_seconds()) + " ago"
+    return ago_text(when)
 
 
 _INNER_CAPITAL = re.compile("(?<=[a-z])(?=[A-Z])")
@@ -228,7 +237,7 @@ def pretty_json(text: Any) -> str:
     try:
         return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)
     except RecursionError:  # data (from a JSON field) nested deeper than the stack here allows
-        return "(nested too deeply to show)"
+        return gettext("(nested too deeply to show)")
 
 
 @register.simple_tag(takes_context=True)
@@ -263,7 +272,7 @@ def sync_health(connections: Any) -> list[dict[str, Any]]:
             {
                 "connection": c,
                 "last_success": last,
-                "age": human_seconds((now - last).total_seconds()) + " ago" if last else "never",
+                "age": ago_text(last),
                 "failing": failing,
                 "stale": stale,
                 "kind": sync.last_error_kind if sync else "",

@@ -21,6 +21,7 @@ from urllib.parse import quote_plus
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext_lazy
 
 from jobs import dag as dag_mod
 from jobs.templatetags.kc import badge_html, duration, iso, percent, stamp, state_class, state_icon
@@ -34,6 +35,16 @@ register = template.Library()
 ERR_SUMMARY_CHARS = 60  # a matrix cell shows this much of a party's err_msg until opened
 OOB = ' hx-swap-oob="true"'  # on a section's root in the live part: htmx swaps it by its id
 CURRENT = ' aria-current="true"'  # the selected graph node
+# A recorded change's kind and source (Transition.Kind, Transition.Source) in words.
+HISTORY_WORDS = {
+    "job": pgettext_lazy("a change of", "job"),
+    "task": pgettext_lazy("a change of", "task"),
+    "party": pgettext_lazy("a change of", "party"),
+    "watch": pgettext_lazy("seen by", "watch"),
+    "poll": pgettext_lazy("seen by", "poll"),
+    "action": pgettext_lazy("seen by", "action"),
+    "create": pgettext_lazy("seen by", "create"),
+}
 
 
 _MARKUP = re.compile("[&<>\"']")
@@ -133,7 +144,7 @@ def party_matrix(
     """One row per task (spec order), one cell per party: its state and err_msg."""
     out = [
         f'<table class="matrix" id="party-matrix"{OOB if oob else ""}>'
-        '<thead><tr><th scope="col">Task</th>',
+        f'<thead><tr><th scope="col">{_e(gettext("Task"))}</th>',
         *(f'<th scope="col">{_e(p)}</th>' for p in party_ids),
         "</tr></thead><tbody>",
     ]
@@ -159,7 +170,7 @@ def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
     """Bars per task on one time axis (positions precomputed by views._gantt)."""
     out = [
         f'<svg class="gantt" id="job-gantt" xmlns="http://www.w3.org/2000/svg" width="100%" '
-        f'height="{height}" role="img" aria-label="Task timeline">'
+        f'height="{height}" role="img" aria-label="{_e(gettext("Task timeline"))}">'
     ]
     for bar in bars:
         t = bar.task
@@ -179,12 +190,19 @@ def gantt_svg(bars: Sequence[GanttBar], height: int) -> SafeString:
     return _safe(out)
 
 
+@register.filter
+def history_word(value: str) -> str:
+    """A change's kind or source in words (as stored when it is none of HISTORY_WORDS)."""
+    return str(HISTORY_WORDS.get(value, value))
+
+
 @register.simple_tag
 def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeString:
     """The history table's rows: when, what, old -> new state, source, message."""
     out = []
+    new = gettext("(new)")
     for tr in transitions:
-        what = _e(tr.kind)
+        what = _e(history_word(tr.kind))
         if with_task and tr.task_id:
             what += " " + _e(tr.task_id)
         if tr.domain_id:
@@ -192,8 +210,8 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
         out.append(
             f'<tr><td class="nowrap"><time datetime="{iso(tr.observed_at)}">'
             f"{stamp(tr.observed_at)}</time></td>"
-            f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or "(new)")} \u2192 '
-            f'{_e(tr.new_state)}</td><td>{_e(tr.source)}</td><td class="wrap">{_e(tr.message)}'
-            "</td></tr>"
+            f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or new)} \u2192 '
+            f"{_e(tr.new_state)}</td><td>{_e(history_word(tr.source))}</td>"
+            f'<td class="wrap">{_e(tr.message)}</td></tr>'
         )
     return _safe(out)

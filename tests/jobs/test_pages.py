@@ -147,7 +147,7 @@ def test_list_filters_sort_and_page_come_from_the_url(client_in, pages_connectio
     response = client_in.get(url + "?state=Bogus&created_from=yesterday&sort=drop&party=a%20b")
     assert response.status_code == 200
     assert len(response.context["jobs"]) == 3
-    assert "Ignored created_from" in response.content.decode()
+    assert "Ignored Created from" in response.content.decode()
 
 
 def test_list_pagination_keeps_filters_in_links(client_in, pages_connection):

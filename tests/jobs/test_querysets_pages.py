@@ -26,7 +26,7 @@ def test_filter_parses_the_url_and_drops_what_it_cannot_use():
     assert f.party == "bob" and f.sort == "-progress"
     assert f.per_page == 25  # only the offered sizes
     assert f.created_to is None
-    assert any("created_to" in e for e in f.errors) and any("state" in e for e in f.errors)
+    assert any("Created until" in e for e in f.errors) and any("state" in e for e in f.errors)
     assert JobFilter.from_query(QueryDict("")).is_default()
 
 

@@ -8,7 +8,9 @@
 Kuscia cannot list domains or routes: the ids asked are those the console knows (the
 connection's local domain, KUSCIA_NETWORK_DOMAINS, its jobs' parties, the nodes and routes
 it stored). An unknown key fails Kuscia's whole batch; it is dropped and named. Errors print
-their hint and exit non-zero, as `manage.py kuscia` does.
+their hint and exit non-zero, as `manage.py kuscia` does. Like it, the command's own words and
+the hints follow the process locale (`LANG=zh_CN.UTF-8`); table headings, Kuscia's words and
+--json stay as they are.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from connections.models import Connection
+from connections.process_locale import language_from_environment
+from connections.texts import error_message, translated
 from jobs.sync.track import client_for
 from kuscia import wire
 from kuscia.errors import KusciaError
@@ -59,6 +64,10 @@ class Command(BaseCommand):
             )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        with translation.override(language_from_environment()):
+            self.run_action(opts)
+
+    def run_action(self, opts: dict[str, Any]) -> None:
         self.as_json = bool(opts["json"])
         connection = self.connection(opts["connection"])
         try:
@@ -66,14 +75,22 @@ class Command(BaseCommand):
         except KusciaError as exc:
             if self.as_json:
                 self.emit({"error": exc.to_dict()})
-            raise CommandError(f"{exc.kind}: {exc}\nhint: {exc.hint}", returncode=1) from None
+            raise CommandError(
+                f"{exc.kind}: {error_message(exc)}\n"
+                + _("hint: %(hint)s") % {"hint": translated(exc.hint)},
+                returncode=1,
+            ) from None
 
     def connection(self, name: str) -> Connection:
         qs = Connection.objects.default_first()
         conn = qs.filter(name=name).first() if name else qs.first()
         if conn is None:
-            known = ", ".join(Connection.objects.enabled().names()) or "none"
-            raise CommandError(f"no enabled connection {name!r} (enabled: {known})", returncode=2)
+            known = ", ".join(Connection.objects.enabled().names()) or _("none")
+            raise CommandError(
+                _("no enabled connection %(name)r (enabled: %(known)s)")
+                % {"name": name, "known": known},
+                returncode=2,
+            )
         return conn
 
     # ------------------------------------------------------------ actions
@@ -82,8 +99,10 @@ class Command(BaseCommand):
         known, new = poll.domain_plan(conn, poll.network_state(conn), slow=True, now=_now())
         if not known + new:
             raise CommandError(
-                "no domain known for this connection: set its local domain, run a job, or "
-                "list ids in KUSCIA_NETWORK_DOMAINS",
+                _(
+                    "no domain known for this connection: set its local domain, run a job, or "
+                    "list ids in KUSCIA_NETWORK_DOMAINS"
+                ),
                 returncode=2,
             )
         summary = poll.NetSummary(connection=conn.name)
@@ -104,7 +123,7 @@ class Command(BaseCommand):
                         d.domain_id,
                         d.role or "-",
                         a.name if a else "-",
-                        (a.status or "(none)") if a else "no agent reported",
+                        (a.status or _("(none)")) if a else _("no agent reported"),
                         a.version if a else "-",
                         _t(a.last_heartbeat_time) if a else "-",
                         cert,
@@ -112,13 +131,13 @@ class Command(BaseCommand):
                 )
         self.table(rows)
         for m in missing:
-            self.stdout.write(f"{m}: Kuscia has no such domain (11305)")
+            self.stdout.write(_("%(id)s: Kuscia has no such domain (11305)") % {"id": m})
 
     def do_routes(self, conn: Connection, opts: dict[str, Any]) -> None:
         known, new = poll.route_plan(conn, slow=False)
         if not known + new:
             raise CommandError(
-                "no route known for this connection yet: run `manage.py network poll` first",
+                _("no route known for this connection yet: run `manage.py network poll` first"),
                 returncode=2,
             )
         summary = poll.NetSummary(connection=conn.name)
@@ -144,7 +163,10 @@ class Command(BaseCommand):
             )
         self.table(rows)
         for s, d in missing:
-            self.stdout.write(f"{s} -> {d}: Kuscia has no such route (11404)")
+            self.stdout.write(
+                _("%(source)s -> %(destination)s: Kuscia has no such route (11404)")
+                % {"source": s, "destination": d}
+            )
 
     def do_data(self, conn: Connection, opts: dict[str, Any]) -> None:
         with client_for(conn) as client:
@@ -176,7 +198,8 @@ class Command(BaseCommand):
             self.stdout.write(str(summary))
         if summary.error:
             state = poll.network_state(conn)
-            raise CommandError(f"{summary.error}\nhint: {state.last_error_hint}", returncode=1)
+            hint = _("hint: %(hint)s") % {"hint": translated(state.last_error_hint)}
+            raise CommandError(f"{summary.error}\n{hint}", returncode=1)
 
 
 def _now() -> datetime:
