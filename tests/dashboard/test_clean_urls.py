@@ -55,3 +55,16 @@ def test_the_audit_log_says_created_for_a_create(client_in):
 def test_a_huge_query_is_read_as_it_is_not_redirected(client_in):
     response = client_in.get("/audit/?user=&job=" + "x" * 20000)
     assert response.status_code == 200
+
+
+def test_connections_and_the_sync_indicator_say_how_long_ago_alike(client_in):
+    """One relative-time style: "2s ago" on the connections page and in the layout's sync
+    indicator (once "0 minutes ago" on one and "2s ago" on the other)."""
+    import re
+
+    make_connection("local", synced_ago=2.2)
+    connections = client_in.get(reverse("connections:list")).content.decode()
+    indicator = client_in.get(reverse("jobs:sync_status")).content.decode()
+    assert "minutes ago" not in connections + indicator
+    ago = re.compile(r"\b[23]s ago\b")
+    assert ago.search(connections) and ago.search(indicator)

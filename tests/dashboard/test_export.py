@@ -108,3 +108,13 @@ def test_export_benchmark_small(tmp_path: Path) -> None:
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-4000:]
     assert "jobs csv: peak" in out and "audit json: peak" in out
+
+
+def test_the_list_and_the_audit_page_link_their_export_with_their_filters(client_in) -> None:
+    make_job(make_connection("local"), "job-1", state=kt.FAILED)
+    html = client_in.get(reverse("jobs:list") + "?state=Failed&after=v1~2").content.decode()
+    assert 'href="/jobs/export/?state=Failed&amp;format=csv"' in html
+    assert 'href="/jobs/export/?state=Failed&amp;format=json"' in html
+    AuditRecord.objects.create(username="demo", connection_name="local", job_id="j", action="stop")
+    html = client_in.get(reverse("audit:list") + "?action=stop").content.decode()
+    assert 'href="/audit/export/?action=stop&amp;format=csv"' in html
