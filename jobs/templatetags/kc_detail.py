@@ -201,6 +201,7 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
     """The history table's rows: when, what, old -> new state, source, message."""
     out = []
     new = gettext("(new)")
+    source = _e(gettext("Source"))  # the label of a stacked row (narrow screens)
     for tr in transitions:
         what = _e(history_word(tr.kind))
         if with_task and tr.task_id:
@@ -211,7 +212,7 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
             f'<tr><td class="nowrap"><time datetime="{iso(tr.observed_at)}">'
             f"{stamp(tr.observed_at)}</time></td>"
             f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or new)} \u2192 '
-            f"{_e(tr.new_state)}</td><td>{_e(history_word(tr.source))}</td>"
+            f'{_e(tr.new_state)}</td><td data-label="{source}">{_e(history_word(tr.source))}</td>'
             f'<td class="wrap">{_e(tr.message)}</td></tr>'
         )
     return _safe(out)

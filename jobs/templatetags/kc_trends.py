@@ -78,9 +78,11 @@ def trend_chart(trends: dict[str, Any], unit: str, chart_id: str) -> SafeString:
         )
         parts.extend(group)
         if i % every == 0 or i == len(rows) - 1:
+            last = i == len(rows) - 1  # the last label ends at the chart's edge
+            x = WIDTH - 4 if last else LEFT + (i + 0.5) * slot
             parts.append(
-                f'<text class="tick" x="{LEFT + (i + 0.5) * slot:.1f}" y="{HEIGHT - 6}" '
-                f'text-anchor="middle">{html.escape(when)}</text>'
+                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 6}" '
+                f'text-anchor="{"end" if last else "middle"}">{html.escape(when)}</text>'
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
