@@ -363,20 +363,27 @@ def job_row(job: Any, now: dt.datetime) -> str:
     gone = job.gone_at is not None
     return format_html(
         '<tr class="{}"><td><a class="jobid" href="{}">{}</a><div class="muted small">{}{}</div>'
-        "</td><td>{}</td><td>{}</td><td>{}</td>"
-        '<td class="nowrap">{}</td><td class="nowrap"><time datetime="{}">{}</time></td>'
-        '<td class="nowrap">{}</td><td class="nowrap">{}</td></tr>',
+        '</td><td>{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        '<td class="nowrap">{}</td><td class="nowrap" data-label="{}"><time datetime="{}">{}</time>'
+        '</td><td class="nowrap" data-label="{}">{}</td><td class="nowrap" data-label="{}">{}</td>'
+        "</tr>",
         "gone" if gone else "",
         job_url(job),
         job.job_id,
         job.connection.name,
         " · " + gettext("gone from Kuscia") if gone else "",
         mark_safe(job_badge_html(job.state, gone)),  # noqa: S308 - escaped there
+        # the column names, shown before the values where rows are cards (narrow screens)
+        gettext("Initiator"),
         job.initiator or "\u2013",
+        gettext("Parties"),
         ", ".join(job.parties or ()) or "\u2013",
         job_progress(job),
+        gettext("Created"),
         iso(job.create_time),
         stamp(job.create_time) or "\u2013",
+        gettext("Duration"),
         duration(job.start_time, job.stopped_at, now, job.state),
+        gettext("Last change"),
         ago(job.last_changed),
     )

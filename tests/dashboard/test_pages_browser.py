@@ -47,7 +47,8 @@ def set_language(page, live_server, code: str) -> None:
 # What "reads well" means here, measured: no table sticks out of the window (no column off
 # screen), and no row of a short record is taller than a phone screen's third.
 MEASURE = """(selector) => Array.from(document.querySelectorAll(selector)).map(t => ({
-  right: Math.round(t.getBoundingClientRect().right),
+  right: Math.round(Math.max(t.getBoundingClientRect().right, ...Array.from(
+    t.querySelectorAll('td > *, th > *')).map(c => c.getBoundingClientRect().right))),
   rows: Array.from(t.querySelectorAll('tbody tr'))
     .map(r => Math.round(r.getBoundingClientRect().height)),
 }))"""
@@ -125,6 +126,15 @@ def test_every_table_reads_at_375_px(browser_page, live_server, login_as, world)
             open_ok(page, base + "/")
             tables_fit(page, "#overview-live table")
             shoot(page, f"overview-{lang}-{width}")
+            open_ok(page, base + "/jobs/")
+            tables_fit(page, "table.jobs")
+            if width == 375:  # the rows are cards: each value named in the reader's language
+                label = page.evaluate(
+                    "getComputedStyle(document.querySelector('table.jobs td[data-label]'),"
+                    " '::before').content"
+                )
+                assert label == ('"Initiator "' if lang == "en" else '"发起方 "'), label
+            shoot(page, f"list-{lang}-{width}")
             open_ok(page, base + "/connections/")
             tables_fit(page, "table.connections", tallest=400)
             check = page.locator('table.connections a[href$="/check/"]')
