@@ -49,7 +49,13 @@
     var inPopup = p && p.contains(target);
     var scope = target === box || inPopup ? p : page;
     if (evt.key === "Escape") {
-      if (target === box || inPopup) { close(); if (box) box.focus(); }
+      // the first Escape closes the results and keeps the text (a search box's own Escape
+      // clears it: that is the second one's)
+      if ((target === box || inPopup) && p && p.classList.contains("open")) {
+        evt.preventDefault();
+        close();
+        if (box) box.focus();
+      }
       return;
     }
     var pageBox = document.getElementById("search-page-q");

@@ -141,3 +141,61 @@ def test_every_table_reads_at_375_px(browser_page, live_server, login_as, world)
             box = check.first.bounding_box()
             assert box and box["x"] + box["width"] <= width, f"Check button off screen: {box}"
             shoot(page, f"connections-{lang}-{width}")
+
+
+def test_header_search_from_the_keyboard(browser_page, live_server, login_as, world):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    login_as(page, live_server, make_user("vera", "viewer"))
+    for lang in ("en", "zh-hans"):
+        set_language(page, live_server, lang)
+        for width in (375, 1440):
+            page.set_viewport_size({"width": width, "height": 900})
+            open_ok(page, live_server.url + "/jobs/")
+            page.keyboard.press("/")  # the shortcut focuses the box
+            box = page.locator("#header-q")
+            expect(box).to_be_focused()
+            box.type("job-0")
+            popup = page.locator("#search-popup")
+            expect(popup).to_be_visible()
+            expect(popup.locator("a.search-hit").first).to_be_visible()
+            shoot(page, f"search-popup-{lang}-{width}")
+            page.keyboard.press("ArrowDown")
+            first = popup.locator("a.search-hit").nth(0)
+            expect(first).to_be_focused()
+            page.keyboard.press("ArrowDown")
+            expect(popup.locator("a.search-hit").nth(1)).to_be_focused()
+            page.keyboard.press("ArrowUp")
+            page.keyboard.press("ArrowUp")
+            expect(box).to_be_focused()
+            page.keyboard.press("Escape")
+            expect(popup).to_be_hidden()
+            box.press("Enter")  # the shareable results page
+            expect(page).to_have_url(live_server.url + "/search/?q=job-0")
+            hits = page.locator("main a.search-hit")
+            expect(hits.first).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shoot(page, f"search-page-{lang}-{width}")
+            target = hits.first.get_attribute("href")
+            assert target and target.startswith("/jobs/kuscia-master/job-0")
+            page.locator("#search-page-q").focus()
+            page.keyboard.press("ArrowDown")
+            expect(hits.first).to_be_focused()
+            page.keyboard.press("Enter")
+            expect(page).to_have_url(live_server.url + target)
+
+
+def test_the_403_page_is_in_the_layout(browser_page, live_server, login_as, world):
+    page = browser_page
+    login_as(page, live_server, make_user("vera", "viewer"))
+    for lang in ("en", "zh-hans"):
+        set_language(page, live_server, lang)
+        for width in (375, 1440):
+            page.set_viewport_size({"width": width, "height": 900})
+            response = page.goto(live_server.url + "/jobs/new/")
+            assert response is not None and response.status == 403
+            assert page.locator("header.topbar").is_visible()
+            assert page.locator("main h1").is_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shoot(page, f"forbidden-{lang}-{width}")
