@@ -5,19 +5,16 @@ in the layout. Screenshots (375 and 1440 px, English and Chinese) go to KC_SCREE
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from audit.models import AuditRecord
 from jobs import stats
 from kuscia import types as kt
 from tests.fixtures.data import add_changes, make_connection, make_job, make_user
+from tests.fixtures.pages import set_language, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("KC_SCREENS_DIR", "/tmp/pages-shots"))
 LONG = (
     "Task[train]-Party[bob]: container secretflow exited with code 1: RuntimeError: PSI failed: "
     "peer alice closed the connection after 300s; check the route alice->bob. "
@@ -27,21 +24,9 @@ LONG = (
 TASK_URL = "/jobs/kuscia-master/job-psi-train-0001/tasks/job-psi-train-0001-train/"
 
 
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def open_ok(page, url: str) -> None:
     response = page.goto(url)
     assert response is not None and response.status == 200, (url, response and response.status)
-
-
-def set_language(page, live_server, code: str) -> None:
-    from django.conf import settings
-
-    cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": code, "url": live_server.url}
-    page.context.add_cookies([cookie])
 
 
 # What "reads well" means here, measured: no table sticks out of the window (no column off

@@ -6,18 +6,15 @@ it scrolls sideways. Screenshots at 375 and 1440 px, English and Chinese, go to 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from kuscia import types as kt
 from tests.fixtures.data import make_connection, make_job, make_user
+from tests.fixtures.pages import SHOTS, set_language, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("KC_SCREENS_DIR", "/tmp/pages-shots"))
 LONG = "psi-intersection-alice-bob-2024"
 FAN = [("load", []), *((f"{LONG}-{i}", ["load"]) for i in range(5))]
 FAN.append(("merge", [f"{LONG}-{i}" for i in range(5)]))
@@ -25,18 +22,6 @@ ENDS = """() => Array.from(document.querySelectorAll('#job-dag path.edge')).map(
   const n = p.getTotalLength(), a = p.getPointAtLength(0), b = p.getPointAtLength(n);
   return [Math.round(a.x), Math.round(a.y), Math.round(b.x), Math.round(b.y)];
 })"""
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def language(page, live_server, code: str) -> None:
-    from django.conf import settings
-
-    cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": code, "url": live_server.url}
-    page.context.add_cookies([cookie])
 
 
 def test_fan_out_fan_in_graph_and_a_128_task_job(browser_page, live_server, login_as):
@@ -56,7 +41,7 @@ def test_fan_out_fan_in_graph_and_a_128_task_job(browser_page, live_server, logi
     page = browser_page
     login_as(page, live_server, make_user("vera", "viewer"))
     for lang in ("en", "zh-hans"):
-        language(page, live_server, lang)
+        set_language(page, live_server, lang)
         for width in (375, 1440):
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(live_server.url + "/jobs/kuscia-master/job-fan/")
