@@ -10,13 +10,21 @@ import html
 from typing import Any
 
 from django import template
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from jobs.trends import SERIES
 
 register = template.Library()
+
+# The section as rendered, by (when the trends were computed, language, time zone): the trends
+# change once a minute, so the overview (polled, and opened often) draws them once per minute
+# per language and zone instead of on every request. The section holds nothing of the user.
+_RENDERED: dict[tuple[str, str, str], str] = {}
+_RENDERED_MAX = 64
 
 WIDTH, HEIGHT = 540, 160
 LEFT, BOTTOM, TOP = 34, 22, 10
@@ -86,6 +94,22 @@ def trend_chart(trends: dict[str, Any], unit: str, chart_id: str) -> SafeString:
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+@register.simple_tag
+def trends_section(stats: Any) -> SafeString:
+    """jobs/_trends.html for the JobStats row `stats`, rendered once per computation of the
+    trends, language and time zone (see _RENDERED)."""
+    if stats is None or not stats.trends or stats.trends_at is None:
+        return SafeString("")
+    key = (stats.trends_at.isoformat(), get_language() or "", timezone.get_current_timezone_name())
+    html = _RENDERED.get(key)
+    if html is None:
+        html = render_to_string("jobs/_trends.html", {"stats": stats})
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = html
+    return mark_safe(html)  # noqa: S308 - the template escapes what it shows
 
 
 @register.simple_tag

@@ -83,7 +83,9 @@ def test_the_section_draws_svg_with_a_text_equivalent() -> None:
     assert '<desc id="trend-hours-d">In all: 2 started, 1 succeeded, 1 failed.</desc>' in html
     assert html.count('<rect class="tr-failed"') == 24 + 30
     # the numbers as a table (one row per hour and per day) and the percentiles
-    assert html.count('<th scope="row">') == 24 + 30 + 3
+    assert (
+        html.count('<th scope="row">') + html.count('<th scope="row" class="wide">') == 24 + 30 + 3
+    )
     assert "Duration of Succeeded jobs" in html and "Time spent Pending" in html
 
 
@@ -91,3 +93,20 @@ def test_no_trends_yet_draws_nothing() -> None:
     from django.template.loader import render_to_string
 
     assert render_to_string("jobs/_trends.html", {"stats": None}).strip() == ""
+
+
+def test_the_overview_draws_the_trends_once_per_computation_language_and_zone(client_in):
+    from jobs.templatetags import kc_trends
+
+    make_job(make_connection("local"), "ok-1", state=kt.SUCCEEDED)
+    row = stats.refresh()
+    kc_trends._RENDERED.clear()
+    first = client_in.get("/").content.decode()
+    assert 'class="trends"' in first and len(kc_trends._RENDERED) == 1
+    client_in.get("/")
+    assert len(kc_trends._RENDERED) == 1  # drawn once
+    zh = client_in.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "趋势" in zh and len(kc_trends._RENDERED) == 2
+    stats.refresh(row.trends_at + dt.timedelta(seconds=trends.TRENDS_SECONDS))
+    client_in.get("/")
+    assert len(kc_trends._RENDERED) == 3  # new trends: drawn again
