@@ -6,11 +6,12 @@ field present, like the seed document's reply. Two figures per size:
   client  KusciaClient.batch_query_job_status through httpx.MockTransport (HTTP plumbing,
           envelope checks and parsing; no network)
 
-Run: .venv/bin/python bench/bench_parse.py
+Run: .venv/bin/python bench/bench_parse.py [--sizes 1 100 1000] [--budget 1.0]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -107,11 +108,15 @@ def measure(fn, n_jobs: int, budget: float = 1.0) -> tuple[float, float]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    ap.add_argument("--budget", type=float, default=1.0, help="seconds of runs per figure")
+    args = ap.parse_args()
     load = os.getloadavg()[0]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.1f}")
     print("jobs/s as median (best) of repeated runs")
     print(f"{'jobs/reply':>10} {'bytes':>10} {'wire jobs/s':>20} {'client jobs/s':>20}")
-    for n in SIZES:
+    for n in args.sizes:
         raw = reply_bytes(n)
         ids = [f"job-{i}" for i in range(n)]
 
@@ -127,8 +132,8 @@ def main() -> None:
         def via_client(kc: KusciaClient = kc, ids: list[str] = ids, n: int = n) -> None:
             assert len(kc.batch_query_job_status(ids)) == n
 
-        w = measure(wire_only, n)
-        c = measure(via_client, n)
+        w = measure(wire_only, n, args.budget)
+        c = measure(via_client, n, args.budget)
         kc.close()
         wtxt = f"{w[0]:,.0f} ({w[1]:,.0f})"
         ctxt = f"{c[0]:,.0f} ({c[1]:,.0f})"

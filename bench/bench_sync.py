@@ -1,7 +1,7 @@
 """Benchmark of the sync engine on the simulator (mTLS) and PostgreSQL.
 
-For each size N (active jobs of 2 tasks x 2 parties, frozen by a manual clock so nothing
-changes between cycles) it prints:
+For each size N (active jobs of 2 tasks x 2 parties, each with task ids of its own, frozen by a
+manual clock so nothing changes between cycles) it prints:
 
 * Kuscia requests per reconcile cycle, rows written per cycle when nothing changed (goal 0);
 * cycle time, the fetch+parse-only time over the same chunks (the floor) and the ratio
@@ -14,11 +14,19 @@ Usage:
       .venv/bin/python bench/bench_sync.py --sizes 100 1000 10000
 
 The database is created when missing and its job tables are emptied for each size.
+
+Preconditions, checked for every size (the script exits with status 1 when one fails, so a
+change that stops it measuring what it says fails its smoke test, tests/jobs/test_bench_sync.py):
+* all N jobs are Running in the simulator and in the database before the cycles (a job whose
+  task ids clash with another job's is failed by the simulator, as by Kuscia);
+* every cycle sends ceil(N / batch size) requests;
+* each latency sample starts from a job that is Running in the simulator and in the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import random
@@ -55,6 +63,15 @@ def pct(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+class PreconditionFailed(Exception):
+    """The benchmark would not measure what it claims: stop with status 1."""
+
+
+def require(ok: bool, what: str) -> None:
+    if not ok:
+        raise PreconditionFailed(what)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
@@ -82,20 +99,27 @@ def main() -> int:
     ensure_certs(certs)
     print(
         f"# bench_sync: PostgreSQL {connection.settings_dict['NAME']}, simulator over mTLS, "
-        f"batch size {settings.KUSCIA_BATCH_SIZE}, {os.cpu_count()} CPUs"
+        f"batch size {settings.KUSCIA_BATCH_SIZE}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     rows: list[dict[str, Any]] = []
     for n in args.sizes:
-        result = bench_one(n, args, certs)
+        try:
+            result = bench_one(n, args, certs)
+        except PreconditionFailed as exc:
+            print(f"N={n}: PRECONDITION FAILED: {exc}", file=sys.stderr, flush=True)
+            return 1
         rows.append(result)
         print(
-            f"N={n:>6}: requests/cycle {result['requests']:>4}  rows written (no change) "
+            f"N={n:>6}: active jobs {result['active']}  requests/cycle {result['requests']:>4} "
+            f"(expected {result['expected_requests']})  rows written (no change) "
             f"{result['rows']}  cycle {result['cycle_s']:.3f}s  "
             f"fetch+parse {result['floor_s']:.3f}s  ratio {result['ratio']:.2f}x | "
             f"watch burst {result['burst_s']:.1f}s, latency "
             f"watch p50 {result['watch_p50'] * 1000:.0f}ms p95 {result['watch_p95'] * 1000:.0f}ms"
             f" | polling every {args.poll_interval:g}s p50 {result['poll_p50']:.2f}s "
-            f"p95 {result['poll_p95']:.2f}s  (setup {result['setup_s']:.0f}s)",
+            f"p95 {result['poll_p95']:.2f}s  (setup {result['setup_s']:.0f}s, "
+            f"load average {os.getloadavg()[0]:.1f})",
             flush=True,
         )
     return 0
@@ -114,7 +138,9 @@ def _sim_process(conn: Any, cert_dir: str) -> None:
         cmd, *rest = conn.recv()
         if cmd == "create":
             for job_id in rest[0]:
-                job = example_job(job_id)
+                # Task ids of its own (<job>-psi, <job>-split): they name cluster-wide objects,
+                # and a job whose task ids clash with another job's fails at once.
+                job = example_job(job_id, prefix=job_id)
                 job["custom_fields"] = {"sim-task-seconds": "3600"}
                 sim.world.create_job(job)
             conn.send(len(rest[0]))
@@ -126,6 +152,8 @@ def _sim_process(conn: Any, cert_dir: str) -> None:
             conn.send(True)
         elif cmd == "query":
             conn.send([sim.world.query_job(i) for i in rest[0]])
+        elif cmd == "states":
+            conn.send([s["status"]["state"] for s in sim.world.batch_query_status(rest[0])])
         else:
             sim.stop()
             conn.send(True)
@@ -151,6 +179,16 @@ class SimProcess:
             self.proc.join(timeout=10)
             if self.proc.is_alive():
                 self.proc.kill()
+
+
+def running_from(sim: SimProcess, job_id: str) -> None:
+    """A latency sample starts from a job Running in the simulator and in the database."""
+    from jobs.models import Job
+
+    state = sim.call("states", [job_id])[0]
+    require(state == "Running", f"{job_id} is {state} in the simulator before its sample")
+    stored = Job.objects.filter(job_id=job_id).values_list("state", flat=True).first()
+    require(stored == "Running", f"{job_id} is {stored} in the database before its sample")
 
 
 def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
@@ -194,14 +232,22 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
                 job_source=Job.Source.ADDED,
             )
         setup = time.perf_counter() - t
+        sim_states = [st for i in range(0, n, 1000) for st in sim.call("states", ids[i : i + 1000])]
+        active = sim_states.count("Running")
+        require(active == n, f"{active} of {n} jobs Running in the simulator ({set(sim_states)})")
+        stored = Job.objects.filter(connection=conn, state="Running").count()
+        require(stored == n, f"{stored} of {n} jobs Running in the database")
         client = KusciaClient(conn.client_config())
         sync.reconcile_connection(conn, client=client, include_slow=False)  # warm-up
         cycles = [
             sync.reconcile_connection(conn, client=client, include_slow=False)
             for _ in range(args.cycles)
         ]
-        assert all(not c.error for c in cycles), cycles[0].error
+        require(all(not c.error for c in cycles), f"cycle error: {cycles[0].error}")
         size = settings.KUSCIA_BATCH_SIZE
+        expected = math.ceil(n / size)
+        sent = [c.requests for c in cycles]
+        require(all(r == expected for r in sent), f"requests per cycle {sent}, not {expected}")
         floors = []
         for _ in range(args.cycles):
             f0 = time.perf_counter()
@@ -212,6 +258,8 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
         floor_s = statistics.median(floors)
         result: dict[str, Any] = {
             "n": n,
+            "active": active,
+            "expected_requests": expected,
             "setup_s": setup,
             "requests": cycles[0].requests,
             "rows": max(c.writes.rows for c in cycles),
@@ -249,6 +297,7 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
         lat_watch = []
         for _ in range(min(args.samples, n // 2)):
             job_id = pool.pop()
+            running_from(sim, job_id)
             t0 = time.perf_counter()
             sim.call("stop", job_id)
             while not Job.objects.filter(job_id=job_id, state="Failed").exists():
@@ -282,6 +331,7 @@ def bench_one(n: int, args: argparse.Namespace, certs: Path) -> dict[str, Any]:
         for _ in range(min(args.poll_samples, len(pool))):
             time.sleep(random.uniform(0, args.poll_interval))
             job_id = pool.pop()
+            running_from(sim, job_id)
             t0 = time.perf_counter()
             sim.call("stop", job_id)
             while not Job.objects.filter(job_id=job_id, state="Failed").exists():

@@ -275,7 +275,7 @@ KUSCIA_BACKOFF_MAX_SECONDS = env_float("KUSCIA_BACKOFF_MAX_SECONDS", 60.0)
 KUSCIA_WATCH_SECONDS = env_int("KUSCIA_WATCH_SECONDS", 300)  # watch timeout_seconds
 KUSCIA_SPECS_PER_CYCLE = env_int("KUSCIA_SPECS_PER_CYCLE", 50)  # QueryJob for specs not yet known
 KUSCIA_POLL_LEASE_SECONDS = env_float("KUSCIA_POLL_LEASE_SECONDS", 30.0)  # renewed per chunk
-KUSCIA_WATCH_LEASE_SECONDS = env_float("KUSCIA_WATCH_LEASE_SECONDS", 45.0)  # renewed by a thread
+KUSCIA_WATCH_LEASE_SECONDS = env_float("KUSCIA_WATCH_LEASE_SECONDS", 5.0)  # renewed every 1 s
 KC_REDIS_PREFIX = os.environ.get("KC_REDIS_PREFIX", "")  # isolates broker keys and locks
 # The overview's per-state counts and party activity (jobs.stats): recounted by beat this often;
 # a page recounts itself only when the row is older than KC_STATS_MAX_AGE (beat not running).
@@ -310,8 +310,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "watch-kuscia": {
         "task": "jobs.tasks.watch_kuscia",
-        "schedule": env_float("KUSCIA_WATCH_CHECK_SECONDS", 15.0),
-        "options": {"expires": 30.0},
+        "schedule": env_float("KUSCIA_WATCH_CHECK_SECONDS", 2.0),  # a free watch lease: relaunch
+        "options": {"expires": 10.0},
     },
     "poll-network": {
         "task": "network.tasks.poll_network",

@@ -22,7 +22,7 @@ and token contents are read to be checked but never put into a step's text.
 Network steps 2, 3, 5 and 6 use the stdlib socket/ssl directly so that each can fail on its own;
 steps 7 to 12 go through the console's KusciaClient, exactly as the sync engine does.
 
-Why one module over 600 lines: the eleven steps share the run state and the rule "the first
+Why one module over 600 lines: the twelve steps share the run state and the rule "the first
 failure stops the run"; read top to bottom they are the troubleshooting guide in order.
 """
 

@@ -2,8 +2,9 @@
 
     python -m simulator --host 127.0.0.1 --port 8082 --cert-dir DIR \
         [--speed X] [--no-demo] [--protocol MTLS|TLS|NOTLS] [--heartbeat S] \
-        [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R]
-        [--stream-cut-after S] [--fault-seed N] [--shuffle] [--log-mode lite|master]
+        [--latency S] [--error-rate R] [--drop-rate R] [--malformed-rate R] [--garbage-rate R]
+        [--stream-cut-after S [--cut-mid-object]] [--fault-seed N] [--shuffle]
+        [--log-mode lite|master]
         [--mode master|autonomy] [--local-domain alice]
         [--node-down DOMAIN[/NODE]]... [--route-down SRC:DST[:REASON]]...
         [--log-cut-after N] [--lite DOMAIN=PORT]...
@@ -67,10 +68,18 @@ def add_arguments(parser: argparse.ArgumentParser, *, cert_dir: str = DEFAULT_CE
         "--malformed-rate", type=float, default=0.0, help="fraction of truncated bodies"
     )
     parser.add_argument(
+        "--garbage-rate", type=float, default=0.0, help="fraction of 200s with a non-JSON body"
+    )
+    parser.add_argument(
         "--stream-cut-after",
         type=float,
         default=0.0,
         help="drop every watch stream (no final chunk) after S seconds",
+    )
+    parser.add_argument(
+        "--cut-mid-object",
+        action="store_true",
+        help="with --stream-cut-after: the cut sends half of the next event",
     )
     parser.add_argument("--fault-seed", type=int, default=None)
     parser.add_argument(
@@ -118,7 +127,9 @@ def build_simulator(opts: dict[str, Any]) -> Simulator:
         "error_rate": opts["error_rate"],
         "drop_rate": opts["drop_rate"],
         "malformed_rate": opts["malformed_rate"],
+        "garbage_rate": opts["garbage_rate"],
         "stream_cut_after": opts["stream_cut_after"],
+        "stream_cut_mid_object": opts["cut_mid_object"],
         "log_cut_after": opts["log_cut_after"],
         "seed": opts["fault_seed"],
     }

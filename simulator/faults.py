@@ -1,4 +1,5 @@
-"""Faults on demand: transport faults (latency, 503s, drops, truncated bodies, cut streams),
+"""Faults on demand: transport faults (latency, 503s, drops, truncated bodies, garbage bodies,
+cut streams, streams cut in the middle of an object),
 tasks that fail when asked to (custom_fields `sim-fail-*` or World.fail_task), and network
 faults given on the command line (a node NotReady, a route Failed with a reason; at run time
 World.set_node_status / set_route_status)."""
@@ -28,6 +29,9 @@ FAILURE_REASONS: dict[str, str] = {
     ),
 }
 
+# What a gateway in front of Kuscia may answer (HTTP 200, a JSON content type, not JSON)
+GARBAGE_BODY = b"<html><body><h1>Welcome to nginx!</h1>\x00\xff\xfe</body></html>"
+
 # Job phases (stored) and what the API reports for them (§8.1).
 
 
@@ -47,7 +51,9 @@ class Faults:
     error_rate: float = 0.0  # fraction answered with HTTP 503
     drop_rate: float = 0.0  # fraction where the connection is closed without an answer
     malformed_rate: float = 0.0  # fraction answered 200 with a truncated JSON body
+    garbage_rate: float = 0.0  # fraction answered 200 with a body that is not JSON at all
     stream_cut_after: float = 0.0  # >0: watch streams are dropped (no final chunk) after s
+    stream_cut_mid_object: bool = False  # the cut sends half of the next event, then drops
     log_cut_after: int = 0  # >0: log streams are dropped in the middle of line N+1
     log_cuts: int | None = None  # how many log streams to cut (None: every one)
     seed: int | None = None
@@ -58,12 +64,14 @@ class Faults:
             self.rng.seed(self.seed)
 
     def pick(self) -> str | None:
-        """Which fault, if any, hits the next request: 'drop', 'error', 'malformed' or None."""
+        """Which fault, if any, hits the next request: 'drop', 'error', 'malformed', 'garbage'
+        or None."""
         r = self.rng.random()
         for kind, rate in (
             ("drop", self.drop_rate),
             ("error", self.error_rate),
             ("malformed", self.malformed_rate),
+            ("garbage", self.garbage_rate),
         ):
             if r < rate:
                 return kind

@@ -26,7 +26,7 @@ from .base import ERR_UNEXPECTED, KUSCIA_VERSION, APIError
 from .certs import CA_CERT, SERVER_CERT, SERVER_KEY, ensure_certs, read_token
 from .clock import Clock
 from .demo import demo_jobs, demo_network
-from .faults import Faults, parse_node_fault, parse_route_fault
+from .faults import GARBAGE_BODY, Faults, parse_node_fault, parse_route_fault
 from .routes import FLAT_ERROR_FIELDS, UNARY_ROUTES
 from .streams import StreamHandler
 from .world import World
@@ -110,24 +110,15 @@ class Handler(StreamHandler):
             if not self._token_ok():
                 self._send(401)
                 return
-            fault = self._fault()
-            if fault == "drop":
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if fault == "error":
-                self._send(
-                    503, b"upstream connect error or disconnect/reset before headers", "text/plain"
-                )
-                return
-            if path in STREAM_ROUTES:
-                if path == "/api/v1/job/watch":
-                    self._watch(body)
-                else:
-                    self._logs(body)
-                return
-            self._unary(path, body, malformed=fault == "malformed")
+            sim = self.server.sim
+            with sim.counter_lock:
+                sim.requests += 1
+                sim.in_flight += 1
+            try:
+                self._answer(path, body)
+            finally:
+                with sim.counter_lock:
+                    sim.in_flight -= 1
             return
         alt = path[:-1] if path.endswith("/") and len(path) > 1 else None
         if alt is not None and alt in table:
@@ -137,6 +128,30 @@ class Handler(StreamHandler):
             self._send(401)
             return
         self._send(404, b"404 page not found", "text/plain")
+
+    def _answer(self, path: str, body: bytes) -> None:
+        """A token-protected route, faults applied."""
+        fault = self._fault()
+        if fault == "drop":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault == "error":
+            self._send(
+                503, b"upstream connect error or disconnect/reset before headers", "text/plain"
+            )
+            return
+        if fault == "garbage":
+            self._send(200, GARBAGE_BODY, "application/json; charset=utf-8")
+            return
+        if path in STREAM_ROUTES:
+            if path == "/api/v1/job/watch":
+                self._watch(body)
+            else:
+                self._logs(body)
+            return
+        self._unary(path, body, malformed=fault == "malformed")
 
     def _fault(self) -> str | None:
         faults: Faults = self.server.sim.world.faults
@@ -338,6 +353,10 @@ class Simulator:
         self._finish_init()
 
     def _finish_init(self) -> None:
+        # Token-protected requests received, and those being answered now (fault benchmarks)
+        self.requests = 0
+        self.in_flight = 0
+        self.counter_lock = threading.Lock()
         self.ssl_context = self._make_ssl_context()
         self.stopping = threading.Event()
         self.started_monotonic = time.monotonic()

@@ -100,6 +100,7 @@ class StreamHandler(BaseHTTPRequestHandler):
             return
         deadline = time.monotonic() + (timeout or MAX_TIMEOUT_SECONDS)
         cut_after = sim.world.faults.stream_cut_after
+        cut_mid = sim.world.faults.stream_cut_mid_object
         cut_at = time.monotonic() + cut_after if cut_after > 0 else None
         sub = sim.world.subscribe()
         try:
@@ -112,15 +113,20 @@ class StreamHandler(BaseHTTPRequestHandler):
                 if now >= deadline:
                     break
                 wait = min(deadline - now, last + sim.heartbeat_interval - now, 0.25)
-                if cut_at is not None and now >= cut_at:
+                cutting = cut_at is not None and now >= cut_at
+                if cutting and not cut_mid:
                     raise _Cut
                 try:
                     etype, status = sub.queue.get(timeout=max(wait, 0.0))
                 except queue.Empty:
                     if time.monotonic() - last >= sim.heartbeat_interval:
+                        if cutting:
+                            self._cut_mid_object({"type": 4})
                         self._chunk({"type": 4})
                         last = time.monotonic()
                     continue
+                if cutting:  # this event is lost with the stream, as when a proxy cuts it
+                    self._cut_mid_object(_event(etype, status))
                 self._chunk(_event(etype, status))
                 last = time.monotonic()
             self._end_stream()
@@ -197,6 +203,14 @@ class StreamHandler(BaseHTTPRequestHandler):
                 return 0
             faults.log_cuts -= 1
             return faults.log_cut_after
+
+    def _cut_mid_object(self, obj: JSON) -> None:
+        """Send the first half of the chunk carrying `obj`, then drop the connection."""
+        data = codec.dumps(obj)
+        with contextlib.suppress(OSError, ValueError):
+            self.wfile.write(b"%x\r\n%s" % (len(data), data[: len(data) // 2]))
+            self.wfile.flush()
+        raise _Cut
 
     def _cut_mid_line(self, line: str) -> None:
         """Send the first half of the object carrying `line`, then drop the connection."""

@@ -147,34 +147,48 @@ def watch_connection(
     if _stopping.is_set():
         summary.skipped = "shutdown"
         return summary
+    # A short lease, renewed every second: a worker killed while watching is replaced a few
+    # seconds later (the TTL plus beat's KUSCIA_WATCH_CHECK_SECONDS), and the keeper closes the
+    # stream at its local deadline, before the lease can pass to another worker (leases.py).
     ttl = float(settings.KUSCIA_WATCH_LEASE_SECONDS)
-    lease = make_lease(f"watch:{connection.pk}", ttl)
+    lease = make_lease(f"watch:{connection.pk}", ttl, fenced=True)
+    asked = time.monotonic()
     if not lease.acquire():
         summary.skipped = "locked"
         return summary
-    keeper = LeaseKeeper(lease, ttl / 3)
+    log.info("watch of %s started (lease fence %s)", connection.name, lease.fence)
+    opened: list[Any] = []  # the stream, for the keeper to close when the lease is lost
+    keeper = LeaseKeeper(
+        lease,
+        min(1.0, ttl / 5),
+        ttl=ttl,
+        acquired_at=asked,
+        on_lost=lambda: [s.close() for s in opened],
+    )
     keeper.start()
     own = client is None
     stamp = 0.0
+    lease_lost = False
     try:
         if own:
             client = client_for(connection)
         assert client is not None
         stream = client.watch_jobs(timeout_seconds=timeout_seconds or settings.KUSCIA_WATCH_SECONDS)
+        opened.append(stream)
         with _streams_lock:
             _streams.add(stream)
-        if _stopping.is_set():
+        if _stopping.is_set() or keeper.lost:
             stream.close()
         try:
             _set_watch(connection, watch_connected_since=timezone.now(), watch_last_error="")
             for event in stream:
+                if keeper.expired():  # never act on an event without holding the lease
+                    lease_lost = True
+                    break
                 handle_watch_event(connection, event, client, summary)
                 if time.monotonic() - stamp > WATCH_EVENT_STAMP_SECONDS:
                     stamp = time.monotonic()
                     _set_watch(connection, watch_last_event=timezone.now())
-                if keeper.lost:
-                    summary.error = "lease lost"
-                    break
         finally:
             with _streams_lock:
                 _streams.discard(stream)
@@ -189,8 +203,11 @@ def watch_connection(
         _set_watch(connection, watch_last_error=summary.error[:2000])
     finally:
         keeper.stop()
+        if (lease_lost or keeper.lost) and not _stopping.is_set():
+            summary.error = "lease lost"
         _set_watch(connection, watch_connected_since=None)
         lease.release()
+        log.info("watch of %s ended (lease fence %s)", connection.name, lease.fence)
         if own and client is not None:
             client.close()
     if _stopping.is_set():

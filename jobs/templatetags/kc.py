@@ -17,7 +17,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from jobs.failure import command_of
 from jobs.inputs import loads_json
@@ -39,11 +39,23 @@ ICONS = {
     kt.UNKNOWN: "?",
 }
 GONE_ICON = "\u26a0"  # a job Kuscia no longer has, lost before it finished (querysets.GONE)
+# Why a job is gone (Job.gone_reason, jobs.sync.marks.mark_gone's reasons) in words.
+GONE_REASONS = {
+    "deleted-here": gettext_lazy("deleted from this console"),
+    "not-found": gettext_lazy("Kuscia answers that it has no such job"),
+    "watch-deleted": gettext_lazy("the watch reported it deleted"),
+}
 
 
 @register.filter
 def state_icon(state: str) -> str:
     return GONE_ICON if state == GONE else ICONS.get(state, "?")
+
+
+@register.filter
+def gone_reason(reason: str) -> str:
+    """Why a job is gone, in words (the stored code when it is none of GONE_REASONS)."""
+    return str(GONE_REASONS.get(reason, reason or "?"))
 
 
 @register.filter
@@ -363,27 +375,20 @@ def job_row(job: Any, now: dt.datetime) -> str:
     gone = job.gone_at is not None
     return format_html(
         '<tr class="{}"><td><a class="jobid" href="{}">{}</a><div class="muted small">{}{}</div>'
-        '</td><td>{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td>'
-        '<td class="nowrap">{}</td><td class="nowrap" data-label="{}"><time datetime="{}">{}</time>'
-        '</td><td class="nowrap" data-label="{}">{}</td><td class="nowrap" data-label="{}">{}</td>'
-        "</tr>",
+        "</td><td>{}</td><td>{}</td><td>{}</td>"
+        '<td class="nowrap">{}</td><td class="nowrap"><time datetime="{}">{}</time></td>'
+        '<td class="nowrap">{}</td><td class="nowrap">{}</td></tr>',
         "gone" if gone else "",
         job_url(job),
         job.job_id,
         job.connection.name,
         " · " + gettext("gone from Kuscia") if gone else "",
         mark_safe(job_badge_html(job.state, gone)),  # noqa: S308 - escaped there
-        # the column names, shown before the values where rows are cards (narrow screens)
-        gettext("Initiator"),
         job.initiator or "\u2013",
-        gettext("Parties"),
         ", ".join(job.parties or ()) or "\u2013",
         job_progress(job),
-        gettext("Created"),
         iso(job.create_time),
         stamp(job.create_time) or "\u2013",
-        gettext("Duration"),
         duration(job.start_time, job.stopped_at, now, job.state),
-        gettext("Last change"),
         ago(job.last_changed),
     )

@@ -103,7 +103,7 @@ def test_connection_check_page_in_the_browser(browser_page, live_server, login_a
     with page.expect_response(lambda r: r.url.endswith("/check/") and r.status == 200):
         page.click("text=Run again")
     page.locator("#check-results:not([data-old])").wait_for()  # swapped for the new results
-    assert page.locator(".check-step").count() == 11
+    assert page.locator(".check-step").count() == 12  # kuscia.check.STEP_NAMES
     shoot(page, "check-ok")
     page.goto(f"{live_server.url}/connections/sim-bad-token/check/")
     assert "Token accepted" in page.locator("#check-results h2").inner_text()

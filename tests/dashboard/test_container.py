@@ -194,11 +194,13 @@ def test_compose_file_config(podman_env) -> None:
     out = compose(compose_env(podman_env, **required), "config", base_only=True).stdout
     config = parse_yaml(podman_env["KC_PODMAN_COMPOSE"], out)
     services = config["services"]
-    assert set(services) == {"migrate", "web", "worker", "watch", "postgres", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "watch", "logs", "postgres", "redis"}
     assert config["networks"]["kuscia"] == {"external": True, "name": "kuscia-exchange"}
     for name, command in (("migrate", "migrate"), ("web", "web"), ("worker", "worker")):
         assert services[name]["command"] == [command]
-    for name in ("migrate", "web", "worker", "watch"):
+    assert services["logs"]["command"] == ["logs"]
+    assert "task-logs:/var/lib/kuscia-console/logs" in services["logs"]["volumes"]
+    for name in ("migrate", "web", "worker", "watch", "logs"):
         service = services[name]
         assert "kuscia" in service["networks"], name
         assert "./kuscia-certs:/etc/kuscia-console/certs:ro" in service["volumes"], name
@@ -207,7 +209,7 @@ def test_compose_file_config(podman_env) -> None:
         assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
-    assert set(config["volumes"]) == {"postgres-data", "redis-data"}
+    assert set(config["volumes"]) == {"postgres-data", "redis-data", "task-logs"}
     # Each of the three variables is required, with a message saying so.
     for name in required:
         partial = {k: v for k, v in required.items() if k != name}
@@ -301,7 +303,7 @@ def test_stack_from_compose_on_host_services(
         KUSCIA_POLL_SECONDS="1",
         KUSCIA_WATCH_SECONDS="20",
     )
-    names = {s: f"{project}_{s}_1" for s in ("migrate", "web", "worker", "watch")}
+    names = {s: f"{project}_{s}_1" for s in ("migrate", "web", "worker", "watch", "logs")}
 
     def logs() -> str:
         out = []
@@ -311,7 +313,9 @@ def test_stack_from_compose_on_host_services(
         return "\n".join(out)
 
     try:
-        compose(env, "-p", project, "up", "-d", "migrate", "web", "worker", "watch", timeout=300)
+        compose(
+            env, "-p", project, "up", "-d", "migrate", "web", "worker", "watch", "logs", timeout=300
+        )
         state = ("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", names["migrate"])
         wait_for(
             "migrate exiting 0", lambda: podman(env, *state).stdout.strip() == "exited 0", 120, logs
@@ -361,7 +365,7 @@ def test_stack_from_compose_on_host_services(
             r'^kuscia_console_jobs\{connection="default".*\} [1-9]', metrics.text, re.M
         )
 
-        for role in ("web", "worker", "watch"):
+        for role in ("web", "worker", "watch", "logs"):
             name = names[role]
             users = podman(env, "top", name, "huser", "user").stdout.split()[2:]
             assert users and set(users) == {str(UID), "kuscia-console"}, (role, users)

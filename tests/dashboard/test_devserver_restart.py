@@ -72,7 +72,7 @@ class WebWatcher(threading.Thread):
 
 def last_success(base: str) -> str | None:
     rows = httpx.get(base + "/healthz", timeout=10).json()["sync"]
-    return rows[0]["last_success"] if rows else None
+    return next((r["last_success"] for r in rows if r["connection"] == "default"), None)
 
 
 def wait_until(predicate, seconds: float, what: str, server: DevServer) -> None:
@@ -96,7 +96,7 @@ def test_a_killed_child_is_restarted_while_the_web_server_answers(tmp_path: Path
     try:
         match = server.wait_for(LOGIN_LINE, 120)
         client = login(base + "/", match.group(1), match.group(2))
-        wait_until(lambda: last_success(base) is not None, 90, "a first sync", server)
+        wait_until(lambda: last_success(base) is not None, 180, "a first sync", server)
         watcher.start()
 
         # The simulator dies: restarted, the console keeps answering.

@@ -40,8 +40,7 @@ def test_a_gone_job_row_says_so_and_missing_values_show_a_dash():
     job = Job.objects.select_related("connection").get(pk=job.pk)
     html = job_row(job, timezone.now())
     assert html.startswith('<tr class="gone">') and "gone from Kuscia" in html
-    # initiator, parties (each with its data-label)
-    assert '<td data-label="Initiator">\u2013</td><td data-label="Parties">\u2013</td>' in html
+    assert html.count("<td>\u2013</td>") == 2  # initiator, parties
     assert '<time datetime="">\u2013</time>' in html
 
 

@@ -412,3 +412,29 @@ def test_watch_cut_mid_stream_is_a_connection_error(kuscia_sim_factory):
     assert got[:1] == ["job-cut"]
     assert err.value.kind == "connection" and err.value.route == "/api/v1/job/watch"
     assert ws.connections == 1
+
+
+def test_garbage_body_is_malformed(kuscia_sim):
+    with KusciaClient(config_for(kuscia_sim)) as kc:
+        kuscia_sim.world.set_faults(garbage_rate=1.0)
+        with pytest.raises(KusciaError) as err:
+            kc.health()
+        assert err.value.kind == "malformed"
+        kuscia_sim.world.set_faults()
+        assert kc.health() is True
+
+
+def test_watch_cut_mid_object_is_a_connection_error_and_loses_that_event(kuscia_sim_factory):
+    sim = kuscia_sim_factory(heartbeat_interval=0.1)
+    with KusciaClient(config_for(sim)) as kc:
+        kc.create_job(spec("job-mid"))
+        sim.world.set_faults(stream_cut_after=0.3, stream_cut_mid_object=True)
+        ws = kc.watch_jobs(timeout_seconds=30, reconnect=True)
+        got = []
+        with pytest.raises(KusciaError) as err, ws:
+            for ev in ws:
+                got.append(ev.job.job_id if ev.job else ev.type)
+    # The ADDED event, then updates; the object cut in half is not parsed into an event.
+    assert got[:1] == ["job-mid"]
+    assert err.value.kind == "connection" and err.value.route == "/api/v1/job/watch"
+    assert sim.requests == 2  # CreateJob and the watch (the simulator counts requests)
