@@ -48,8 +48,12 @@ class Results:
 def find(q: str) -> Results:
     """Everything the search finds for `q` (already stripped, non-empty)."""
     found = Results(q)
-    found.jobs = Job.objects.search_ids(q, PER_GROUP)
     found.tasks = Task.objects.search(q, PER_GROUP)
+    # a task id or pod name given whole names no job: no need to look inside every job id
+    whole_task = any(
+        t.task_id == q.lower() or q.lower().startswith(t.task_id + "-") for t in found.tasks
+    )
+    found.jobs = Job.objects.search_ids(q, PER_GROUP, substring=not whole_task)
     found.data = DataItem.objects.search(q, PER_GROUP)
     found.parties = _parties(q)
     return found

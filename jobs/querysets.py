@@ -321,18 +321,18 @@ class JobQuerySet(TrendQuerySet):
         (no model instances: an export streams them with iterator())."""
         return self.filtered(f).values_list(*EXPORT_COLUMNS)  # type: ignore[return-value]
 
-    def search_ids(self, q: str, limit: int = 8) -> list[Job]:
-        """Jobs whose id is `q` (first) or contains it (newest created first), for the header
-        search: at most `limit`. Two queries (the equality by the (job_id, id) index, the
-        substring, of MIN_SUBSTRING characters or more, by the job id's trigram index on
-        PostgreSQL, as the list's id search)."""
+    def search_ids(self, q: str, limit: int = 8, *, substring: bool = True) -> list[Job]:
+        """Jobs whose id is `q`, else those whose id contains it (newest created first), for
+        the header search: at most `limit`. One or two queries (the equality by the (job_id,
+        id) index; the substring, of MIN_SUBSTRING characters or more and unless `substring`
+        is False, by the job id's trigram index on PostgreSQL, as the list's id search)."""
         rows = self.select_related("connection").only(*ROW_FIELDS)
         exact = list(rows.filter(job_id=q).order_by("connection__name")[:limit])
-        if len(q) < MIN_SUBSTRING:  # no trigram to look up: a substring would scan every job
+        # found as it is, or no trigram to look up (a substring would scan every job)
+        if exact or not substring or len(q) < MIN_SUBSTRING:
             return exact
-        seen = {j.pk for j in exact}
-        near = rows.filter(job_id__icontains=q).exclude(pk__in=seen)
-        return exact + list(near.order_by("-create_time", "-id")[: limit - len(exact)])
+        near = rows.filter(job_id__icontains=q)
+        return list(near.order_by("-create_time", "-id")[:limit])
 
     def bounded_count(self, cap: int = COUNT_CAP) -> int:
         """How many rows match, counting at most cap + 1 (so "cap+" can be shown). One query."""
