@@ -10,7 +10,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 VIEWER = "viewer"
@@ -48,13 +49,21 @@ def role_of(user: Any) -> str:
     return VIEWER if getattr(user, "is_authenticated", False) else ""
 
 
+def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    """403 with the console's page inside the layout (403.html): the reason, the user's role
+    and the way back. Rendered here rather than raised as PermissionDenied, which Django logs
+    with a traceback for what is an ordinary refusal."""
+    return render(request, "403.html", {"exception": reason}, status=403)
+
+
 def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Server-side check for every mutation: 403 unless the user is an operator or admin."""
+    """Server-side check for every mutation: 403 unless the user is an operator or admin (the
+    console's 403 page, inside the layout, says why: dashboard/templates/403.html)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_operator(request.user):
-            return HttpResponseForbidden(_("Only operators may do this."))
+            return forbidden(request, _("Only operators may do this."))
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -64,7 +73,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_admin(request.user):
-            return HttpResponseForbidden(_("Only admins may do this."))
+            return forbidden(request, _("Only admins may do this."))
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -38,6 +38,13 @@ class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
             qs = qs.filter(created_at__date__lte=filters["until"])
         return qs
 
+    def for_export(
+        self, *, filters: dict[str, Any], fields: tuple[str, ...]
+    ) -> AuditRecordQuerySet:
+        """The audit page's records (same filters, same order) as tuples of `fields`, for a
+        streamed export; the request body is left out (it can be large)."""
+        return self.for_list(filters=filters).values_list(*fields)  # type: ignore[return-value]
+
     def for_job(self, *, connection_id: int, job_id: str) -> AuditRecordQuerySet:
         return self.filter(connection_id=connection_id, job_id=job_id).order_by("-created_at")
 

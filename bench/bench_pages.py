@@ -182,6 +182,35 @@ def load(n: int, seed: int = 7) -> None:
         cur.execute("VACUUM ANALYZE")
 
 
+DATA_ITEMS = 20_000  # DomainData rows for the search (over the parties' domains)
+
+
+def load_network(conn: Connection) -> None:
+    """Nodes for the parties and DATA_ITEMS data rows on `conn` (kept when already there)."""
+    from network.models import DataItem, Node
+
+    if DataItem.objects.count() == DATA_ITEMS and Node.objects.count() == len(PARTIES):
+        return
+    DataItem.objects.all().delete()
+    Node.objects.all().delete()
+    Node.objects.bulk_create(Node(connection=conn, domain_id=p, status="Ready") for p in PARTIES)
+    DataItem.objects.bulk_create(
+        (
+            DataItem(
+                connection=conn,
+                domain_id=PARTIES[i % len(PARTIES)],
+                domaindata_id=f"table-{i:06d}",
+                name=f"table-{i:06d}.csv",
+                type="table",
+            )
+            for i in range(DATA_ITEMS)
+        ),
+        batch_size=5000,
+    )
+    with db.cursor() as cur:
+        cur.execute("ANALYZE network_dataitem")
+
+
 # A SecretFlow task_input_config of the usual size (about 2 KB), as the detail jobs' tasks carry.
 TASK_INPUT_CONFIG = json.dumps(
     {
@@ -260,6 +289,31 @@ def status_reply(job: Job) -> dict[str, object]:
     }
 
 
+# (case, query, group that must have a hit in the answer (None: nothing may be found))
+SEARCH_QUERIES = [
+    ("search, exact job id", "job-0042424", "sg-jobs"),
+    ("search, part of a job id", "0042", "sg-jobs"),
+    ("search, task id prefix", "job-0004242-t1", "sg-tasks"),
+    ("search, pod name", "job-0004242-t1-0", "sg-tasks"),
+    ("search, alias (in every job)", "t1", "sg-tasks"),
+    ("search, party", "carol", "sg-parties"),
+    ("search, data id part", "table-0042", "sg-data"),
+    ("search, nothing found", "zz-nothing", None),
+]
+SEARCHES = [(name, f"/search/?q={q}", {}) for name, q, _ in SEARCH_QUERIES]
+SEARCHES.append(("search fragment (typing)", "/search/?q=job-00424", {"HTTP_HX_REQUEST": "true"}))
+
+
+def check_searches(client: Client) -> None:
+    """Preconditions: each search finds what the data implies (else its time means nothing)."""
+    for name, q, group in SEARCH_QUERIES:
+        html = client.get(f"/search/?q={q}").content.decode()
+        if group is None:
+            assert "search-hit" not in html, name
+        else:
+            assert f'id="{group}"' in html, f"{name}: no {group} for {q!r}"
+
+
 def measure(client: Client, url: str, runs: int, **extra: str) -> tuple[float, float, int, int]:
     first = client.get(url, **{k: v for k, v in extra.items() if k != "etag"})  # warm up
     if extra.pop("etag", None):  # a poll of an unchanged job: the browser sends If-None-Match
@@ -281,6 +335,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--reload", action="store_true")
     ap.add_argument("--load-only", action="store_true", help="load the data and stop")
+    ap.add_argument("--only", default="", help="comma-separated words: cases whose name has one")
     args = ap.parse_args()
     if db.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at PostgreSQL (a database of your own).")
@@ -293,6 +348,8 @@ def main() -> None:
         f"jobs={Job.objects.count()} tasks={Task.objects.count()} "
         f"party_states={PartyStatus.objects.count()}"
     )
+    assert Job.objects.count() == args.jobs, "the database does not hold the jobs asked for"
+    load_network(Connection.objects.get(name="node-0"))
     if args.load_only:
         return
     # the two detail jobs are live (polled) ones, with a last raw reply as Kuscia sends it
@@ -341,6 +398,7 @@ def main() -> None:
         ("task fragment", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", hx),
         ("history, 128 tasks (opened)", "/jobs/node-1/job-0000001/history/", hx),
         ("raw reply, 128 tasks (opened)", "/jobs/node-1/job-0000001/raw/", hx),
+        *SEARCHES,
     ]
     # The overview reads the JobStats row that beat recounts every KC_STATS_SECONDS: time that
     # recount (off the request path) and leave a fresh row for the pages.
@@ -351,9 +409,13 @@ def main() -> None:
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["*"]):
         client = Client()
         client.force_login(user)
+        check_searches(client)
         print(f"{'case':32} {'median ms':>10} {'p95 ms':>8} {'KB':>7} status")
         for name, url, extra in cases:
+            if args.only and not any(word in name for word in args.only.split(",")):
+                continue
             med, p95, size, status = measure(client, url, args.runs, **extra)
+            assert status in (200, 304), f"{name}: {url} answered {status}"
             print(f"{name:32} {med:10.1f} {p95:8.1f} {size / 1024:7.1f} {status}", flush=True)
 
 

@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.CleanQueryMiddleware",  # filter pages' URLs without empty parameters
 ]
 
 ROOT_URLCONF = "dashboard.urls"

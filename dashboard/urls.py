@@ -5,6 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect
 from django.urls import include, path
 
 from accounts.views import admin_login
+from dashboard import export, search
 
 
 def moved_admin(request: HttpRequest, model: str, rest: str = "") -> HttpResponsePermanentRedirect:
@@ -30,6 +31,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("dashboard.health")),
     path("connections/", include("connections.urls")),
+    # exports span apps (jobs, audit): the project's views, under the pages they export
+    path("jobs/export/", export.export_jobs, name="export_jobs"),
+    path("audit/export/", export.export_audit, name="export_audit"),
+    path("search/", search.search, name="search"),
     path("jobs/", include("operate.urls")),
     path("audit/", include("audit.urls")),
     path("logs/", include("logs.urls")),

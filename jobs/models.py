@@ -76,6 +76,8 @@ class Job(models.Model):
             models.Index(fields=["-last_changed"]),
             # the list filtered by initiator and state(s): its bounded count and its pages
             models.Index(fields=["initiator", "state"], name="jobs_job_initiator_state"),
+            # the overview's trends: jobs ended per hour and day (jobs.trend_queries)
+            models.Index(fields=["end_time"], name="jobs_job_end_time"),
         ]
 
     def __str__(self) -> str:
@@ -208,6 +210,10 @@ class JobStats(models.Model):
     activity_capped = models.BooleanField(default=False)  # more changed than it looked at
     computed_at = models.DateTimeField()
     took_ms = models.FloatField(default=0.0)  # what computing it cost
+    # jobs.trends.compute(): per hour / per day series and percentiles (recomputed at most
+    # every jobs.trends.TRENDS_SECONDS, so not with every recount)
+    trends = models.JSONField(default=dict, blank=True)
+    trends_at = models.DateTimeField(null=True, blank=True)
 
     objects = JobStatsQuerySet.as_manager()
 

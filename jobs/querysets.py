@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy
 
 from jobs.inputs import db_id
+from jobs.trend_queries import TrendQuerySet
 from kuscia import types as kt
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ FILTER_LABELS = {
 NULLABLE = frozenset({"create_time"})  # sort columns that may be NULL
 COUNT_CAP = 1000  # the list counts at most this many matches ("1,000+"): no full COUNT(*)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
+MIN_SUBSTRING = 3  # the shortest text a search looks for inside ids (a trigram)
+_POD = re.compile(r"^([a-z0-9.-]+)-\d{1,3}$")  # a task's pod: "<task id>-<replica>"
 # Jobs Kuscia no longer has (gone_at) that had not finished: their last known state is kept on
 # the job, but they are not active. A filter value and an overview tile of their own, so that
 # every job is in exactly one tile and a "Running" job is one Kuscia still runs.
@@ -164,7 +167,28 @@ ROW_FIELDS = (
 )
 
 
-class JobQuerySet(models.QuerySet["Job"]):
+# The columns of a job list export (dashboard.export), in this order: what the list shows, and
+# the error message. `connection__name` is exported as `connection`.
+EXPORT_COLUMNS = (
+    "connection__name",
+    "job_id",
+    "state",
+    "gone_at",
+    "initiator",
+    "parties",
+    "task_count",
+    "tasks_succeeded",
+    "progress",
+    "create_time",
+    "start_time",
+    "end_time",
+    "last_changed",
+    "err_msg",
+)
+EXPORT_FIELDS = ("connection", *EXPORT_COLUMNS[1:])
+
+
+class JobQuerySet(TrendQuerySet):
     def active(self) -> JobQuerySet:
         """Jobs whose state can still change on its own and that Kuscia still knows."""
         return self.filter(state__in=kt.ACTIVE_JOB_STATES, gone_at__isnull=True)
@@ -291,6 +315,24 @@ class JobQuerySet(models.QuerySet["Job"]):
             .only(*ROW_FIELDS)
             .order_by(f"-{column}" if desc else column, "-id" if desc else "id")
         )
+
+    def for_export(self, f: JobFilter) -> JobQuerySet:
+        """Every job of the list for `f`, in the list's order, as tuples of EXPORT_COLUMNS
+        (no model instances: an export streams them with iterator())."""
+        return self.filtered(f).values_list(*EXPORT_COLUMNS)  # type: ignore[return-value]
+
+    def search_ids(self, q: str, limit: int = 8, *, substring: bool = True) -> list[Job]:
+        """Jobs whose id is `q`, else those whose id contains it (newest created first), for
+        the header search: at most `limit`. One or two queries (the equality by the (job_id,
+        id) index; the substring, of MIN_SUBSTRING characters or more and unless `substring`
+        is False, by the job id's trigram index on PostgreSQL, as the list's id search)."""
+        rows = self.select_related("connection").only(*ROW_FIELDS)
+        exact = list(rows.filter(job_id=q).order_by("connection__name")[:limit])
+        # found as it is, or no trigram to look up (a substring would scan every job)
+        if exact or not substring or len(q) < MIN_SUBSTRING:
+            return exact
+        near = rows.filter(job_id__icontains=q)
+        return list(near.order_by("-create_time", "-id")[:limit])
 
     def bounded_count(self, cap: int = COUNT_CAP) -> int:
         """How many rows match, counting at most cap + 1 (so "cap+" can be shown). One query."""
@@ -536,6 +578,25 @@ class TaskQuerySet(models.QuerySet["Task"]):
         rows = _attach_parties(tasks, parties, endpoints if complete else [])
         return JobRows(rows, endpoints_complete=complete)
 
+    def search(self, q: str, limit: int = 8) -> list[Task]:
+        """Tasks for the header search, at most `limit`: whose id starts with `q` (task ids are
+        cluster-wide, lower case, and a pod is named `<task id>-<replica>`, so a pasted pod
+        name finds its task too), then whose alias is `q` (newest first). Two or three
+        queries, each an index range on PostgreSQL (jobs migration 0009), never a scan."""
+        rows = self.select_related("job__connection").only(
+            "task_id", "alias", "state", "job__job_id", "job__connection__name", "job__state"
+        )
+        q = q.lower()
+        found = list(rows.filter(task_id__startswith=q).order_by("task_id")[:limit])
+        pod = _POD.match(q)
+        if pod and len(found) < limit:
+            found += rows.filter(task_id=pod.group(1)).exclude(pk__in=[t.pk for t in found])[:1]
+        if len(found) < limit:
+            seen = [t.pk for t in found]
+            by_alias = rows.filter(alias=q).exclude(pk__in=seen).order_by("-id")
+            found += by_alias[: limit - len(found)]
+        return found
+
     def with_spec(self, job: Job, task_id: str) -> Task | None:
         """One task with every column, its spec included (the selected task's panel; the
         page's other tasks are TaskRows, without it). One query."""
@@ -675,3 +736,7 @@ class JobStatsQuerySet(models.QuerySet["JobStats"]):
     def current(self) -> JobStats | None:
         """The overview's stats row (None before the first refresh). One query."""
         return self.filter(key=1).first()
+
+    def trends_age(self) -> dt.datetime | None:
+        """When the trends were last computed (None: never). One query."""
+        return self.filter(key=1).values_list("trends_at", flat=True).first()

@@ -16,15 +16,22 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.models import Job, JobStats
+from jobs.trends import TRENDS_SECONDS
+from jobs.trends import compute as compute_trends
 
 ACTIVITY_WINDOW = dt.timedelta(hours=24)
 ACTIVITY_JOBS = 20_000  # at most this many most recently changed jobs feed the activity table
 
 
-def refresh(now: dt.datetime | None = None) -> JobStats:
-    """Recount and store the stats row (the only writer of JobStats). Three queries + upsert."""
+def refresh(now: dt.datetime | None = None, *, trends: bool | None = None) -> JobStats:
+    """Recount and store the stats row (the only writer of JobStats). Three queries + upsert,
+    and the trends (jobs.trends, a few more) when they are older than TRENDS_SECONDS or
+    `trends` is True (False: never)."""
     now = now or timezone.now()
     started = time.perf_counter()
+    if trends is None:
+        old = JobStats.objects.trends_age()
+        trends = old is None or (now - old).total_seconds() >= TRENDS_SECONDS
     since = now - ACTIVITY_WINDOW
     jobs = Job.objects
     changed = jobs.changed_since(since, ACTIVITY_JOBS)
@@ -34,8 +41,11 @@ def refresh(now: dt.datetime | None = None) -> JobStats:
         "activity_jobs": min(changed, ACTIVITY_JOBS),
         "activity_capped": changed > ACTIVITY_JOBS,
         "computed_at": now,
-        "took_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    if trends:
+        fields["trends"] = compute_trends(now)
+        fields["trends_at"] = now
+    fields["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     row, _ = JobStats.objects.update_or_create(key=1, defaults=fields)
     return row
 
@@ -46,5 +56,6 @@ def current(now: dt.datetime | None = None) -> JobStats:
     row = JobStats.objects.current()
     max_age = dt.timedelta(seconds=float(getattr(settings, "KC_STATS_MAX_AGE", 60.0)))
     if row is None or now - row.computed_at > max_age:
-        row = refresh(now)
+        # on the request path (beat is not running): the trends only when there are none
+        row = refresh(now, trends=row is None or row.trends_at is None)
     return row

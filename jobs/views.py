@@ -238,6 +238,7 @@ def _job_context(job: Job, selected: str, *, full: bool = True) -> dict[str, Any
         "done": job.is_terminal,
         "has_tasks": bool(tasks),
         "layout": layout,
+        "task_states": kt.TASK_STATES,  # the matrix filter's choices
         "gantt": _gantt(tasks, Transition.objects.task_times(job), until),
         "spec": spec,
         "page_path": reverse("jobs:detail", args=where),

@@ -93,6 +93,15 @@ class NodeQuerySet(models.QuerySet["Node"]):
             .values_list("domain_id", flat=True)
         )
 
+    def search(self, q: str, limit: int = 8) -> NodeQuerySet:
+        """Nodes (party domains) whose domain id starts with `q`, for the header search."""
+        return (
+            self.filter(domain_id__startswith=q.lower(), connection__enabled=True)
+            .select_related("connection")
+            .only("connection__name", "domain_id", "status", "gone_at")
+            .order_by("domain_id", "connection__name")[:limit]
+        )
+
     def not_ready_since(
         self, cutoff: dt.datetime, *, connection_id: int | None = None, domain: str = ""
     ) -> NodeQuerySet:
@@ -436,6 +445,21 @@ class DataItemQuerySet(models.QuerySet["DataItem"]):
             next=_cursor(rows[-1]) if rows and more else None,
             prev=_cursor(rows[0]) if rows and after is not None else None,
         )
+
+    def search(self, q: str, limit: int = 8) -> list[DataItem]:
+        """Data rows (not gone) whose id is `q` (first) or contains it, for the header search:
+        the equality by the domaindata_id index, the substring by its trigram index (network
+        migration 0002). Two queries."""
+        rows = (
+            self.filter(connection__enabled=True, gone_at__isnull=True)
+            .select_related("connection")
+            .only("connection__name", "domain_id", "domaindata_id", "name", "type")
+        )
+        exact = list(rows.filter(domaindata_id=q).order_by("domain_id")[:limit])
+        if len(q) < 3:  # no trigram to look up: a substring would scan every row
+            return exact
+        near = rows.filter(domaindata_id__icontains=q).exclude(pk__in=[d.pk for d in exact])
+        return exact + list(near.order_by("domaindata_id", "id")[: limit - len(exact)])
 
     def for_detail(self, connection: str, domain_id: str, domaindata_id: str) -> DataItemQuerySet:
         return self.select_related("connection").filter(

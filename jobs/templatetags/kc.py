@@ -147,11 +147,17 @@ def human_seconds(seconds: float) -> str:
 
 
 def ago_text(when: dt.datetime | None) -> str:
-    """'3m 05s ago' in the active language ('never' for None)."""
+    """'3m 05s ago' in the active language ('never' for None): the same words as the layout's
+    relative times (dashboard.timefmt.relative, which this layer may not import), so the
+    sync indicator and the connections page say "2s ago" alike (issue 19, defect 11)."""
     if when is None:
         return gettext("never")
-    took = human_seconds((timezone.now() - when).total_seconds())
-    return gettext("%(duration)s ago") % {"duration": took}
+    seconds = (timezone.now() - when).total_seconds()
+    if abs(seconds) < 1:
+        return gettext("just now")
+    if seconds < 0:
+        return gettext("in %(duration)s") % {"duration": human_seconds(-seconds)}
+    return gettext("%(duration)s ago") % {"duration": human_seconds(seconds)}
 
 
 @register.simple_tag

@@ -96,15 +96,15 @@ def dag_svg(
     the id `dag-<index in spec order>`, which gives it the focus back after a swap."""
     if not layout.nodes:
         return mark_safe("")
-    w, h = dag_mod.NODE_W, dag_mod.NODE_H
+    w, h = layout.node_w, dag_mod.NODE_H
     chosen = selected.task.task_id if selected is not None else None
     out = [
         f'<svg class="dag" id="job-dag"{OOB if oob else ""} '
         f'xmlns="http://www.w3.org/2000/svg" width="{layout.width}" height="{layout.height}" '
         f'viewBox="0 0 {layout.width} {layout.height}" role="group">'
-        '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" '
-        'markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z" class="arrowhead"/></marker>'
-        "</defs>"
+        '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
+        'markerHeight="7" markerUnits="userSpaceOnUse" orient="auto">'
+        '<path d="M0,0 L8,4 L0,8 z" class="arrowhead"/></marker></defs>'
     ]
     out.extend(f'<path class="edge" d="{e.d}" marker-end="url(#arrow)"/>' for e in layout.edges)
     base = _e(task_base)
@@ -113,7 +113,8 @@ def dag_svg(
         if b is None:
             continue
         alias = t.alias or t.task_id
-        short = alias if len(alias) <= 22 else alias[:21] + "\u2026"
+        limit = dag_mod.MAX_NAME
+        short = alias if len(alias) <= limit else alias[: limit - 1] + "\u2026"
         pct = percent(t.progress)
         took = duration(t.start_time, t.end_time, now, t.state)
         meta = f"{t.state} \u00b7 {pct}% \u00b7 {took}"
@@ -144,11 +145,12 @@ def matrix_cell(key: str, state: str, err: str) -> str:
     """One party's cell; `key` (task and party column) plus a checksum of what the cell says
     make the ids that keep an opened message open, scrolled and focused across swaps."""
     if not err:
-        return f"<td>{badge_html(state)}</td>"
+        return f'<td data-state="{_e(state)}">{badge_html(state)}</td>'
     said = zlib.crc32(f"{state}\0{err}".encode())
     cid = f"mx-{key}-{said:08x}"
     return (
-        f'<td>{badge_html(state)}<details class="errmsg" id="{cid}"><summary id="{cid}-s">'
+        f'<td data-state="{_e(state)}">{badge_html(state)}<details class="errmsg" id="{cid}">'
+        f'<summary id="{cid}-s">'
         f'{_e(summary(err))}</summary><pre class="wrap" id="{cid}-m">{_e(err)}</pre></details>'
         "</td>"
     )
@@ -168,7 +170,8 @@ def party_matrix(
     for i, tv in enumerate(tasks):
         t = tv.task
         out.append(
-            f'<tr><th scope="row"><a id="mx-{i}" href="?task={_e(quote_plus(t.task_id))}'
+            f'<tr data-name="{_e((t.alias or "") + " " + t.task_id)}">'
+            f'<th scope="row"><a id="mx-{i}" href="?task={_e(quote_plus(t.task_id))}'
             f'#task-panel">{_e(t.alias or t.task_id)}</a></th>'
         )
         for j, ps in enumerate(tv.in_columns(party_ids)):
@@ -218,6 +221,7 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
     """The history table's rows: when, what, old -> new state, source, message."""
     out = []
     new = gettext("(new)")
+    source = _e(gettext("Source"))  # the label of a stacked row (narrow screens)
     for tr in transitions:
         what = _e(history_word(tr.kind))
         if with_task and tr.task_id:
@@ -228,7 +232,7 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
             f'<tr><td class="nowrap"><time datetime="{iso(tr.observed_at)}">'
             f"{stamp(tr.observed_at)}</time></td>"
             f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or new)} \u2192 '
-            f"{_e(tr.new_state)}</td><td>{_e(history_word(tr.source))}</td>"
+            f'{_e(tr.new_state)}</td><td data-label="{source}">{_e(history_word(tr.source))}</td>'
             f'<td class="wrap">{_e(stored_message(tr.message))}</td></tr>'
         )
     return _safe(out)

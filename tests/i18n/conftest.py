@@ -65,6 +65,8 @@ LATIN_OK = {
     "https", "token", "master", "lite", "autonomy", "healthz", "english", "utc", "ca", "crt",
     "key", "p2p", "django", "docker", "worker", "ca.crt", "kusciaapi-server.crt",
     "kusciaapi-server.key", "kuscia_",
+    "csv", "json",  # file formats (the export links)
+    "pod",  # Kubernetes' word, kept in Latin letters as Kuscia's Chinese docs do (Pod 名称)
 }  # fmt: skip
 
 

@@ -30,7 +30,7 @@ DATA = {
     "Succeeded", "Failed", "Pending", "Unknown", "AwaitingApproval", "ApprovalReject",
     "Cancelled", "Suspended", "Initialized", "JobCreateStageSucceeded", "container", "exited",
     "with", "code", "task_input_config", "tls_untrusted", "unknown", "authority", "x509",
-    "secretflow", "image", "JSON", "Pod", "Celery", "beat", "nope", "KUSCIA", "Awaiting",
+    "secretflow", "image", "JSON", "CSV", "Pod", "Celery", "beat", "nope", "KUSCIA", "Awaiting",
     "Approval", "Reject", "YYYY-MM-DD", "job-bad-t0", "job-bad-t1",
     # the task endpoints as Kuscia reports them: port name, scope, address
     "fed", "global", "Cluster", "Domain",

@@ -1,3 +1,5 @@
+import itertools
+
 from jobs import dag
 
 
@@ -69,3 +71,78 @@ def test_layout_is_cached_per_spec():
     again = dag.layout([("a", ()), ("b", ("a",))])
     assert first is again
     assert dag._layout.cache_info().hits == 1
+
+
+def _walk(d: str) -> tuple[list[tuple[float, float]], list[float]]:
+    """The corner points of a path dag writes (M, L, H, V, Q with absolute coordinates) and the
+    x of each of its vertical runs."""
+    import re
+
+    points: list[tuple[float, float]] = []
+    verticals: list[float] = []
+    x = y = 0.0
+    for cmd, args in re.findall(r"([MLHVQC])([^MLHVQC]*)", d):
+        nums = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", args)]
+        if cmd == "H":
+            x = nums[0]
+        elif cmd == "V":
+            y = nums[0]
+            verticals.append(x)
+        else:
+            x, y = nums[-2], nums[-1]
+        points.append((x, y))
+    return points, verticals
+
+
+def _ends(d: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    points, _ = _walk(d)
+    return points[0], points[-1]
+
+
+FAN = (
+    [("src", [])]
+    + [(f"mid{i}", ["src"]) for i in range(5)]
+    + [("sink", [f"mid{i}" for i in range(5)])]
+)
+
+
+def test_fan_out_and_fan_in_use_ports_spread_along_the_node_sides():
+    """Issue 19, defect 5: edges of one node leave from (and arrive at) points of their own,
+    not one point where every line and arrowhead piles up."""
+    lay = dag.layout(FAN)
+    out_of_src = [_ends(e.d)[0] for e in lay.edges if e.source == "src"]
+    into_sink = [_ends(e.d)[1] for e in lay.edges if e.target == "sink"]
+    assert len(set(out_of_src)) == 5 and len(set(into_sink)) == 5
+    src, sink = lay.node("src"), lay.node("sink")
+    for x, y in out_of_src:
+        assert x == src.x + lay.node_w and src.y < y < src.y + dag.NODE_H
+    for x, y in into_sink:
+        assert x == sink.x and sink.y < y < sink.y + dag.NODE_H
+
+
+def test_edges_between_two_layers_turn_in_channels_of_their_own():
+    """The vertical runs of edges that cross the same gap are spread across it (routed), so
+    they do not draw over each other as one thick bundle."""
+    lay = dag.layout(FAN)
+    for end in ("sink", "src"):
+        runs = [x for e in lay.edges if end in (e.source, e.target) for x in _walk(e.d)[1]]
+        assert len(runs) == 4 and len(set(runs)) == 4  # the fifth goes straight across
+
+
+def test_an_edge_that_skips_layers_runs_clear_of_the_nodes_between():
+    spec = [("a", []), ("b", ["a"]), ("c", ["b"]), ("d", ["a", "c"])]
+    lay = dag.layout(spec)
+    skip = next(e for e in lay.edges if (e.source, e.target) == ("a", "d"))
+    points, _ = _walk(skip.d)
+    for name in ("b", "c"):
+        n = lay.node(name)
+        for (x1, y1), (x2, y2) in itertools.pairwise(points):
+            if y1 == y2 and min(x1, x2) < n.x + lay.node_w and max(x1, x2) > n.x:
+                assert not n.y <= y1 <= n.y + dag.NODE_H, f"runs through {name}: {skip.d}"
+
+
+def test_long_task_names_widen_the_nodes_instead_of_being_cut():
+    name = "psi-intersection-of-alice-and-bob"
+    lay = dag.layout([(name, []), ("train", [name])])
+    assert lay.node_w >= 8 * len(name) > dag.NODE_W
+    assert lay.width == dag.MARGIN * 2 + 2 * lay.node_w + dag.GAP_X

@@ -86,13 +86,13 @@ def test_a_change_reaches_the_graph_matrix_and_timeline_of_the_live_part(
     assert node and node[1] == "st-failed" and node[2].startswith("t10: Failed, 50%, ")
     assert 'class="node st-succeeded" id="dag-10"' in before
     row = part(html, '<a id="mx-10"', "</tr>")
-    cells = re.findall(r'<td><span class="state (st-\w+)"', row)
+    cells = re.findall(r'<td[^>]*><span class="state (st-\w+)"', row)
     assert len(cells) == 3 and cells[1] == "st-failed"
     assert "<summary" in row and "exit code 137 (OOMKilled)</pre>" in row
     assert re.search(r'<g class="st-failed"><title>t10: ', html)  # its timeline bar
     # every task and every party of the job is in it
     assert html.count('class="node ') == 128 and html.count('<th scope="row">') == 128
-    assert part(html, 'id="party-matrix"', "</table>").count("<td>") == 128 * 3
+    assert part(html, 'id="party-matrix"', "</table>").count("<td") == 128 * 3
 
 
 def test_an_opened_message_is_the_same_element_until_what_it_says_changes(
@@ -206,7 +206,7 @@ def test_the_parts_are_chosen_by_url_whatever_element_asks(client_in, pages_conn
         raw = client_in.get(reverse("jobs:detail_raw", args=where), **hx).content.decode()
         assert raw.startswith('<pre class="json">'), target
         history = client_in.get(reverse("jobs:detail_history", args=where), **hx)
-        assert '<table class="compact history">' in history.content.decode(), target
+        assert '<table class="compact history' in history.content.decode(), target
 
 
 def test_a_page_from_before_the_parts_had_urls_is_reloaded(client_in, pages_connection):

@@ -84,8 +84,9 @@ def test_overview_shows_the_counted_numbers_and_when(client_in):
     assert 'href="/jobs/?state=Failed"' in html
     tile = html.split('href="/jobs/?state=Failed"', 1)[1].split("</a>", 1)[0]
     assert '<span class="n">1</span>' in tile
-    # the time is a <time> element whose title is the exact instant
-    assert re.search(r'Counted <time datetime="[^"]+" title="[^"]+">20s ago</time>', html)
+    # a <time> element whose title is the exact instant; 20 s, plus what the request took on a
+    # busy machine (the trends are computed too)
+    assert re.search(r'Counted <time datetime="[^"]+" title="[^"]+">2[0-3]s ago</time>', html)
 
 
 def test_tiles_group_thousands():
