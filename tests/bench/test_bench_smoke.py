@@ -1,8 +1,8 @@
 """Every script in bench/ runs once at a small size, so a change that breaks a benchmark (or
 makes it stop measuring what it claims: each asserts its own preconditions and exits 1) fails
-`make test`. bench_logs, bench_network and bench_alerts have their smoke tests next to their
-apps (tests/logs, tests/network, tests/alerts); test_every_bench_has_a_smoke_test keeps the
-list complete."""
+`make test`. bench_logs, bench_network, bench_alerts and bench_export have their smoke tests
+next to their apps (tests/logs, tests/network, tests/alerts, tests/dashboard);
+test_every_bench_has_a_smoke_test keeps the list complete."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.bench.conftest import ROOT, run_bench
 
 SMOKE_TESTS = {
     "bench_alerts.py": "tests/alerts/test_bench_alerts.py",
+    "bench_export.py": "tests/dashboard/test_export.py",
     "bench_faults.py": "tests/bench/test_bench_faults.py",
     "bench_logs.py": "tests/logs/test_bench_logs.py",
     "bench_network.py": "tests/network/test_bench_network.py",
