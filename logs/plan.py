@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from connections import nodes
-from connections.models import Connection
+from connections.models import Connection, NodeRole
 from jobs.models import Job, PartyStatus, Task
 from kuscia.errors import KusciaError
 from kuscia.node import NodeInfo
@@ -88,6 +88,7 @@ def ensure_logs(now: datetime, limit: int = TASKS_PER_CYCLE) -> int:
     )
     if not tasks:
         return 0
+    owners = p2p_owners({t.job.job_id for t in tasks})
     parties: dict[int, list[str]] = defaultdict(list)
     for task_pk, domain in PartyStatus.objects.filter(task__in=tasks).values_list(
         "task_id", "domain_id"
@@ -98,6 +99,9 @@ def ensure_logs(now: datetime, limit: int = TASKS_PER_CYCLE) -> int:
         attempt = TaskLog.objects.latest_attempt(task.job, task.task_id) + 1
         spec = [p.get("domain_id") for p in task.party_spec or [] if isinstance(p, dict)]
         domains = sorted({d for d in [*parties[task.pk], *spec] if isinstance(d, str) and d})
+        domains = [
+            d for d in domains if owners.get((task.job.job_id, d), task.job_id) == task.job_id
+        ]
         rows += [
             TaskLog(
                 job=task.job,
@@ -112,6 +116,23 @@ def ensure_logs(now: datetime, limit: int = TASKS_PER_CYCLE) -> int:
         ]
     made = TaskLog.objects.bulk_create(rows, ignore_conflicts=True)
     return len(made)
+
+
+def p2p_owners(job_ids: set[str]) -> dict[tuple[str, str], int]:
+    """In P2P every autonomy connection has its own row of a job: a party's log is stored
+    once, under the row of the connection that serves that party ((job id, domain) -> job
+    row). Parties no job-source autonomy connection serves are not listed (every row keeps
+    its own: nothing is fetched for them, their panel says how to add a node)."""
+    rows = Job.objects.filter(
+        job_id__in=job_ids,
+        connection__in=Connection.objects.job_sources(),
+        connection__role=NodeRole.AUTONOMY,
+    ).values_list("pk", "job_id", "connection__domains")
+    owners: dict[tuple[str, str], int] = {}
+    for pk, job_id, served in rows.order_by("pk"):
+        for domain in served or []:
+            owners.setdefault((job_id, domain), pk)
+    return owners
 
 
 def hand_out(enqueue: Callable[[int], Any], now: datetime) -> list[int]:
