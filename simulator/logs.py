@@ -44,7 +44,18 @@ class Logs(WorldCore):
                 lines = tasklog.progress_lines(at, me, run.alias, step)
                 filler = job.log_kb * 1024 // 10  # about ten progress reports per task
                 lines += tasklog.filler_lines(at, me, run.alias, step, filler) if filler else []
-            run.log_lines.setdefault(me, []).extend(lines)
+            pod_log = run.log_lines.setdefault(me, [])
+            done = run.partial.pop(me, None)
+            if done is not None:  # the second write: the rest of the line, and its "\n"
+                pod_log.append(done[0] + done[1])
+            split = 0 < job.split_line <= step < 100 and done is None and me not in run.split
+            if split and lines:  # the first write: half the line, no "\n" yet
+                run.split.add(me)
+                whole = lines[-1]
+                run.partial[me] = (whole[: len(whole) // 2], whole[len(whole) // 2 :])
+                pod_log.extend(lines[:-1])
+            else:
+                pod_log.extend(lines)
             for replica in range(1, job.replicas):
                 log = run.replica_lines.setdefault((me, replica), [])
                 if step == 0:
@@ -101,11 +112,12 @@ class Logs(WorldCore):
         mode: str | None = None,
         domain: str | None = None,
         start: int = 0,
-    ) -> list[str]:
+    ) -> tuple[list[str], str]:
         """The lines so far of `task_id`'s pod log in the node's own domain, as Go's JSON
-        encoder sends them, from line `start` on. `mode` "master" answers 11105 (default: the
-        world's log_mode); `domain` is a lite node's domain (default: the local domain, else
-        the initiator)."""
+        encoder sends them, from line `start` on, and the file's unfinished last line ("" when
+        the file ends with "\n"). `mode` "master" answers 11105 (default: the world's
+        log_mode); `domain` is a lite node's domain (default: the local domain, else the
+        initiator)."""
         with self.lock:
             self._tick_locked()
             if (mode or self.log_mode) == "master":
@@ -148,8 +160,10 @@ class Logs(WorldCore):
                     ERR_QUERY_LOG,
                     f"failed to local query, err: can't find pod log path for {path}, err: <nil>",
                 )
+            partial = b""
             if replica_idx:
                 pod_log = run.replica_lines.get((me, replica_idx), [])
             else:
                 pod_log = run.log_lines.get(me, [])
-            return [tasklog.go_string(line) for line in pod_log[start:]]
+                partial = run.partial.get(me, (b"", b""))[0]
+            return [tasklog.go_string(line) for line in pod_log[start:]], tasklog.go_string(partial)

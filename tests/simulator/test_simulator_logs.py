@@ -250,3 +250,36 @@ def test_lite_listeners_from_the_command_line(kuscia_sim_factory, sim_cert_dir):
             lite.stop()
     with pytest.raises(ValueError):
         cli.build_lites(sim, vars(parser.parse_args(["--lite=zed=1"])))
+
+
+def test_a_line_written_in_two_writes(manual):
+    """sim-split-line 1: each party's first progress line is written in two writes (half, then
+    the rest with its "\\n" at the next write). As Kuscia's tail does, a follow stream sends
+    the unfinished line as a line and the rest later as another; a read without follow after
+    the task ends has it as one line."""
+    sim, http = manual
+    http.post("/api/v1/job/create", job("job-split", **{"sim-split-line": "1"}))
+    sim.world.advance(3)  # job-psi running
+    run = sim.world.jobs["job-split"].runs["job-psi"]
+    for _ in range(10):
+        if "alice" in run.partial:
+            break
+        sim.world.advance(0.5)
+    first, rest = (b.decode() for b in run.partial["alice"])
+    whole = first + rest
+    assert "progress" in whole and first and rest
+
+    body = {"task_id": "job-psi", "follow": True}
+    s = Stream(sim, "/api/v1/log/task/query", body, timeout=1.5)
+    objs = s.read(lambda o: bool(o) and o[-1]["log"].endswith(first), 5)
+    sim.world.advance(3)  # the rest is written
+    objs += s.read(lambda o: any(rest in x["log"].split("\n") for x in o), 5)
+    s.close()
+    followed = "\n".join(o["log"] for o in objs).split("\n")
+    at = followed.index(first)
+    assert followed[at + 1] == rest and whole not in followed
+
+    sim.world.run_until_idle()
+    text, _ = log_text(sim)
+    lines = text.split("\n")
+    assert lines.count(whole) == 1 and first not in lines and rest not in lines
