@@ -283,3 +283,57 @@ def test_a_line_written_in_two_writes(manual):
     text, _ = log_text(sim)
     lines = text.split("\n")
     assert lines.count(whole) == 1 and first not in lines and rest not in lines
+
+
+# ------------------------------------------------------------------ several containers
+
+
+def sidecar_job(job_id):
+    req = job(job_id)
+    for task in req["tasks"]:
+        task["app_image"] = "secretflow-sidecar-image"
+    return req
+
+
+def test_the_app_image_names_the_containers(manual):
+    _, http = manual
+    data = http.post("/api/v1/appimage/query", {"name": "secretflow-sidecar-image"})["data"]
+    [template] = data["deploy_templates"]
+    assert [c["name"] for c in template["containers"]] == ["secretflow", "sidecar"]
+    missing = http.post("/api/v1/appimage/query", {"name": "nope"})["status"]
+    assert missing == {
+        "code": 13105,
+        "message": 'appimages.kuscia.secretflow "nope" not found',
+        "details": [],
+    }
+
+
+def test_autonomy_wants_a_container_name_when_pods_have_several(kuscia_sim_factory):
+    sim = kuscia_sim_factory(clock=ManualClock(), speed=1.0, mode="autonomy")
+    SimHTTP(sim).post("/api/v1/job/create", sidecar_job("job-two-c"))
+    sim.world.run_until_idle()
+    objs, _ = log_objects(sim, {"task_id": "job-psi"})
+    several = "task's deploy container larger than 1, please specify the container name"
+    assert objs == [{"status": {"code": 11100, "message": several}}]
+    main, _ = log_objects(sim, {"task_id": "job-psi", "container": "secretflow"})
+    side, _ = log_objects(sim, {"task_id": "job-psi", "container": "sidecar"})
+    assert "start task job-psi" in main[0]["log"] and "[sidecar]" not in main[0]["log"]
+    assert "[sidecar] starting for pod alice/job-psi-0" in side[0]["log"]
+    other, _ = log_objects(sim, {"task_id": "job-psi", "container": "foo"})
+    assert other[0]["status"]["message"] == "container name foo invalid"
+
+
+def test_a_lite_with_no_container_named_reads_the_first_by_name(manual):
+    sim, http = manual
+    http.post("/api/v1/job/create", sidecar_job("job-two-l"))
+    sim.world.run_until_idle()
+    text, _ = log_text(sim)
+    assert "start task job-psi" in text  # no refusal: "secretflow" comes first
+    side, _ = log_text_of(sim, {"task_id": "job-psi", "container": "sidecar"})
+    assert side.startswith("20") and "[sidecar]" in side
+
+
+def log_text_of(sim, body):
+    objs, raw = log_objects(sim, body)
+    assert objs and all(o["status"] == {"message": "success"} for o in objs)
+    return "\n".join(o["log"] for o in objs), raw
