@@ -86,16 +86,15 @@ def tabs(ref: TaskRef, selected: str) -> list[Tab]:
     `selected`: a log id; the first tab with a log otherwise."""
     job, task_id = ref.job, ref.task_id
     logs = TaskLog.objects.tabs(job, task_id)
-    several = {
-        d: sum(1 for lg in logs if lg.domain_id == d) > 1 for d in {lg.domain_id for lg in logs}
-    }
+    replicas = {(lg.domain_id, lg.replica_idx) for lg in logs}
+    several = {d for d, r in replicas if r > 0}  # parties with more than one replica
     out: list[Tab] = []
     for lg in logs:
         label = lg.domain_id
-        if several[lg.domain_id]:
+        if lg.domain_id in several:
             label += " · " + _("replica %(n)d") % {"n": lg.replica_idx}
-            if lg.container:
-                label += f" · {lg.container}"
+        if lg.container:  # only set when the pod has several containers
+            label += f" · {lg.container}"
         out.append(Tab(lg.domain_id, lg, label, panel_url(job, task_id, log=lg.pk)))
     have = {lg.domain_id for lg in logs}
     for domain in task_parties(ref):
@@ -112,7 +111,13 @@ def tabs(ref: TaskRef, selected: str) -> list[Tab]:
         out.append(
             Tab(domain, None, domain, panel_url(job, task_id, party=domain), False, reason, hint)
         )
-    out.sort(key=lambda t: (t.domain, t.log.replica_idx if t.log else 0))
+    out.sort(
+        key=lambda t: (
+            t.domain,
+            t.log.replica_idx if t.log else 0,
+            t.log.container if t.log else "",
+        )
+    )
     chosen = next((t for t in out if t.log is not None and str(t.log.pk) == selected), None)
     chosen = chosen or next((t for t in out if t.domain == selected), None)
     chosen = chosen or next((t for t in out if t.log is not None), None)
