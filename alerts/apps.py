@@ -15,11 +15,14 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The sync engine's hooks (jobs never imports alerts: it only sends these signals).
+        # The sync engines' hooks (jobs and network never import alerts: they only send these
+        # signals).
         from jobs.sync.signals import sync_health_changed, transitions_recorded
+        from network.signals import network_changed
 
         transitions_recorded.connect(_on_transitions, dispatch_uid="alerts.transitions")
         sync_health_changed.connect(_on_sync_health, dispatch_uid="alerts.sync_health")
+        network_changed.connect(_on_network_change, dispatch_uid="alerts.network")
 
 
 def _on_transitions(sender: Any, *, connection: Any, transitions: Any, **_: Any) -> None:
@@ -39,4 +42,14 @@ def _on_sync_health(sender: Any, *, connection: Any, ok: bool, **_: Any) -> None
         on_sync_health(connection=connection, ok=ok)
     except Exception:
         log.exception("alerts: evaluating the sync health of %s failed", connection)
+        raise
+
+
+def _on_network_change(sender: Any, *, connection: Any, **_: Any) -> None:
+    from alerts.rules import on_network_change
+
+    try:
+        on_network_change(connection=connection)
+    except Exception:
+        log.exception("alerts: evaluating the node and route rules of %s failed", connection)
         raise

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts import incidents
+from alerts.messages import deployment_language
 from alerts.models import Channel, Delivery, Rule, Subscription
 from alerts.secrets import seal, unseal, url_hint
 from audit.models import AuditRecord
@@ -155,7 +156,8 @@ def delete_rule(*, user: Any, rule: Rule) -> None:
 
 
 def close_rule_incidents(rule: Rule) -> int:
-    return incidents.close_silently(rule, note=_("rule changed or removed"))
+    with deployment_language():
+        return incidents.close_silently(rule, note=_("rule changed or removed"))
 
 
 def subscribe(*, user: Any, job: Job) -> Subscription:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts.changes import ChannelInput, RuleInput
 from alerts.models import Channel, Delivery, Rule
-from alerts.provision import minutes_problem, url_problem
+from alerts.provision import minutes_problem, scope_problem, url_problem
 from connections.models import Connection
 
 SIGNED = (Channel.Kind.WEBHOOK, Channel.Kind.DINGTALK, Channel.Kind.FEISHU)
@@ -130,8 +130,21 @@ class RuleForm(forms.Form):
         empty_label=_("any connection"),
         to_field_name="name",
     )
-    party = forms.CharField(label=_("Party"), max_length=63, required=False)
-    initiator = forms.CharField(label=_("Initiator"), max_length=63, required=False)
+    party = forms.CharField(
+        label=_("Party"),
+        max_length=63,
+        required=False,
+        help_text=_(
+            "A party of the job; for node rules the node's domain, for route rules "
+            "either end of the route."
+        ),
+    )
+    initiator = forms.CharField(
+        label=_("Initiator"),
+        max_length=63,
+        required=False,
+        help_text=_("Job rules only."),
+    )
     channels = forms.ModelMultipleChoiceField(
         label=_("Channels"),
         queryset=Channel.objects.order_by("name"),
@@ -171,6 +184,9 @@ class RuleForm(forms.Form):
             problem = minutes_problem(str(kind), int(minutes))
             if problem:
                 self.add_error("minutes", problem)
+        problem = scope_problem(str(kind or ""), str(data.get("initiator") or "").strip())
+        if kind and problem:
+            self.add_error("initiator", problem)
         return data
 
     def to_input(self) -> RuleInput:

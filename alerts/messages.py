@@ -3,7 +3,10 @@ job, its state, the party and the reason, with an absolute link (KC_BASE_URL).""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.utils import translation
@@ -12,6 +15,8 @@ from django.utils.translation import gettext as _
 from alerts.models import Delivery, Incident, Rule
 
 REASON_CHARS = 300
+P = ParamSpec("P")
+R = TypeVar("R")
 Kind = Rule.Kind
 
 
@@ -30,6 +35,24 @@ class Message:
         return "\n".join(out)
 
 
+def deployment_language() -> translation.override:
+    """Alert texts (messages, and the reasons and notes stored on incidents, which the pages and
+    later messages show) are in the deployment's language, whoever's request or worker makes
+    them."""
+    return translation.override(settings.LANGUAGE_CODE)
+
+
+def in_deployment_language(func: Callable[P, R]) -> Callable[P, R]:
+    """`func` runs in the deployment's language (deployment_language)."""
+
+    @functools.wraps(func)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with deployment_language():
+            return func(*args, **kwargs)
+
+    return wrapped
+
+
 def absolute(path: str) -> str:
     if not path:
         return ""
@@ -38,7 +61,7 @@ def absolute(path: str) -> str:
 
 def for_delivery(delivery: Delivery) -> Message:
     """The message a delivery carries, rendered now in the deployment's language."""
-    with translation.override(settings.LANGUAGE_CODE):
+    with deployment_language():
         if delivery.incident is None:
             return Message(
                 event=Delivery.Event.TEST,
@@ -52,7 +75,13 @@ def for_delivery(delivery: Delivery) -> Message:
 def for_incident(incident: Incident, event: str) -> Message:
     title = _title(incident)
     lines: list[tuple[str, str]] = []
-    if incident.kind != Kind.SYNC_FAILING:
+    if incident.kind in (Kind.NODE_NOT_READY, Kind.ROUTE_FAILED):
+        what = _("Node") if incident.kind == Kind.NODE_NOT_READY else _("Route")
+        lines.append((what, incident.subject))
+        lines.append((_("State"), incident.job_state))
+        conn = incident.connection
+        lines.append((_("Connection"), conn.name if conn is not None else ""))
+    elif incident.kind != Kind.SYNC_FAILING:
         lines.append((_("Job"), incident.subject))
         lines.append((_("State"), incident.job_state))
         lines.append((_("Party"), incident.party))
@@ -83,6 +112,14 @@ def _title(incident: Incident) -> str:
         }
     if incident.kind == Kind.NO_PROGRESS:
         return _("Job %(job)s Running with no progress for %(n)s min") % {"job": subject, "n": n}
+    if incident.kind == Kind.NODE_NOT_READY:
+        if not n:
+            return _("Node %(node)s not Ready") % {"node": subject}
+        return _("Node %(node)s not Ready for %(n)s min") % {"node": subject, "n": n}
+    if incident.kind == Kind.ROUTE_FAILED:
+        if not n:
+            return _("Route %(route)s Failed") % {"route": subject}
+        return _("Route %(route)s Failed for %(n)s min") % {"route": subject, "n": n}
     if incident.kind == Kind.SYNC_FAILING:
         return _("Connection %(name)s: Kuscia sync failing or stale") % {"name": subject}
     return _("Alert %(rule)s: %(subject)s") % {"rule": incident.rule_name, "subject": subject}

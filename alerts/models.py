@@ -69,6 +69,8 @@ class Rule(models.Model):
         PENDING_LONGER = "pending_longer", _("Job Pending longer than N minutes")
         APPROVAL_LONGER = "approval_longer", _("Job awaiting approval longer than N minutes")
         NO_PROGRESS = "no_progress", _("Job Running with no progress for N minutes")
+        NODE_NOT_READY = "node_not_ready", _("Node not Ready for N minutes")
+        ROUTE_FAILED = "route_failed", _("Route Failed for N minutes")
         SYNC_FAILING = "sync_failing", _("Connection sync failing or stale for N minutes")
 
     name = models.SlugField(_("name"), max_length=64, unique=True)
@@ -109,7 +111,8 @@ class Rule(models.Model):
 
 
 class Incident(models.Model):
-    """A rule matching one subject (a job, a connection) from when it starts to when it stops.
+    """A rule matching one subject (a job, a connection, a node, a route) from when it starts
+    to when it stops.
     Subscriptions' "job ended" notices are incidents without a rule."""
 
     class State(models.TextChoices):
@@ -122,10 +125,12 @@ class Incident(models.Model):
     )
     rule_name = models.CharField(max_length=64)  # kept when the rule is deleted
     kind = models.CharField(max_length=20)
-    subject_key = models.CharField(max_length=100)  # "job:<pk>", "connection:<pk>"
+    # "job:<pk>", "connection:<pk>", "node:<pk>", "route:<pk>"
+    subject_key = models.CharField(max_length=100)
     connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.SET_NULL)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
-    subject = models.CharField(max_length=200)  # job id or connection name, for messages
+    # job id, connection name, node domain or route "src → dst", for messages
+    subject = models.CharField(max_length=200)
     job_state = models.CharField(max_length=20, blank=True)
     party = models.CharField(max_length=200, blank=True)
     reason = models.TextField(blank=True)

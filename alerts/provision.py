@@ -16,10 +16,11 @@ longer lists are removed.
     rules:
       - name: job-failed
         when: job_failed       # job_failed | job_ended | pending_longer | approval_longer |
-                               # no_progress | sync_failing
+                               # no_progress | node_not_ready | route_failed | sync_failing
         minutes: 0
         channels: [ops-hook]
-        # connection: NAME, party: DOMAIN, initiator: DOMAIN, enabled: true
+        # connection: NAME, party: DOMAIN, initiator: DOMAIN (job rules), enabled: true
+        # (party on node_not_ready: the node's domain; on route_failed: either end)
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from django.utils.translation import gettext as _
 
 from alerts import changes
 from alerts.models import Channel, ProvisionState, Rule
-from alerts.rules import DURATION_KINDS, EVENT_KINDS, JOB_DURATION_STATES, NETWORK_KINDS
+from alerts.rules import DURATION_KINDS, EVENT_KINDS, JOB_DURATION_STATES, JOB_KINDS
 from alerts.secrets import seal, unseal, url_hint
 from connections.models import Connection
 
@@ -323,16 +324,6 @@ def _rule(item: yaml.MappingNode, bad: Any, channel_names: set[str]) -> RuleSpec
     f = _mapping(item, RULE_KEYS, bad, "a rule")
     name = _name(item, f, bad, "rule")
     kind = _text(f.get("when"), bad, "when")
-    if kind in NETWORK_KINDS:
-        bad(
-            f["when"],
-            _(
-                "rule %(name)r: %(kind)s needs the network app (nodes and routes), which this "
-                "version of the console does not have yet"
-            )
-            % {"name": name, "kind": kind},
-        )
-        return None
     if kind not in Rule.Kind.values:
         allowed = ", ".join(Rule.Kind.values)
         bad(
@@ -377,6 +368,10 @@ def _rule(item: yaml.MappingNode, bad: Any, channel_names: set[str]) -> RuleSpec
                 _("rule %(name)r: no connection named %(conn)r")
                 % {"name": name, "conn": conn_name},
             )
+    initiator = _text(f.get("initiator"), bad, "initiator")
+    problem = scope_problem(kind, initiator)
+    if problem:
+        bad(f["initiator"], _("rule %(name)r: %(problem)s") % {"name": name, "problem": problem})
     return RuleSpec(
         name=name,
         kind=kind,
@@ -384,7 +379,7 @@ def _rule(item: yaml.MappingNode, bad: Any, channel_names: set[str]) -> RuleSpec
         channels=channels,
         connection_id=connection_id,
         party=_text(f.get("party"), bad, "party"),
-        initiator=_text(f.get("initiator"), bad, "initiator"),
+        initiator=initiator,
         enabled=_flag(f.get("enabled"), bad, "enabled"),
         node=f.get("name", item),
     )
@@ -425,6 +420,13 @@ def url_problem(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return _("the url must start with https:// (or http://) and name a host")
+    return ""
+
+
+def scope_problem(kind: str, initiator: str) -> str:
+    """What is wrong with a rule's scope for its kind ("" when nothing)."""
+    if initiator and kind not in JOB_KINDS:
+        return _("%(kind)s is not about a job: the initiator scope does not apply") % {"kind": kind}
     return ""
 
 

@@ -9,7 +9,10 @@
   sweep, each with one indexed query plus one over its open incidents.
 - Sync health changes (jobs.sync.signals.sync_health_changed) re-evaluate the sync rules of that
   one connection at once.
-Node and route rules wait for the network app (not in this version of the console).
+- Node NotReady / route Failed for N minutes read what the network poll stores (network.models):
+  the sweep evaluates them like the other duration rules, and a poll that records a node or
+  route transition (network.signals.network_changed) re-evaluates them for that connection at
+  once, so a route that breaks (N = 0) or comes back is heard within the poll, not the sweep.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from django.utils.translation import gettext as _
 
 from alerts import incidents
 from alerts.incidents import Facts, connection_key, job_key
+from alerts.messages import in_deployment_language
 from alerts.models import Incident, Rule, Subscription
 from connections.models import Connection
 from jobs.models import Job, PartyStatus, Task, Transition
 from kuscia import types as kt
+from network.models import Node, Route
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +49,10 @@ JOB_DURATION_STATES = {
     Kind.APPROVAL_LONGER: kt.AWAITING_APPROVAL,
     Kind.NO_PROGRESS: kt.RUNNING,
 }
-DURATION_KINDS = frozenset({*JOB_DURATION_STATES, Kind.SYNC_FAILING})
-# Kinds the provisioning file may name but this console cannot evaluate yet.
-NETWORK_KINDS = ("node_not_ready", "route_failed")
+NETWORK_KINDS = frozenset({Kind.NODE_NOT_READY, Kind.ROUTE_FAILED})
+DURATION_KINDS = frozenset({*JOB_DURATION_STATES, Kind.SYNC_FAILING, *NETWORK_KINDS})
+# Kinds whose subject is a job (the initiator scope applies to these only).
+JOB_KINDS = frozenset({*EVENT_KINDS, *JOB_DURATION_STATES})
 ACCEPTED = "JobAccepted"  # a party's approve state once it accepted the job
 
 
@@ -60,6 +66,7 @@ def job_link(connection_name: str, job_id: str) -> str:
 # ============================================================== events (the sync hook)
 
 
+@in_deployment_language
 def on_transitions(
     *, connection: Connection, transitions: Sequence[Transition], now: dt.datetime | None = None
 ) -> None:
@@ -167,6 +174,8 @@ def evaluate_durations(now: dt.datetime, summary: SweepSummary) -> None:
     for rule in rules:
         if rule.kind == Kind.SYNC_FAILING:
             opened, cleared = _reconcile(rule, _sync_matches(rule, now), now)
+        elif rule.kind in NETWORK_KINDS:
+            opened, cleared = _reconcile(rule, network_matches(rule, now), now)
         else:
             opened, cleared = _reconcile_jobs(rule, now)
         summary.opened += opened
@@ -320,6 +329,7 @@ def _sync_matches(rule: Rule, now: dt.datetime) -> dict[str, Facts]:
     return out
 
 
+@in_deployment_language
 def on_sync_health(*, connection: Connection, ok: bool, now: dt.datetime | None = None) -> None:
     """A reconcile cycle ended: evaluate the sync rules of this connection now (a success costs
     one query when nothing is open for it)."""
@@ -339,6 +349,86 @@ def on_sync_health(*, connection: Connection, ok: bool, now: dt.datetime | None 
             incidents.clear(open_.values_list("pk", flat=True), note=_("syncing again"), now=now)
 
 
+# ============================================================== nodes and routes
+
+
+def node_key(node_pk: int) -> str:
+    return f"node:{node_pk}"
+
+
+def route_key(route_pk: int) -> str:
+    return f"route:{route_pk}"
+
+
+def network_matches(
+    rule: Rule, now: dt.datetime, *, connection_id: int | None = None
+) -> dict[str, Facts]:
+    """The nodes NotReady (or Degraded) / routes Failed for at least the rule's N minutes, in
+    its scope (connection; party: the node's domain, either end of a route), as stored by the
+    network poll. One query."""
+    cutoff = now - dt.timedelta(minutes=rule.minutes)
+    if rule.connection_id is not None:
+        if connection_id not in (None, rule.connection_id):
+            return {}
+        connection_id = rule.connection_id
+    out: dict[str, Facts] = {}
+    if rule.kind == Kind.NODE_NOT_READY:
+        for node in Node.objects.not_ready_since(
+            cutoff, connection_id=connection_id, domain=rule.party
+        ):
+            out[node_key(node.pk)] = Facts(
+                subject=node.domain_id,
+                job_state=node.status,
+                party=node.domain_id,
+                reason=_since(node.reason or node.status, node.since),
+                link=reverse("network:node", args=(node.connection.name, node.domain_id)),
+                connection_id=node.connection_id,
+            )
+        return out
+    for route in Route.objects.failed_since(cutoff, connection_id=connection_id, party=rule.party):
+        args = (route.connection.name, route.source, route.destination)
+        out[route_key(route.pk)] = Facts(
+            subject=f"{route.source} → {route.destination}",
+            job_state=route.status,
+            party=f"{route.source}, {route.destination}",
+            reason=_since(route.reason_code or route.reason or route.status, route.since),
+            link=reverse("network:route", args=args),
+            connection_id=route.connection_id,
+        )
+    return out
+
+
+def _since(reason: str, since: dt.datetime) -> str:
+    when = since.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _("%(reason)s (since %(when)s)") % {"reason": reason, "when": when}
+
+
+@in_deployment_language
+def on_network_change(*, connection: Connection, now: dt.datetime | None = None) -> None:
+    """A network poll recorded node or route transitions on this connection: evaluate the node
+    and route rules for its subjects now (open what matches, clear what stopped matching)."""
+    now = now or timezone.now()
+    for rule in Rule.objects.enabled_of(NETWORK_KINDS):
+        if rule.connection_id not in (None, connection.pk):
+            continue
+        matching = network_matches(rule, now, connection_id=connection.pk)
+        prefix = "node:" if rule.kind == Kind.NODE_NOT_READY else "route:"
+        ours = Incident.objects.open_of_rule(rule.pk).filter(
+            connection_id=connection.pk, subject_key__startswith=prefix
+        )
+        open_ = dict(ours.values_list("subject_key", "state"))
+        for key, facts in matching.items():
+            if open_.get(key) != Incident.State.FIRING:
+                incidents.fire(rule, key, facts, now=now)
+        gone = [
+            k for k, state in open_.items() if state == Incident.State.FIRING and k not in matching
+        ]
+        if gone:
+            ids = ours.filter(subject_key__in=gone).values_list("pk", flat=True)
+            incidents.clear(ids, note=_("no longer matches"), now=now)
+
+
+@in_deployment_language
 def sweep(now: dt.datetime | None = None) -> SweepSummary:
     """The beat sweep: duration rules, grouping windows that ended, lost deliveries."""
     from alerts import delivery

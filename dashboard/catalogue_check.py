@@ -1,8 +1,8 @@
 """The completeness check of the translation catalogues (`manage.py catalogues check`, run by
 `make test` in its lint stage).
 
-It extracts the messages from the source of the checked apps (dashboard.catalogues.CHECKED_APPS)
-and fails when one of them:
+It extracts the messages from the source of the checked apps (dashboard.catalogues.checked_apps:
+every project app in INSTALLED_APPS) and fails when one of them:
 - is missing from its app's catalogue, or has no translation there;
 - is marked fuzzy (a guess that nobody has confirmed; Django would not use it);
 - has placeholders that its translation does not keep: python-format (%(name)s, %s — the
@@ -26,11 +26,11 @@ import polib
 from django.conf import settings
 
 from dashboard.catalogues import (
-    CHECKED_APPS,
     Key,
     Message,
     app_dir,
     catalogue_path,
+    checked_apps,
     extra_dirs,
     extract_dir,
     load_catalogue,
@@ -197,8 +197,10 @@ def check_dir(
     return problems, translated
 
 
-def check(labels: Iterable[str] = CHECKED_APPS) -> list[Problem]:
-    """Every problem of the checked apps' catalogues (empty when they are complete)."""
+def check(labels: Iterable[str] | None = None) -> list[Problem]:
+    """Every problem of the apps' catalogues (default: checked_apps()); empty when they are
+    complete."""
+    labels = checked_apps() if labels is None else labels
     terms = glossary_terms()
     problems: list[Problem] = []
     seen: dict[tuple[str, str], tuple[str, str]] = {}

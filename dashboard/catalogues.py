@@ -8,6 +8,7 @@ so that work on different apps never touches the same file. `manage.py catalogue
                     come in untranslated, gone ones are kept as obsolete (#~) entries
     compile         compile every catalogue whose .mo is missing or older than its .po
     check [APP…]    the completeness check (dashboard.catalogue_check); `make test` runs it
+                    (no APP: every project app, checked_apps())
 
 Extraction reads Python with `ast` (gettext, gettext_lazy, ngettext, pgettext… called by name
 or as an attribute, `_` included) and templates through Django's own `templatize`, the same
@@ -37,17 +38,6 @@ from django.utils.translation.template import templatize
 
 log = logging.getLogger("dashboard.catalogues")
 
-# The apps whose messages the completeness check covers. Widen it as apps are converted.
-CHECKED_APPS: tuple[str, ...] = (
-    "dashboard",
-    "accounts",
-    "audit",
-    "connections",
-    "operate",
-    "logs",
-    "jobs",
-    "network",
-)
 # Framework-free code whose messages an app's catalogue holds: kuscia/ writes English and marks
 # its messages with N_ (kuscia.texts); the connections app translates them where they are shown.
 EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"connections": ("kuscia",)}
@@ -98,6 +88,19 @@ class ExtractionError:
 def target_locales() -> list[str]:
     """The catalogues' locales: every language of LANGUAGES but the source one, e.g. zh_Hans."""
     return [to_locale(code) for code, _name in settings.LANGUAGES if code != SOURCE_LANGUAGE]
+
+
+def checked_apps() -> tuple[str, ...]:
+    """The apps whose messages the completeness check covers: every project app, i.e. every
+    installed app whose package sits at the top of this repository (BASE_DIR), in
+    INSTALLED_APPS order. Derived, not listed, so that a new app cannot escape the check;
+    Django's contrib apps and third-party packages live elsewhere (site-packages)."""
+    base = Path(settings.BASE_DIR).resolve()
+    return tuple(
+        config.label
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().parent == base
+    )
 
 
 def app_dir(label: str) -> Path:

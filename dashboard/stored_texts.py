@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 
 from connections.changes import STOPS_AT
 from connections.nodes import NO_NODE_HINT, NO_NODE_MASTER, NO_NODE_P2P
+from jobs.sync.apply import RECREATED
 from operate.actions import ALREADY_FINISHED, NOT_AWAITING_APPROVAL, REQUERY_FAILED
 
 # Stored messages with values -> the values that are messages themselves (translated too);
@@ -30,6 +31,7 @@ STORED_FORMATS: dict[str, frozenset[str]] = {
     NO_NODE_MASTER: frozenset(),
     NO_NODE_P2P: frozenset(),
     NO_NODE_HINT: frozenset(),
+    RECREATED: frozenset(),
 }
 
 _PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")

@@ -25,7 +25,7 @@ from network.models import (
     Node,
     Route,
 )
-from network.querysets import HISTORY_PAGE, RouteKey
+from network.querysets import HISTORY_PAGE, SourceCount
 
 CERT_WARN = dt.timedelta(days=30)
 HEARTBEAT_STALE = dt.timedelta(minutes=2)
@@ -117,6 +117,12 @@ def split_cards(cards: list[NodeCard]) -> tuple[list[NodeCard], list[NodeCard]]:
     if len(cards) <= CARDS_MAX:
         return cards, []
     return [c for c in cards if not healthy(c)], [c for c in cards if healthy(c)]
+
+
+def cap_cards(cards: list[NodeCard]) -> tuple[list[NodeCard], list[NodeCard]]:
+    """(full cards, the rest as chips): at most CARDS_MAX full cards, the worst first (when a
+    poll stalls every heartbeat looks old, and a hundred full cards help nobody)."""
+    return cards[:CARDS_MAX], cards[CARDS_MAX:]
 
 
 # ---------------------------------------------------------------------- routes
@@ -211,48 +217,67 @@ def route_problems_first(views: Sequence[RouteView]) -> list[RouteView]:
 
 MATRIX_MAX = 30  # domains up to which the route matrix is drawn (a 30 x 30 grid)
 LIST_MAX = 200  # routes listed one by one without asking; beyond, the problems only
+PROBLEMS_MAX = 25  # problem routes listed when there are many (newest first); rest per source
 
 
 @dataclass
 class RoutePlan:
-    """Which routes /network/ draws, decided from the light keys (bounded whatever the size):
-    the matrix up to MATRIX_MAX domains (else routes per source domain), the list of every
-    route up to LIST_MAX or when asked (else the problems)."""
+    """What /network/ draws, decided from the routes counted per source domain (bounded
+    whatever the number of routes): the matrix up to MATRIX_MAX domains (else a table of
+    routes per source domain), the list of every route up to LIST_MAX or when asked (one
+    source domain's, or ?routes=all), else the first PROBLEMS_MAX routes not Succeeded."""
 
     names: list[str]
     draw_matrix: bool
-    listed_ids: list[int]
-    needed_ids: list[int]
+    everything: bool  # list every route chosen (else the problems only)
     hidden_up: int  # Succeeded routes not listed (ask ?routes=all)
+    down: int  # routes not Succeeded (not gone) among those chosen
     sources: list[tuple[str, int, int, int]]  # (domain, up, down, gone) when no matrix
     source: str  # the ?source= filter
     total: int
 
+    @property
+    def sources_with_problems(self) -> list[tuple[str, int, int, int]]:
+        """The per-source table's rows: sources with a route down or gone, the most routes
+        down first."""
+        rows = [s for s in self.sources if s[2] or s[3]]
+        return sorted(rows, key=lambda s: (-s[2], -s[3], s[0]))
+
+    @property
+    def sources_all_up(self) -> list[str]:
+        """Sources whose every route is Succeeded (one line of links, not a table row each)."""
+        return [s[0] for s in self.sources if not (s[2] or s[3])]
+
+    @property
+    def problems_only(self) -> int | None:
+        """How many problem routes to read (None: not problems only)."""
+        return None if self.everything else PROBLEMS_MAX
+
 
 def plan_routes(
-    keys: Sequence[RouteKey], domains: Iterable[str], *, show_all: bool = False, source: str = ""
+    counts: Sequence[SourceCount],
+    domains: Iterable[str],
+    *,
+    show_all: bool = False,
+    source: str = "",
 ) -> RoutePlan:
-    names = sorted(set(domains) | {k.source for k in keys} | {k.destination for k in keys})
+    # a route's destination is a domain the poll asks about, so it has a node: the names are
+    # the nodes' domains and the routes' sources (the matrix adds any other end it draws)
+    names = sorted(set(domains) | {c.source for c in counts})
     draw_matrix = len(names) <= MATRIX_MAX
-    chosen = [k for k in keys if not source or k.source == source]
-    everything = show_all or bool(source) or len(chosen) <= LIST_MAX
-    up = [k for k in chosen if k.status == ROUTE_UP and not k.gone]
-    up_ids = {k.pk for k in up}
-    listed = [k.pk for k in chosen if everything or k.pk not in up_ids]
-    counts: dict[str, list[int]] = {}
-    if not draw_matrix:
-        for k in keys:
-            c = counts.setdefault(k.source, [0, 0, 0])
-            c[2 if k.gone else 0 if k.status == ROUTE_UP else 1] += 1
+    chosen = [c for c in counts if not source or c.source == source]
+    routes = sum(c.up + c.down + c.gone for c in chosen)
+    everything = show_all or bool(source) or routes <= LIST_MAX
+    up = sum(c.up for c in chosen)
     return RoutePlan(
         names=names,
         draw_matrix=draw_matrix,
-        listed_ids=listed,
-        needed_ids=[k.pk for k in keys] if draw_matrix else listed,
-        hidden_up=0 if everything else len(up),
-        sources=[(d, c[0], c[1], c[2]) for d, c in sorted(counts.items())],
+        everything=everything,
+        hidden_up=0 if everything else up,
+        down=sum(c.down for c in chosen),
+        sources=[] if draw_matrix else [(c.source, c.up, c.down, c.gone) for c in counts],
         source=source,
-        total=len(keys),
+        total=sum(c.up + c.down + c.gone for c in counts),
     )
 
 
@@ -262,13 +287,23 @@ class RouteListing:
     matrix: Matrix | None
     listed: list[RouteView]
 
+    @property
+    def hidden_problems(self) -> int:
+        """Problem routes not listed (beyond PROBLEMS_MAX)."""
+        if self.plan.everything:
+            return 0
+        shown = sum(1 for v in self.listed if v.route.gone_at is None)
+        return max(self.plan.down - shown, 0)
+
 
 def route_listing(plan: RoutePlan, views: Sequence[RouteView]) -> RouteListing:
-    listed = set(plan.listed_ids)
+    chosen = [v for v in views if not plan.source or v.route.source == plan.source]
+    if not plan.everything:
+        chosen = [v for v in chosen if v.status != ROUTE_UP][:PROBLEMS_MAX]
     return RouteListing(
         plan=plan,
         matrix=matrix(views, plan.names) if plan.draw_matrix else None,
-        listed=route_problems_first([v for v in views if v.route.pk in listed]),
+        listed=route_problems_first(chosen),
     )
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import Q
 
+from jobs.inputs import db_id
+
 if TYPE_CHECKING:
     from network.models import (  # noqa: F401
         DataItem,
@@ -34,10 +36,8 @@ NODE_CARD_FIELDS = (
     "role",
     "status",
     "reason",
-    "agents",
     "version",
     "last_heartbeat",
-    "kuscia_since",
     "cert_present",
     "cert_not_after",
     "deploy_tokens",
@@ -84,6 +84,25 @@ class NodeQuerySet(models.QuerySet["Node"]):
             .order_by("domain_id")
         )
 
+    def not_ready_since(
+        self, cutoff: dt.datetime, *, connection_id: int | None = None, domain: str = ""
+    ) -> NodeQuerySet:
+        """Nodes (not gone, on enabled connections) NotReady or Degraded since `cutoff` or
+        earlier: alerts' "node not ready for N minutes" rule (one query, a row per match)."""
+        from network.models import DEGRADED, NOT_READY
+
+        qs = self.filter(
+            gone_at__isnull=True,
+            status__in=(NOT_READY, DEGRADED),
+            since__lte=cutoff,
+            connection__enabled=True,
+        )
+        if connection_id is not None:
+            qs = qs.filter(connection_id=connection_id)
+        if domain:
+            qs = qs.filter(domain_id=domain)
+        return qs.select_related("connection").order_by("pk")
+
     def not_ready_count(self) -> int:
         """Nodes (not gone) whose agents are not all Ready, for the overview tile. One query."""
         from network.models import DEGRADED, NOT_READY
@@ -114,7 +133,58 @@ class RouteKey:
     gone: bool
 
 
+@dataclass(frozen=True)
+class SourceCount:
+    """How many routes leave a domain, by state: what /network/ needs to decide what to draw
+    (and the per-source table when there are too many domains for a matrix)."""
+
+    source: str
+    up: int  # Succeeded, not gone
+    down: int  # anything else, not gone
+    gone: int
+
+
 class RouteQuerySet(models.QuerySet["Route"]):
+    def _shown(self, connection: str = "") -> RouteQuerySet:
+        qs = self.filter(connection__enabled=True)
+        return qs.filter(connection__name=connection) if connection else qs
+
+    def per_source(self, connection: str = "") -> list[SourceCount]:
+        """Routes of the enabled connections counted per source domain and state: one GROUP
+        BY, a row per domain whatever the number of routes."""
+        from network.models import ROUTE_UP
+
+        rows = (
+            self._shown(connection)
+            .order_by()
+            .values("source")
+            .annotate(
+                total=models.Count("pk"),
+                up=models.Count("pk", filter=Q(gone_at__isnull=True, status=ROUTE_UP)),
+                gone=models.Count("pk", filter=Q(gone_at__isnull=False)),
+            )
+            .order_by("source")
+            .values_list("source", "total", "up", "gone")
+        )
+        return [SourceCount(s, up, total - up - gone, gone) for s, total, up, gone in rows]
+
+    def drawn(
+        self, connection: str = "", *, source: str = "", problems: int | None = None
+    ) -> RouteQuerySet:
+        """The routes /network/ draws, with their connection: all (the matrix), one source
+        domain's, or (problems=N) N that are not Succeeded: down before gone, the most recent
+        change first (what just broke)."""
+        from network.models import ROUTE_UP
+
+        qs = self._shown(connection).select_related("connection").only(*ROUTE_CELL_FIELDS)
+        if source:
+            qs = qs.filter(source=source)
+        if problems is None:
+            return qs.order_by("source", "destination", "connection__name")
+        qs = qs.filter(~Q(status=ROUTE_UP) | Q(gone_at__isnull=False))
+        order = (models.F("gone_at").asc(nulls_first=True), "-since", "source", "destination")
+        return qs.order_by(*order, "connection__name")[:problems]
+
     def keys(self, connection: str = "") -> list[RouteKey]:
         """Every route of the enabled connections as light tuples: one query, no model
         instances (2,000 routes with their connections would cost more than the page)."""
@@ -155,6 +225,22 @@ class RouteQuerySet(models.QuerySet["Route"]):
             .order_by("source", "destination")
         )
 
+    def failed_since(
+        self, cutoff: dt.datetime, *, connection_id: int | None = None, party: str = ""
+    ) -> RouteQuerySet:
+        """Routes (not gone, on enabled connections) Failed since `cutoff` or earlier, from or
+        to `party` when given: alerts' "route failed for N minutes" rule (one query)."""
+        from network.models import ROUTE_DOWN
+
+        qs = self.filter(
+            gone_at__isnull=True, status=ROUTE_DOWN, since__lte=cutoff, connection__enabled=True
+        )
+        if connection_id is not None:
+            qs = qs.filter(connection_id=connection_id)
+        if party:
+            qs = qs.filter(Q(source=party) | Q(destination=party))
+        return qs.select_related("connection").order_by("pk")
+
     def down_count(self) -> int:
         """Routes (not gone) that are not Succeeded, for the overview tile. One query."""
         from network.models import ROUTE_UP
@@ -175,12 +261,16 @@ class RouteQuerySet(models.QuerySet["Route"]):
 
 
 class RouteTransitionQuerySet(models.QuerySet["RouteTransition"]):
-    def window(self, since: dt.datetime, connection: str = "") -> list[tuple[int, str, str, Any]]:
-        """(route_id, old, new, observed_at) of every route change since `since`, in order:
-        the 24 h strips of the matrix in one query."""
+    def window(
+        self, since: dt.datetime, connection: str = "", *, route_ids: list[int] | None = None
+    ) -> list[tuple[int, str, str, Any]]:
+        """(route_id, old, new, observed_at) of every route change since `since` (of these
+        routes only, when given), in order: the 24 h strips of the page in one query."""
         qs = self.filter(observed_at__gte=since, route__connection__enabled=True)
         if connection:
             qs = qs.filter(route__connection__name=connection)
+        if route_ids is not None:
+            qs = qs.filter(route_id__in=route_ids)
         return list(
             qs.order_by("route_id", "observed_at", "id").values_list(
                 "route_id", "old_status", "new_status", "observed_at"
@@ -259,9 +349,10 @@ class DataCursor:
     @classmethod
     def decode(cls, text: str) -> DataCursor | None:
         parts = text.split("~")
-        if len(parts) != 3 or not parts[2].isdigit():
+        pk = db_id(parts[2]) if len(parts) == 3 else None
+        if pk is None:  # not three parts, or no id a database could hold (4,301 digits...)
             return None
-        return cls(parts[0], parts[1], int(parts[2]))
+        return cls(parts[0], parts[1], pk)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from network.models import (
     Route,
     RouteTransition,
 )
+from network.signals import network_changed
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,19 @@ def apply_domains(
             ).delete()
         keys = [(i, "") for i in missing]
         w.absent += _record_absent(connection, Absent.Kind.DOMAIN, keys, observed_at)
+    _announce(connection, w)
     return w
+
+
+def _announce(connection: Connection, w: NetWrites) -> None:
+    """Tell the apps above (alerts' node and route rules) that states changed, once the
+    writes are committed; nothing when no transition was recorded."""
+    if not (w.node_transitions or w.route_transitions):
+        return
+    nodes, routes = w.node_transitions, w.route_transitions
+    transaction.on_commit(
+        lambda: network_changed.send_robust(Node, connection=connection, nodes=nodes, routes=routes)
+    )
 
 
 def _apply_domain(
@@ -252,6 +265,7 @@ def apply_route_statuses(
                 found
             ).delete()
         w.absent += _record_absent(connection, Absent.Kind.ROUTE, missing, observed_at)
+    _announce(connection, w)
     return w
 
 

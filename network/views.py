@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import is_operator
+from jobs.inputs import db_id
 from network import present
 from network.models import (
     DataItem,
@@ -33,8 +34,7 @@ from network.views_data import item_forms
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return db_id(request.GET.get(name, ""))
 
 
 def _poll_states(connection: str = "") -> list[present.PollHealth]:
@@ -51,22 +51,29 @@ def network(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     nodes = list(Node.objects.for_network(connection))
     cards, compact = present.split_cards(present.node_cards(nodes, now))
-    keys = Route.objects.keys(connection)
+    cards, more_cards = present.cap_cards(cards)
     plan = present.plan_routes(
-        keys,
+        Route.objects.per_source(connection),
         [n.domain_id for n in nodes if n.gone_at is None],
         show_all=request.GET.get("routes") == "all",
         source=request.GET.get("source", "").strip()[:63],
     )
-    routes = list(Route.objects.for_cells(plan.needed_ids)) if plan.needed_ids else []
-    window = RouteTransition.objects.window(now - present.WINDOW, connection)
+    routes: list[Route] = []
+    if plan.total:
+        # the matrix needs every route; else one source's routes, or the first problems
+        source = "" if plan.draw_matrix else plan.source
+        problems = None if plan.draw_matrix else plan.problems_only
+        routes = list(Route.objects.drawn(connection, source=source, problems=problems))
+    ids = None if plan.draw_matrix else [r.pk for r in routes]
+    window = RouteTransition.objects.window(now - present.WINDOW, connection, route_ids=ids)
     listing = present.route_listing(plan, present.route_views(routes, window, now))
     context: dict[str, Any] = {
         "now": now,
         "connection": connection,
         "cards": cards,
         "compact": compact,
-        "domain_count": len(cards) + len(compact),
+        "more_cards": more_cards,
+        "domain_count": len(cards) + len(compact) + len(more_cards),
         "listing": listing,
         "polls": _poll_states(connection),
         "poll_seconds": max(int(poll_seconds()), 5),

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from connections.models import Connection
 from jobs.models import Endpoint, Job, PartyStatus, Task, Transition
@@ -45,6 +46,9 @@ FIRST_SOURCE: dict[str, str] = {
     Job.Source.DISCOVERED: Source.WATCH,
 }
 BATCH_NOT_FOUND = 11203
+# The transition a re-created job gets: stored in English, translated where shown
+# (dashboard/stored_texts.STORED_FORMATS; the values are Kuscia's times).
+RECREATED = gettext_noop("job re-created in Kuscia (new create_time %(new)s, was %(old)s)")
 WATCH_EVENT_STAMP_SECONDS = 5.0  # SyncState.watch_last_event is written at most this often
 
 
@@ -216,10 +220,7 @@ def _start_new_incarnation(
     again (reconcile QueryJobs spec_fetched=False jobs). Returns the transition's message and
     Kuscia time."""
     job = view.job
-    message = (
-        f"job re-created in Kuscia (new create_time {_iso(status.create_time)}, "
-        f"was {_iso(job.create_time)})"
-    )
+    message = RECREATED % {"new": _iso(status.create_time), "old": _iso(job.create_time)}
     batch.dead_tasks.extend(t.pk for t in view.tasks.values() if t.pk is not None)
     view.tasks.clear()
     view.parties.clear()

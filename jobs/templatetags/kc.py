@@ -17,7 +17,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from jobs.failure import command_of
 from jobs.inputs import loads_json
@@ -39,11 +39,23 @@ ICONS = {
     kt.UNKNOWN: "?",
 }
 GONE_ICON = "\u26a0"  # a job Kuscia no longer has, lost before it finished (querysets.GONE)
+# Why a job is gone (Job.gone_reason, jobs.sync.marks.mark_gone's reasons) in words.
+GONE_REASONS = {
+    "deleted-here": gettext_lazy("deleted from this console"),
+    "not-found": gettext_lazy("Kuscia answers that it has no such job"),
+    "watch-deleted": gettext_lazy("the watch reported it deleted"),
+}
 
 
 @register.filter
 def state_icon(state: str) -> str:
     return GONE_ICON if state == GONE else ICONS.get(state, "?")
+
+
+@register.filter
+def gone_reason(reason: str) -> str:
+    """Why a job is gone, in words (the stored code when it is none of GONE_REASONS)."""
+    return str(GONE_REASONS.get(reason, reason or "?"))
 
 
 @register.filter

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
@@ -35,6 +35,23 @@ register = template.Library()
 ERR_SUMMARY_CHARS = 60  # a matrix cell shows this much of a party's err_msg until opened
 OOB = ' hx-swap-oob="true"'  # on a section's root in the live part: htmx swaps it by its id
 CURRENT = ' aria-current="true"'  # the selected graph node
+
+
+def _as_stored(text: str) -> str:
+    return text
+
+
+# How a recorded change's message is shown: the console's own messages are stored in English and
+# translated where shown by dashboard.stored_texts.stored, which the layers keep out of jobs'
+# reach; dashboard installs it at start (DashboardConfig.ready). Kuscia's messages stay as they are.
+stored_message: Callable[[str], str] = _as_stored
+
+
+def set_stored_message_reader(reader: Callable[[str], str]) -> None:
+    global stored_message
+    stored_message = reader
+
+
 # A recorded change's kind and source (Transition.Kind, Transition.Source) in words.
 HISTORY_WORDS = {
     "job": pgettext_lazy("a change of", "job"),
@@ -212,6 +229,6 @@ def history_rows(transitions: Sequence[Change], with_task: bool = True) -> SafeS
             f"{stamp(tr.observed_at)}</time></td>"
             f'<td>{what}</td><td class="nowrap">{_e(tr.old_state or new)} \u2192 '
             f"{_e(tr.new_state)}</td><td>{_e(history_word(tr.source))}</td>"
-            f'<td class="wrap">{_e(tr.message)}</td></tr>'
+            f'<td class="wrap">{_e(stored_message(tr.message))}</td></tr>'
         )
     return _safe(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from html import escape as esc
 from typing import Any
 from urllib.parse import quote
 
@@ -39,15 +40,19 @@ def _badge(status: str) -> tuple[str, str, str]:
     return cls, icon, str(label)
 
 
+def _badge_html(status: str) -> str:
+    """net_badge's markup as a plain escaped string (the route rows build theirs with
+    f-strings: format_html per cell was the dearest part of a row)."""
+    cls, icon, label = _badge(status)
+    return (
+        f'<span class="state {esc(cls)}"><span class="icon" aria-hidden="true">{esc(icon)}'
+        f"</span> {esc(label)}</span>"
+    )
+
+
 @register.simple_tag
 def net_badge(status: str) -> SafeString:
-    cls, icon, label = _badge(status)
-    return format_html(
-        '<span class="state {}"><span class="icon" aria-hidden="true">{}</span> {}</span>',
-        cls,
-        icon,
-        label,
-    )
+    return SafeString(_badge_html(status))
 
 
 @register.filter
@@ -67,25 +72,17 @@ def net_label(status: str) -> str:
 
 @register.simple_tag
 def strip(segments: Sequence[derive.Segment], down_percent: float = 0.0) -> SafeString:
-    """The 24 h up/down strip: coloured segments for the eye, a text for everyone else."""
-    names = {"up": _("up"), "down": _("down"), "none": _("not known")}
-    parts = format_html_join(
-        "",
-        '<span class="seg seg-{}" style="left:{}%;width:{}%" title="{}: {} \u2013 {}"></span>',
-        (
-            (
-                s.state,
-                f"{s.start:.3f}",
-                f"{max(s.width, 0.4):.3f}",
-                names[s.state],
-                stamp(s.since),
-                stamp(s.until),
-            )
-            for s in segments
-        ),
+    """The 24 h up/down strip: coloured segments for the eye, a text for everyone else. Built
+    with f-strings over escaped values (it is in every row of the route list)."""
+    names = {"up": esc(_("up")), "down": esc(_("down")), "none": esc(_("not known"))}
+    parts = "".join(
+        f'<span class="seg seg-{s.state}" style="left:{s.start:.3f}%;'
+        f'width:{max(s.width, 0.4):.3f}%" title="{names[s.state]}: {esc(stamp(s.since))} '
+        f'\u2013 {esc(stamp(s.until))}"></span>'
+        for s in segments
     )
     text = _("Last 24 h: down %(percent)s%% of the time") % {"percent": down_percent}
-    return format_html('<span class="strip" role="img" aria-label="{}">{}</span>', text, parts)
+    return SafeString(f'<span class="strip" role="img" aria-label="{esc(text)}">{parts}</span>')
 
 
 @register.simple_tag
@@ -196,50 +193,78 @@ def _cell_html(cell: Any, several: bool) -> SafeString:
 
 @register.simple_tag
 def node_chips(cards: Sequence[Any], several: bool = False) -> SafeString:
-    """The healthy nodes in one line each: name and Ready (a full card each would not fit)."""
+    """Nodes in one line each, name and status (a full card each would not fit): the healthy
+    ones, and the problems beyond the cards shown."""
     items = format_html_join(
         "",
-        '<li><a href="{}"><span class="state st-succeeded"><span aria-hidden="true">✓</span>'
+        '<li><a href="{}"><span class="state {}"><span aria-hidden="true">{}</span>'
         " {}</span> {}</a></li>",
-        ((node_url(c.views[0].node), _("Ready"), c.domain_id) for c in cards),
+        ((node_url(c.views[0].node), *_badge(c.status), c.domain_id) for c in cards),
     )
     return format_html('<ul class="node-chips">{}</ul>', items)
 
 
 @register.simple_tag
+def source_rows(sources: Sequence[tuple[str, int, int, int]], connection: str = "") -> SafeString:
+    """The rows of the routes-per-source table (up to a hundred domains and more: built in
+    Python, as the matrix is). Each source links to its routes."""
+    extra = f"&connection={quote(connection, safe='')}" if connection else ""
+    return format_html_join(
+        "",
+        '<tr{}><th scope="row"><a href="?source={}{}">{}</a></th><td>{}</td><td>{}</td>'
+        "<td>{}</td></tr>",
+        (
+            (
+                SafeString(' class="has-down"') if down else "",
+                quote(d, safe=""),
+                extra,
+                d,
+                up,
+                format_html(
+                    '<strong class="warnline bad"><span aria-hidden="true">✗</span> {}</strong>',
+                    down,
+                )
+                if down
+                else 0,
+                gone,
+            )
+            for d, up, down, gone in sources
+        ),
+    )
+
+
+@register.simple_tag
+def source_links(domains: Sequence[str], connection: str = "") -> SafeString:
+    """Source domains as links to their routes, comma-separated on one line."""
+    extra = f"&connection={quote(connection, safe='')}" if connection else ""
+    return format_html_join(
+        ", ", '<a href="?source={}{}">{}</a>', ((quote(d, safe=""), extra, d) for d in domains)
+    )
+
+
+@register.simple_tag
 def route_row(view: Any, several: bool = False) -> SafeString:
-    """One row of the route list (the narrow screens' view: the reason in text)."""
+    """One row of the route list (the narrow screens' view: the reason in text). Built with
+    f-strings: every value from Kuscia or a catalogue goes through esc()."""
     r = view.route
     if r.reason_code:
-        reason = format_html("<strong>{}</strong>", r.reason_code)
+        reason = f"<strong>{esc(r.reason_code)}</strong>"
         if r.kuscia_updated_at:
-            reason = format_html(
-                '{} <span class="muted small">{}</span>',
-                reason,
-                _("Kuscia: %(t)s") % {"t": stamp(r.kuscia_updated_at)},
-            )
+            said = _("Kuscia: %(t)s") % {"t": stamp(r.kuscia_updated_at)}
+            reason += f' <span class="muted small">{esc(said)}</span>'
     elif view.status == ROUTE_DOWN:
-        reason = format_html(
-            '<span class="muted">{}</span>',
-            _("no reason given (a new route is Failed until it is first Ready)"),
-        )
+        why = _("no reason given (a new route is Failed until it is first Ready)")
+        reason = f'<span class="muted">{esc(why)}</span>'
     else:
-        reason = SafeString("\u2013")
-    return format_html(
-        '<tr class="{}"><td><a href="{}" class="route-name">{} → {}</a>{}</td><td>{}</td>'
-        '<td class="wrap">{}</td><td class="nowrap"><time datetime="{}" title="{}">{}</time></td>'
-        "<td>{}</td></tr>",
-        "gone" if r.gone_at else "",
-        route_url(r),
-        r.source,
-        r.destination,
-        format_html(' <span class="muted small">{}</span>', r.connection.name) if several else "",
-        net_badge(view.status),
-        reason,
-        iso(r.since),
-        stamp(r.since),
-        ago(r.since),
-        strip(view.segments, view.down_percent),
+        reason = "\u2013"
+    conn = f' <span class="muted small">{esc(r.connection.name)}</span>' if several else ""
+    return SafeString(
+        f'<tr class="{"gone" if r.gone_at else ""}"><td><a href="{esc(route_url(r))}" '
+        f'class="route-name">{esc(r.source)} → {esc(r.destination)}</a>{conn}</td>'
+        f"<td>{_badge_html(view.status)}</td>"
+        f'<td class="wrap">{reason}</td><td class="nowrap"><time datetime="{esc(iso(r.since))}" '
+        f'title="{esc(stamp(r.since))}">{esc(ago(r.since))}</time></td>'
+        f"<td>{strip(view.segments, view.down_percent)}</td></tr>"
     )
 
 

@@ -128,7 +128,7 @@ rules:
     channels: [ops-hook, missing]
   - name: nodes
     when: node_not_ready
-    minutes: 5
+    initiator: alice
   - name: waiting
     when: pending_longer
     minutes: 0
@@ -153,7 +153,7 @@ def test_every_problem_is_reported_with_its_line_and_nothing_changes(
         f"{f}:11: channel 'mail': 'not-an-address' is not an e-mail address",
         f"{f}:15: rule 'job-failed': job_failed is an event",
         f"{f}:16: rule 'job-failed': no channel 'missing' in this file",
-        f"{f}:18: rule 'nodes': node_not_ready needs the network app",
+        f"{f}:19: rule 'nodes': node_not_ready is not about a job: the initiator scope",
         f"{f}:24: unknown key 'colour' in a rule",
         f"{f}:22: rule 'waiting': pending_longer needs minutes of at least 1",
         f"{f}:23: rule 'waiting': no connection named 'nowhere'",
@@ -196,4 +196,32 @@ def test_command_checks_a_file(alerts_file: Path, capsys: Any, tmp_path: Path) -
     bad.write_text(textwrap.dedent(BAD))
     with pytest.raises(CommandError):
         call_command("alerts_provision", "--check", str(bad))
-    assert "node_not_ready needs the network app" in capsys.readouterr().err
+    assert "node_not_ready is not about a job" in capsys.readouterr().err
+
+
+NETWORK = """\
+channels:
+  - name: ops-hook
+    kind: webhook
+    url: https://hooks.example.invalid/kc
+rules:
+  - name: nodes-down
+    when: node_not_ready
+    minutes: 5
+    party: bob
+    channels: [ops-hook]
+  - name: routes-down
+    when: route_failed
+    minutes: 0
+    connection: local
+    channels: [ops-hook]
+"""
+
+
+def test_node_and_route_rules_are_accepted(alerts_file: Path) -> None:
+    touch(alerts_file, NETWORK)
+    assert provision.refresh() == "applied", ProvisionState.objects.get().errors
+    nodes, routes = Rule.objects.get(name="nodes-down"), Rule.objects.get(name="routes-down")
+    assert (nodes.kind, nodes.minutes, nodes.party) == ("node_not_ready", 5, "bob")
+    assert (routes.kind, routes.connection.name) == ("route_failed", "local")
+    assert [c.name for c in routes.channels.all()] == ["ops-hook"] and routes.provisioned

@@ -116,6 +116,9 @@ KNOWN = {
     "jobs:list": [{"after": ["n~" + "9" * 5000]}, {"before": ["n~" + "9" * 30], "sort": ["job"]}],
     "jobs:detail": [{"done": ["9" * 5000]}],
     "jobs-actions:buttons": [{"done": ["9" * 5000]}],
+    "network:data": [{"after": ["a~b~" + "9" * 4301]}, {"before": ["a~b~²"]}],
+    "network:node": [{"before": ["²"]}, {"before": ["9" * 4301]}],
+    "network:route": [{"before": ["²"]}],
 }
 HX_TARGETS = ["raw-body", "history-body", "ep-alice", "ep-", "check-results", "live", ""]
 

@@ -5,6 +5,7 @@ temporary app and catalogue)."""
 from __future__ import annotations
 
 import gettext
+import io
 from pathlib import Path
 
 import polib
@@ -249,11 +250,11 @@ def test_django_uses_our_translations_not_its_own_catalogues():
     contrib app (admin says "动作" for "Action") takes precedence over it."""
     from django.utils import translation
 
-    from dashboard.catalogue_check import CHECKED_APPS, app_dir, translations_of
+    from dashboard.catalogue_check import app_dir, checked_apps, translations_of
 
     wrong = []
     with translation.override("zh-hans"):
-        for label in CHECKED_APPS:
+        for label in checked_apps():
             po = polib.pofile(str(catalogues.catalogue_path(app_dir(label), "zh_Hans")))
             for entry in po.translated_entries():
                 if entry.msgid_plural:
@@ -265,3 +266,38 @@ def test_django_uses_our_translations_not_its_own_catalogues():
                 if got != translations_of(entry)[0]:
                     wrong.append((label, entry.msgid, got))
     assert wrong == []
+
+
+PROJECT_APPS = {"dashboard", "accounts", "audit", "connections", "jobs", "operate", "network",
+                "alerts", "logs"}  # fmt: skip
+
+
+def test_every_project_app_is_checked_and_nothing_else():
+    """The check covers the apps of this repository, derived from INSTALLED_APPS (no list to
+    forget a new app in): not Django's contrib apps nor third-party ones."""
+    assert set(catalogues.checked_apps()) == PROJECT_APPS
+
+
+def test_a_new_app_with_an_untranslated_string_fails_the_check(tmp_path, settings, monkeypatch):
+    """An app added to INSTALLED_APPS is checked without being named anywhere: a message it
+    does not translate fails `manage.py catalogues check`."""
+    app = tmp_path / "kc_new_app"
+    (app / "templates" / "kc_new_app").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "views.py").write_text(
+        "from django.utils.translation import gettext as _\n\nTITLE = _('Fresh words')\n"
+    )
+    (app / "templates" / "kc_new_app" / "page.html").write_text(
+        '{% load i18n %}<h1>{% translate "Fresh heading" %}</h1>'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "kc_new_app"]
+    settings.BASE_DIR = tmp_path  # the new app is the one project app here
+    assert catalogues.checked_apps() == ("kc_new_app",)
+    with pytest.raises(CommandError) as err:  # no catalogue at all
+        call_command("catalogues", "check")
+    assert "kc_new_app" in str(err.value)
+    call_command("catalogues", "update", stdout=io.StringIO())  # every project app: the new one
+    with pytest.raises(CommandError):  # a catalogue, its messages untranslated
+        call_command("catalogues", "check")
+    assert {p.msgid for p in check()} == {"Fresh words", "Fresh heading"}

@@ -47,3 +47,40 @@ def test_check_command_speaks_the_process_locale(monkeypatch, lang, step, failed
         )
     assert f"] {step}: " in out.getvalue()
     assert str(err.value).startswith(failed)
+
+
+def _process_lang(monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    monkeypatch.setenv("LANG", lang)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("zh_CN.UTF-8", "请给出文件，或设置 KC_ALERTS_FILE。"),
+     ("en_US.UTF-8", "Give a file, or set KC_ALERTS_FILE.")],
+)  # fmt: skip
+def test_alerts_provision_speaks_the_process_locale(monkeypatch, settings, lang, said):
+    _process_lang(monkeypatch, lang)
+    settings.KC_ALERTS_FILE = ""
+    with pytest.raises(CommandError) as err:
+        call_command("alerts_provision", "--check")
+    assert str(err.value) == said
+
+
+COMMANDS = {  # a failing call of each command -> (its start in Chinese, in English)
+    ("network", "--connection", "nope", "nodes"): (
+        "没有启用的连接 'nope'", "no enabled connection 'nope'"),
+    ("track_job", "nope", "job-1"): ("没有名为 'nope' 的连接", "no connection named 'nope'"),
+}  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", list(COMMANDS), ids=[a[0] for a in COMMANDS])
+@pytest.mark.parametrize("lang", ["zh_CN.UTF-8", "en_US.UTF-8"])
+def test_commands_speak_the_process_locale(monkeypatch, args, lang):
+    _process_lang(monkeypatch, lang)
+    with pytest.raises(CommandError) as err:
+        call_command(*args)
+    zh, en = COMMANDS[args]
+    assert str(err.value).startswith(zh if lang.startswith("zh") else en)

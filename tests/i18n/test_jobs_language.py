@@ -109,3 +109,59 @@ def test_sync_banner_hint_is_translated_where_shown(client: Client):
     zh = client.get(reverse("jobs:overview"), **ZH).content.decode()
     assert exc.hint and exc.hint in en
     assert exc.hint not in zh and "提示：" in zh
+
+
+def test_saved_preference_wins_over_the_browser_on_jobs_network_and_alerts_pages(client: Client):
+    """A user who chose 简体中文 reads these pages in Chinese with an English browser, and one
+    who chose English reads them in English with a Chinese one; the time is in their zone."""
+    from accounts.preferences import save_preference
+
+    conn = make_connection("local")
+    make_job(conn, "job-ok", state=kt.SUCCEEDED, tasks=1)
+    user = make_user("ada", "admin")
+    client.force_login(user)
+    urls = [reverse("jobs:list"), reverse("jobs:detail", args=["local", "job-ok"]),
+            reverse("network:network"), reverse("alerts:home")]  # fmt: skip
+    save_preference(user=user, language="zh-hans", time_zone="Asia/Shanghai")
+    for url in urls:
+        html = client.get(url, **EN).content.decode()
+        assert '<html lang="zh-hans">' in html, url
+    detail = client.get(urls[1], **EN).content.decode()
+    assert "创建时间" in detail and "UTC+8" in detail
+    save_preference(user=user, language="en", time_zone="UTC")
+    for url in urls:
+        html = client.get(url, **ZH).content.decode()
+        assert '<html lang="en">' in html, url
+        assert set(re.findall(r"[\u4e00-\u9fff]+", html)) == {"简体中文"}, url
+
+
+def test_why_a_job_is_gone_is_said_in_words(client: Client):
+    from jobs.sync.marks import mark_gone
+
+    job = make_job(make_connection("local"), "job-gone", state=kt.RUNNING, tasks=1)
+    mark_gone(job, reason="deleted-here")
+    client.force_login(make_user("ada", "admin"))
+    url = reverse("jobs:detail", args=["local", "job-gone"])
+    assert "已在本控制台删除" in client.get(url, **ZH).content.decode()
+    assert "deleted from this console" in client.get(url, **EN).content.decode()
+
+
+def test_the_consoles_own_history_messages_are_translated_kuscias_are_not(client: Client):
+    """A change the console words itself (a re-created job) is stored in English and shown in
+    the reader's language on the job and task pages; Kuscia's messages are shown as given."""
+    from jobs.sync.apply import RECREATED
+    from tests.fixtures.data import add_changes
+
+    job = make_job(make_connection("local"), "job-re", state=kt.RUNNING, tasks=1)
+    stamps = {"new": "2026-01-01T13:00:00Z", "old": "2026-01-01T12:00:00Z"}
+    add_changes(job, [RECREATED % stamps, KUSCIA_SAYS])
+    add_changes(job, [RECREATED % stamps], kind="task", task_id=job.tasks.get().task_id)
+    client.force_login(make_user("ada", "admin"))
+    pages = [reverse("jobs:detail", args=["local", "job-re"]),
+             reverse("jobs:task", args=["local", "job-re", job.tasks.get().task_id])]  # fmt: skip
+    for url in pages:
+        zh = client.get(url, **ZH).content.decode()
+        assert "作业在 Kuscia 中被重新创建（新的 create_time 为 2026-01-01T13:00:00Z" in zh, url
+        assert "job re-created" not in zh
+    assert KUSCIA_SAYS in client.get(pages[0], **ZH).content.decode()
+    assert "job re-created in Kuscia" in client.get(pages[0], **EN).content.decode()

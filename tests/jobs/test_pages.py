@@ -310,7 +310,7 @@ def test_gone_job_is_marked_and_not_polled(client_in, pages_connection):
         gone_reason="not-found",
     )
     html = client_in.get(detail_url(job)).content.decode()
-    assert "gone from Kuscia" in html and "not-found" in html
+    assert "gone from Kuscia" in html and "Kuscia answers that it has no such job" in html
     assert client_in.get(part_url("live", job), **HX).status_code == 286
 
 

@@ -27,14 +27,16 @@ def populate(n_jobs: int, n_tasks: int, parties: tuple[str, ...]):
 # session + user + groups (role) are the fixed cost of a signed-in request
 EXPECTED = {
     # session, user, groups, sync (indicator and card share it), stats row (counts and
-    # activity, recounted by beat), running, failures, stuck
-    "overview": 8,
-    "overview_fragment": 8,
+    # activity, recounted by beat), running, failures, stuck; the network tiles: nodes not
+    # ready, routes down, network poll health
+    "overview": 11,
+    "overview_fragment": 11,
     "list": 8,  # session, user, groups, sync indicator, 2 facets, count, page
     "list_fragment": 5,  # session, user, groups, count, page
     # + job, tasks (without their spec), parties, endpoints, history (the newest 30 and the
-    # total), task times (timeline), the selected task with its spec
-    "detail": 11,
+    # total), task times (timeline), the selected task with its spec, and while the job runs
+    # the "notify me" button's subscription
+    "detail": 12,
     # the live part: session, user, groups, job, tasks, parties (all, for the matrix), task
     # times (timeline)
     "detail_fragment": 7,
@@ -88,7 +90,8 @@ def test_a_stopped_job_reads_who_stopped_it_in_one_more_query(client_in, django_
         )
         assert Job.objects.get(pk=job.pk).err_msg.startswith("Party:")
         url = reverse("jobs:detail", args=[job.connection.name, job.job_id])
-        with django_assert_num_queries(EXPECTED["detail"]):  # no task selected: + audit, - task
+        # no task selected: + audit, - task; ended: - the "notify me" button
+        with django_assert_num_queries(EXPECTED["detail"] - 1):
             response = client_in.get(url)
         assert "Stopped through Kuscia" in response.content.decode()
         live = reverse("jobs:detail_live", args=[job.connection.name, job.job_id])

@@ -104,6 +104,16 @@ def test_broken_route_shows_failed_within_two_polls(
     )
     assert "route bob → alice" in card and "DestinationUnreachable" in card
     assert "Kuscia's task message names it" in card
+    # and the job's own page carries it in its failure card, with the link to the history
+    url = reverse("jobs:detail", args=["sim", "job-net"])
+
+    def failure_card() -> str:
+        page = client.get(url).content.decode()  # once the sync wrote the failed task too
+        return page[page.index('class="failure"') :] if 'class="failure"' in page else ""
+
+    failure = wait_for(failure_card, 30, interval=0.5, what="the job page's failure card")
+    assert "route bob → alice" in failure and "DestinationUnreachable" in failure
+    assert 'href="/network/routes/sim/bob/alice/"' in failure
 
     # the route comes back
     sim.world.set_route_status("bob", "alice", "Succeeded")

@@ -72,3 +72,52 @@ def test_errors_are_explained(conn, kuscia_sim):
     with pytest.raises(CommandError) as info:
         run("nodes")
     assert "connect_refused" in str(info.value) and "hint:" in str(info.value)
+
+
+def same(a: str, b: str) -> bool:
+    """Equal but for the heartbeat times (the simulator's agents beat between the calls)."""
+    import re
+
+    stamp = re.compile(r"\d{4}-\d\d-\d\d[ T][\d:.]+(Z|[+-]\d\d:?\d\d)?")
+    return stamp.sub("T", a).strip() == stamp.sub("T", b).strip()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("nodes",),
+        ("--json", "nodes"),
+        ("nodes", "--json"),
+        ("routes",),
+        ("--json", "routes"),
+        ("data", "alice"),
+        ("data", "alice", "--json"),
+    ],
+)
+def test_kuscia_nodes_routes_data_are_the_network_command(conn, args):
+    """`manage.py kuscia nodes` is `manage.py network nodes`: the same output, options."""
+    run("poll")
+    network_args = [a for a in args if a != "--json"]
+    if "--json" in args:
+        network_args.insert(0, "--json")
+    out = StringIO()
+    call_command("kuscia", *args, "--connection", "sim", stdout=out)
+    assert same(out.getvalue(), run("--connection", "sim", *network_args))
+    assert out.getvalue().strip()
+
+
+def test_kuscia_nodes_from_the_command_line(conn):
+    """Through run_from_argv (what `manage.py kuscia nodes` runs), with the network command's
+    own errors and exit codes."""
+    from django.core.management import ManagementUtility
+
+    out = StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        ManagementUtility(["manage.py", "kuscia", "nodes", "--connection", "sim"]).execute()
+    assert same(out.getvalue(), run("--connection", "sim", "nodes"))
+    with pytest.raises(CommandError, match="no enabled connection 'nope'"):
+        call_command("kuscia", "nodes", "--connection", "nope", stdout=StringIO())
+    with pytest.raises(CommandError, match="uses a stored connection"):
+        call_command("kuscia", "--url", "https://x:1", "routes", stdout=StringIO())

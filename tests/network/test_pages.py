@@ -338,3 +338,77 @@ def test_query_counts_do_not_grow_with_data(client_in, conn, size, django_assert
             response = client_in.get(url, **extra)
         assert response.status_code == 200, name
     assert Node.objects.count() == size
+
+
+# ---------------------------------------------------------------------- hostile numbers
+
+
+@pytest.mark.parametrize(
+    "cursor", ["a~b~" + "9" * 4301, "a~b~" + "9" * 20, "a~b~²", "a~b~-1", "~~", "a~b~٣"]
+)
+def test_a_cursor_no_database_id_can_be_is_ignored(client_in, inventory, cursor):
+    """Once a 500: int() refuses 4,301 digits and '²' (which str.isdigit accepts)."""
+    from network.querysets import DataCursor
+
+    assert DataCursor.decode(cursor) is None
+    for name in ("after", "before"):
+        response = client_in.get(reverse("network:data"), {name: cursor})
+        assert response.status_code == 200
+        assert "a-000" in response.content.decode()  # the first page
+
+
+@pytest.mark.parametrize("before", ["²", "9" * 4301, "9" * 19])
+def test_history_pages_ignore_a_before_no_database_id_can_be(client_in, conn, before):
+    populate(conn, ("alice", "bob"))
+    for url in (
+        reverse("network:node", args=["local", "alice"]),
+        reverse("network:route", args=["local", "alice", "bob"]),
+    ):
+        assert client_in.get(url, {"before": before}).status_code == 200
+
+
+def test_many_problems_are_listed_up_to_a_bound(client_in, conn, monkeypatch):
+    """At 100 domains and thousands of routes the page lists the first problems and counts the
+    rest per source domain (the table above it), never every failed route."""
+    monkeypatch.setattr("network.present.MATRIX_MAX", 3)
+    monkeypatch.setattr("network.present.LIST_MAX", 4)
+    monkeypatch.setattr("network.present.PROBLEMS_MAX", 2)
+    down = [("bob", "alice"), ("carol", "alice"), ("dave", "alice"), ("dave", "bob")]
+    populate(conn, ("alice", "bob", "carol", "dave"), down=down)
+    page = text(client_in.get(reverse("network:network")))
+    assert re.findall(r'class="route-name">([^<]+)<', page) == ["bob → alice", "carol → alice"]
+    assert "2 more routes are down: choose a source domain above." in page
+    assert "8 more routes are Succeeded." in page
+    assert re.search(r'<tr class="has-down"><th scope="row"><a href="\?source=dave">dave</a>', page)
+    dave = text(client_in.get(reverse("network:network") + "?source=dave"))
+    assert len(re.findall(r'class="route-name">', dave)) == 3 and "more routes are down" not in dave
+
+
+def test_sources_with_every_route_up_are_one_line_of_links(client_in, conn, monkeypatch):
+    monkeypatch.setattr("network.present.MATRIX_MAX", 3)
+    populate(conn, ("alice", "bob", "carol", "dave"), down=[("bob", "alice")])
+    page = text(client_in.get(reverse("network:network")))
+    rows = re.findall(r'<th scope="row"><a href="\?source=(\w+)">', page)
+    assert rows == ["bob"]
+    assert "3 more source domains have every route Succeeded:" in page
+    assert re.findall(r'<a href="\?source=(\w+)">\w+</a>(?:, |</p>)', page) == [
+        "alice",
+        "carol",
+        "dave",
+    ]
+
+
+def test_full_cards_are_capped_the_rest_are_chips_with_their_state(client_in, conn, monkeypatch):
+    """When every node needs a look (a stalled poll makes every heartbeat old) the page draws
+    the worst CARDS_MAX as cards and the others as chips that still say their state."""
+    monkeypatch.setattr("network.present.CARDS_MAX", 2)
+    names = ("alice", "bob", "carol", "dave")
+    populate(conn, names)
+    sync.apply_domains(conn, [domain("dave", "NotReady")], observed_at=timezone.now())
+    Node.objects.update(last_heartbeat=timezone.now() - dt.timedelta(hours=1))
+    page = text(client_in.get(reverse("network:network")))
+    assert page.count('class="card node-card') == 2 and "4 domains" in page
+    assert "2 more nodes to look at:" in page
+    assert re.search(r'<span class="domain">dave</span>', page)  # the worst is a card
+    chips = re.findall(r'<li><a href="/network/nodes/local/(\w+)/"><span class="state', page)
+    assert len(chips) == 2 and "dave" not in chips

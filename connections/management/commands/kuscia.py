@@ -2,6 +2,7 @@
 
     kuscia health | version | status JOB_ID... | query JOB_ID | watch [--timeout N]
     kuscia domains ID... | domaindata DOMAIN | logs TASK_ID | check [--domain ID]...
+    kuscia nodes | routes | data DOMAIN [--connection NAME]   (= manage.py network ...)
 
 Connection options (before or after ACTION) override the KUSCIA_* settings: --url, --protocol,
 --cert-dir, --ca-file, --cert-file, --key-file, --token-file, --tls-server-name,
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -58,6 +60,13 @@ def connection_options(parser: ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (Kuscia's field names)")
 
 
+NETWORK_ALIASES = {
+    "nodes": "the known domains' node status (as `manage.py network nodes`)",
+    "routes": "the known routes' status (as `manage.py network routes`)",
+    "data": "a domain's DomainData (as `manage.py network data`)",
+}
+
+
 class Command(BaseCommand):
     help = "Talk to KusciaAPI like the seed's curl examples, with explained errors."
 
@@ -92,6 +101,15 @@ class Command(BaseCommand):
         p.add_argument("--follow", action="store_true")
         p = add("check", "test the connection step by step")
         p.add_argument("--domain", action="append", default=[], dest="domains")
+        # `manage.py network nodes|routes|data` under this name too: a stored connection's
+        # view (--connection NAME), run by that command (found by name: connections never
+        # imports the network app above it).
+        for name, text in NETWORK_ALIASES.items():
+            p = sub.add_parser(name, help=text)
+            p.add_argument("--connection", default=SUPPRESS, help="connection name")
+            p.add_argument("--json", action="store_true", default=SUPPRESS)
+            if name == "data":
+                p.add_argument("domain_id", metavar="DOMAIN")
 
     # ------------------------------------------------------------ plumbing
 
@@ -138,6 +156,9 @@ class Command(BaseCommand):
 
     def run_action(self, opts: dict[str, Any]) -> None:
         self.as_json = bool(opts["json"])
+        if opts["action"] in NETWORK_ALIASES:
+            self.run_network(opts)
+            return
         config = self.config(opts)
         action = opts["action"]
         try:
@@ -158,6 +179,32 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from None
         except KeyboardInterrupt:
             return
+
+    def run_network(self, opts: dict[str, Any]) -> None:
+        """`kuscia nodes|routes|data`: exactly `manage.py network ...` (same options, output
+        and exit codes). It reads a stored connection, so the override options do not apply."""
+        names = ArgumentParser(add_help=False)
+        connection_options(names)
+        overrides = [a.dest for a in names._actions if a.dest != "json"]
+        given = [o for o in overrides if opts.get(o) not in (None, False)]
+        if given:
+            raise CommandError(
+                _("%(action)s uses a stored connection (--connection NAME), not %(options)s")
+                % {
+                    "action": opts["action"],
+                    "options": ", ".join("--" + o.replace("_", "-") for o in given),
+                },
+                returncode=2,
+            )
+        args = [opts["action"]] + ([opts["domain_id"]] if opts["action"] == "data" else [])
+        call_command(
+            "network",
+            *args,
+            connection=opts.get("connection", ""),
+            json=self.as_json,
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
 
     # ------------------------------------------------------------ actions
 

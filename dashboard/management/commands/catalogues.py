@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.catalogue_check import check
-from dashboard.catalogues import CHECKED_APPS, compile_all, shown_path, update_app
+from dashboard.catalogues import checked_apps, compile_all, shown_path, update_app
 
 
 class Command(BaseCommand):
@@ -19,16 +19,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         p = sub.add_parser("update", help="merge the source's messages into the catalogues")
-        p.add_argument("apps", nargs="*", metavar="APP", help=f"default: {' '.join(CHECKED_APPS)}")
+        p.add_argument("apps", nargs="*", metavar="APP", help="default: every project app")
         p = sub.add_parser("compile", help="compile catalogues whose .mo is missing or stale")
         p.add_argument("--force", action="store_true", help="compile every catalogue")
         p = sub.add_parser("check", help="fail on a missing, fuzzy or inconsistent translation")
-        p.add_argument("apps", nargs="*", metavar="APP", help=f"default: {' '.join(CHECKED_APPS)}")
+        p.add_argument("apps", nargs="*", metavar="APP", help="default: every project app")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         action = opts["action"]
         if action == "update":
-            for label in opts["apps"] or CHECKED_APPS:
+            for label in opts["apps"] or checked_apps():
                 try:
                     for line in update_app(label):
                         self.stdout.write(line)
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"compiled {shown_path(path)}")
                 self.stdout.write(f"{len(written)} catalogue(s) compiled")
         else:
-            labels = opts["apps"] or CHECKED_APPS
+            labels = opts["apps"] or checked_apps()
             try:
                 problems = check(labels)
             except LookupError as exc:
