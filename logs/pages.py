@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from connections import nodes
 from jobs.models import Job, PartyStatus, Task
+from kuscia import types as kt
 from logs import viewer
 from logs.models import TaskLog
 
@@ -75,6 +76,13 @@ def task_parties(ref: TaskRef) -> list[str]:
     return sorted(set(reported.values_list("domain_id", flat=True)))
 
 
+def no_node_reason(job: Job, domain: str) -> str:
+    """Why no connection serves `domain`'s logs (stored English, shown through `stored`);
+    "" when one does."""
+    node = nodes.log_node_for(job.connection, domain)
+    return node.reason if node.connection is None else ""
+
+
 def panel_url(job: Job, task_id: str, **params: Any) -> str:
     base = reverse("logs:task", args=[job.connection.name, job.job_id, task_id])
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
@@ -120,6 +128,13 @@ def tabs(ref: TaskRef, selected: str) -> list[Tab]:
     )
     chosen = next((t for t in out if t.log is not None and str(t.log.pk) == selected), None)
     chosen = chosen or next((t for t in out if t.domain == selected), None)
+    if chosen is None and not selected:  # a failed task opens on the party that failed
+        failed = set(
+            PartyStatus.objects.filter(
+                task__job=job, task__task_id=task_id, state=kt.FAILED
+            ).values_list("domain_id", flat=True)
+        )
+        chosen = next((t for t in out if t.log is not None and t.domain in failed), None)
     chosen = chosen or next((t for t in out if t.log is not None), None)
     chosen = chosen or (out[0] if out else None)
     if chosen is not None:
