@@ -92,6 +92,7 @@ def test_log_pages_fit_in_both_languages(browser, live_server, login_as, world, 
     viewer = "/logs/master/job-f/job-f-psi/"
     pages = {
         "logs-long": f"{viewer}?log={world['alice']}",
+        "logs-longline": f"{viewer}?log={world['alice']}&line=39601",
         "logs-trace": f"{viewer}?log={world['bob']}",
         "logs-noconn": f"{viewer}?party=carol",
         "logs-containers": "/logs/master/job-c/job-c-psi/",
@@ -100,6 +101,7 @@ def test_log_pages_fit_in_both_languages(browser, live_server, login_as, world, 
     }
     words = {  # something the page must say in the page's language
         "logs-long": ("Download", "下载"),
+        "logs-longline": ("input preview: a00000,0", "input preview: a00000,0"),
         "logs-trace": ("First error", "第一个错误"),
         "logs-noconn": ("manage.py connections add", "manage.py connections add"),
         "logs-containers": ("sidecar", "sidecar"),
