@@ -129,12 +129,14 @@ def tabs(ref: TaskRef, selected: str) -> list[Tab]:
     chosen = next((t for t in out if t.log is not None and str(t.log.pk) == selected), None)
     chosen = chosen or next((t for t in out if t.domain == selected), None)
     if chosen is None and not selected:  # a failed task opens on the party that failed
-        failed = set(
+        failed = dict(  # the party with Kuscia's error first (its peers fail with it)
             PartyStatus.objects.filter(
                 task__job=job, task__task_id=task_id, state=kt.FAILED
-            ).values_list("domain_id", flat=True)
+            ).values_list("domain_id", "err_msg")
         )
-        chosen = next((t for t in out if t.log is not None and t.domain in failed), None)
+        culprits = sorted(failed, key=lambda d: (not failed[d], d))
+        with_log = {t.domain: t for t in out if t.log is not None}
+        chosen = next((with_log[d] for d in culprits if d in with_log), None)
     chosen = chosen or next((t for t in out if t.log is not None), None)
     chosen = chosen or (out[0] if out else None)
     if chosen is not None:

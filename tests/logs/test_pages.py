@@ -130,7 +130,8 @@ def test_failure_card_of_a_party_no_connection_serves_says_why(client, pages_use
 def test_a_failed_task_opens_on_the_failed_party(client, pages_user, setup):
     client.force_login(pages_user)
     job, _ = setup
-    PartyStatus.objects.filter(task__job=job, domain_id="bob").update(state=kt.FAILED)
+    PartyStatus.objects.filter(task__job=job).update(state=kt.FAILED)  # as Kuscia marks peers
+    PartyStatus.objects.filter(task__job=job, domain_id="bob").update(err_msg="exit code 1")
     html = panel(client).content.decode()
     assert "|bob|" in html and "|alice|" not in html
     html = panel(client, party="alice").content.decode()  # asked for: that one
