@@ -25,7 +25,7 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
 DATA = {
     "ada", "ops", "failed-jobs", "job-77", "local", "Failed", "Webhook", "URL", "DingTalk",
     "Feishu", "Lark", "WeCom", "Slack", "Incoming", "HMAC-SHA256", "SEC", "DJANGO_SECRET_KEY",
-    "KC_ALERTS_FILE", "Pending", "Running", "HTTP", "example.org", "hooks.example",
+    "KC_ALERTS_FILE", "Pending", "Running", "Ready", "HTTP", "example.org", "hooks.example",
 }  # fmt: skip
 
 PAGES = [
