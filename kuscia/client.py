@@ -36,7 +36,7 @@ from kuscia.errors import (
     api_error,
     transport_error,
 )
-from kuscia.logstream import TaskLogStream
+from kuscia.logstream import DeployTemplate, TaskLogStream, parse_deploy_templates
 from kuscia.stream import WatchStream
 from kuscia.texts import N_, Text
 from kuscia.types import JSON, JobDetail, JobSpec, JobStatus
@@ -530,6 +530,11 @@ class KusciaClient(NetworkCalls):
             lambda exc, phase: self._map_transport(exc, route, phase),
             lambda status: _raise_for_status(status, route),
         )
+
+    def query_app_image_templates(self, name: str) -> tuple[DeployTemplate, ...]:
+        """An AppImage's deploy templates (roles, replicas, container names): which logs a
+        task's pods have (master and autonomy nodes; a lite answers 11104)."""
+        return self._unary("/api/v1/appimage/query", {"name": name}, parse_deploy_templates)
 
     def query_task_log(
         self,

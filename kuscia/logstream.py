@@ -10,7 +10,9 @@ the file and never ends by itself: the reader decides when to stop and calls `cl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -19,6 +21,7 @@ from kuscia.errors import KusciaError, KusciaMalformed
 from kuscia.stream import ObjectDecoder, _interrupt
 
 ROUTE = "/api/v1/log/task/query"
+APP_IMAGE_ROUTE = "/api/v1/appimage/query"
 
 OpenFn = Callable[[], httpx.Response]
 MapFn = Callable[[BaseException, str], KusciaError]
@@ -100,3 +103,59 @@ class TaskLogStream:
             response.close()
             if self._response is response:
                 self._response = None
+
+
+# ---------------------------------------------------------------- which containers
+
+# A pod with several containers has one log per container, and the log API then wants the
+# container named: "task's deploy container larger than 1, please specify the container name"
+# (an autonomy node; a lite reads whichever file it finds first). The names are those of the
+# task's AppImage deploy template for the party's role (the first template when the role is
+# empty): pkg/kusciaapi/service/log_service.go, validateQueryRequest. /api/v1/appimage/query
+# answers on a master and an autonomy node (a lite: 11104).
+
+
+@dataclass(frozen=True)
+class DeployTemplate:
+    role: str
+    replicas: int
+    containers: tuple[str, ...]
+
+
+def _key(o: dict[str, Any], snake: str) -> Any:
+    if snake in o:
+        return o[snake]
+    head, *rest = snake.split("_")
+    return o.get(head + "".join(p[:1].upper() + p[1:] for p in rest))
+
+
+def parse_deploy_templates(data: Any) -> tuple[DeployTemplate, ...]:
+    """The deploy templates of a QueryAppImageResponse's `data`."""
+    where = APP_IMAGE_ROUTE
+    templates = _key(wire.obj(data, "data"), "deploy_templates") or []
+    if not isinstance(templates, list):
+        raise KusciaMalformed("deploy_templates is not a list", route=where)
+    out: list[DeployTemplate] = []
+    for raw in templates:
+        t = wire.obj(raw, "deploy_template")
+        containers = _key(t, "containers") or []
+        if not isinstance(containers, list):
+            raise KusciaMalformed("containers is not a list", route=where)
+        names = tuple(str(wire.obj(c, "container").get("name", "")) for c in containers)
+        replicas = _key(t, "replicas")
+        role = t.get("role", "")
+        out.append(
+            DeployTemplate(
+                role if isinstance(role, str) else "",
+                replicas if isinstance(replicas, int) else 1,
+                names,
+            )
+        )
+    return tuple(out)
+
+
+def containers_for(templates: Sequence[DeployTemplate], role: str) -> tuple[str, ...]:
+    """The containers of a party's pods: its role's template, the first one for no role."""
+    if not role:
+        return templates[0].containers if templates else ()
+    return next((t.containers for t in templates if t.role == role), ())

@@ -310,7 +310,11 @@ class Follower:
                 "removed its log files (logrotate.maxAgeDays)."
             )
         elif "container larger than 1" in message:
-            hint = N_("This task's pods have several containers; the console reads only one.")
+            hint = N_(
+                "This task's pods have several containers, and the console could not learn "
+                "their names from the task's AppImage on the job's connection; it asks again "
+                "for the next run."
+            )
         self._mark(state=State.UNAVAILABLE, message=message, hint=hint, next_try_at=None)
         return self._done("unavailable", error=message)
 

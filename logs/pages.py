@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from connections import nodes
 from jobs.models import Job, PartyStatus, Task
+from kuscia import types as kt
 from logs import viewer
 from logs.models import TaskLog
 
@@ -75,6 +76,13 @@ def task_parties(ref: TaskRef) -> list[str]:
     return sorted(set(reported.values_list("domain_id", flat=True)))
 
 
+def no_node_reason(job: Job, domain: str) -> str:
+    """Why no connection serves `domain`'s logs (stored English, shown through `stored`);
+    "" when one does."""
+    node = nodes.log_node_for(job.connection, domain)
+    return node.reason if node.connection is None else ""
+
+
 def panel_url(job: Job, task_id: str, **params: Any) -> str:
     base = reverse("logs:task", args=[job.connection.name, job.job_id, task_id])
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
@@ -86,16 +94,15 @@ def tabs(ref: TaskRef, selected: str) -> list[Tab]:
     `selected`: a log id; the first tab with a log otherwise."""
     job, task_id = ref.job, ref.task_id
     logs = TaskLog.objects.tabs(job, task_id)
-    several = {
-        d: sum(1 for lg in logs if lg.domain_id == d) > 1 for d in {lg.domain_id for lg in logs}
-    }
+    replicas = {(lg.domain_id, lg.replica_idx) for lg in logs}
+    several = {d for d, r in replicas if r > 0}  # parties with more than one replica
     out: list[Tab] = []
     for lg in logs:
         label = lg.domain_id
-        if several[lg.domain_id]:
+        if lg.domain_id in several:
             label += " · " + _("replica %(n)d") % {"n": lg.replica_idx}
-            if lg.container:
-                label += f" · {lg.container}"
+        if lg.container:  # only set when the pod has several containers
+            label += f" · {lg.container}"
         out.append(Tab(lg.domain_id, lg, label, panel_url(job, task_id, log=lg.pk)))
     have = {lg.domain_id for lg in logs}
     for domain in task_parties(ref):
@@ -112,9 +119,24 @@ def tabs(ref: TaskRef, selected: str) -> list[Tab]:
         out.append(
             Tab(domain, None, domain, panel_url(job, task_id, party=domain), False, reason, hint)
         )
-    out.sort(key=lambda t: (t.domain, t.log.replica_idx if t.log else 0))
+    out.sort(
+        key=lambda t: (
+            t.domain,
+            t.log.replica_idx if t.log else 0,
+            t.log.container if t.log else "",
+        )
+    )
     chosen = next((t for t in out if t.log is not None and str(t.log.pk) == selected), None)
     chosen = chosen or next((t for t in out if t.domain == selected), None)
+    if chosen is None and not selected:  # a failed task opens on the party that failed
+        failed = dict(  # the party with Kuscia's error first (its peers fail with it)
+            PartyStatus.objects.filter(
+                task__job=job, task__task_id=task_id, state=kt.FAILED
+            ).values_list("domain_id", "err_msg")
+        )
+        culprits = sorted(failed, key=lambda d: (not failed[d], d))
+        with_log = {t.domain: t for t in out if t.log is not None}
+        chosen = next((with_log[d] for d in culprits if d in with_log), None)
     chosen = chosen or next((t for t in out if t.log is not None), None)
     chosen = chosen or (out[0] if out else None)
     if chosen is not None:

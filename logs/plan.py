@@ -22,9 +22,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from connections import nodes
-from connections.models import Connection
+from connections.models import Connection, NodeRole
 from jobs.models import Job, PartyStatus, Task
+from kuscia.client import KusciaClient
 from kuscia.errors import KusciaError
+from kuscia.logstream import DeployTemplate, containers_for
 from kuscia.node import NodeInfo
 from logs.models import TaskLog
 
@@ -88,6 +90,8 @@ def ensure_logs(now: datetime, limit: int = TASKS_PER_CYCLE) -> int:
     )
     if not tasks:
         return 0
+    owners = p2p_owners({t.job.job_id for t in tasks})
+    images = AppImages()
     parties: dict[int, list[str]] = defaultdict(list)
     for task_pk, domain in PartyStatus.objects.filter(task__in=tasks).values_list(
         "task_id", "domain_id"
@@ -97,7 +101,15 @@ def ensure_logs(now: datetime, limit: int = TASKS_PER_CYCLE) -> int:
     for task in tasks:
         attempt = TaskLog.objects.latest_attempt(task.job, task.task_id) + 1
         spec = [p.get("domain_id") for p in task.party_spec or [] if isinstance(p, dict)]
+        roles = {
+            p.get("domain_id"): str(p.get("role") or "")
+            for p in task.party_spec or []
+            if isinstance(p, dict)
+        }
         domains = sorted({d for d in [*parties[task.pk], *spec] if isinstance(d, str) and d})
+        domains = [
+            d for d in domains if owners.get((task.job.job_id, d), task.job_id) == task.job_id
+        ]
         rows += [
             TaskLog(
                 job=task.job,
@@ -107,11 +119,57 @@ def ensure_logs(now: datetime, limit: int = TASKS_PER_CYCLE) -> int:
                 attempt=attempt,
                 task_started_at=task.start_time,
                 domain_id=domain,
+                container=container,
             )
             for domain in domains
+            for container in images.logs_of(task, roles.get(domain, ""))
         ]
     made = TaskLog.objects.bulk_create(rows, ignore_conflicts=True)
     return len(made)
+
+
+class AppImages:
+    """Which container logs a task's pods have, from its AppImage (asked once per connection
+    and image within a cycle): [""] (the pod's only container, the log API's default) unless
+    the deploy template has several, then one per container name."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, str], tuple[DeployTemplate, ...] | None] = {}
+
+    def logs_of(self, task: Task, role: str) -> list[str]:
+        templates = self._templates(task.job.connection, task.app_image)
+        names = containers_for(templates or (), role)
+        return list(names) if len(names) > 1 else [""]
+
+    def _templates(self, connection: Connection, image: str) -> tuple[DeployTemplate, ...] | None:
+        if not image:
+            return None
+        key = (connection.pk, image)
+        if key not in self.known:
+            try:
+                with KusciaClient(connection.client_config()) as client:
+                    self.known[key] = client.query_app_image_templates(image)
+            except KusciaError as err:  # a lite (11104), an image gone: its default log
+                log.info("app image %s on %s: %s", image, connection.name, err)
+                self.known[key] = None
+        return self.known[key]
+
+
+def p2p_owners(job_ids: set[str]) -> dict[tuple[str, str], int]:
+    """In P2P every autonomy connection has its own row of a job: a party's log is stored
+    once, under the row of the connection that serves that party ((job id, domain) -> job
+    row). Parties no job-source autonomy connection serves are not listed (every row keeps
+    its own: nothing is fetched for them, their panel says how to add a node)."""
+    rows = Job.objects.filter(
+        job_id__in=job_ids,
+        connection__in=Connection.objects.job_sources(),
+        connection__role=NodeRole.AUTONOMY,
+    ).values_list("pk", "job_id", "connection__domains")
+    owners: dict[tuple[str, str], int] = {}
+    for pk, job_id, served in rows.order_by("pk"):
+        for domain in served or []:
+            owners.setdefault((job_id, domain), pk)
+    return owners
 
 
 def hand_out(enqueue: Callable[[int], Any], now: datetime) -> list[int]:

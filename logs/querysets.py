@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import F, Max, Q
 
+from connections.models import Connection, NodeRole
+
 if TYPE_CHECKING:
     from jobs.models import Job
     from logs.models import LogSegment, TaskLog
@@ -22,29 +24,38 @@ class TaskLogQuerySet(models.QuerySet["TaskLog"]):
         found = self.of_task(job, task_id).aggregate(m=Max("attempt"))["m"]
         return int(found or 0)
 
+    def shown_with(self, job: Job, task_id: str) -> TaskLogQuerySet:
+        """A task's logs as a job row shows them: its own; in P2P also those stored under the
+        other autonomy connections' rows of the same job (logs.plan stores each party's log
+        once, under the row of the connection that serves that party)."""
+        seen = Q(job=job)
+        if job.connection.role == NodeRole.AUTONOMY or job.connection.mode == Connection.Mode.P2P:
+            seen |= Q(kuscia_job_id=job.job_id, job__connection__role=NodeRole.AUTONOMY)
+        return self.filter(seen, task_id=task_id)
+
     def tabs(self, job: Job, task_id: str) -> list[TaskLog]:
-        """The viewer's tabs: the latest run's logs by party, replica and container (replicas
-        Kuscia has not confirmed yet left out). One query."""
+        """The viewer's tabs: each party's latest run's logs by replica and container
+        (replicas Kuscia has not confirmed yet left out). One query."""
         rows = list(
-            self.of_task(job, task_id)
+            self.shown_with(job, task_id)
             .filter(discovered=True)
             .select_related("node")
-            .order_by("-attempt", "domain_id", "replica_idx", "container")
+            .order_by("domain_id", "-attempt", "replica_idx", "container")
         )
-        return [r for r in rows if r.attempt == rows[0].attempt] if rows else []
+        return _latest_per_party(rows, job.pk)
 
     def for_viewer(self, pk: int) -> TaskLog | None:
         return self.select_related("job", "job__connection", "node").filter(pk=pk).first()
 
     def of_party(self, job: Job, task_id: str, domain: str) -> TaskLog | None:
         """A party's log of the latest run (replica 0 first), for the failure card."""
-        attempt = self.latest_attempt(job, task_id)
-        return (
-            self.of_task(job, task_id)
-            .filter(attempt=attempt, domain_id=domain, discovered=True)
-            .order_by("replica_idx", "container")
-            .first()
+        rows = list(
+            self.shown_with(job, task_id)
+            .filter(domain_id=domain, discovered=True)
+            .order_by("-attempt", "replica_idx", "container")
         )
+        latest = _latest_per_party(rows, job.pk)
+        return latest[0] if latest else None
 
     # ------------------------------------------------------------ the planner
 
@@ -106,6 +117,21 @@ class LogSegmentQuerySet(models.QuerySet["LogSegment"]):
             .order_by("first_line")
             .only("name", "first_line", "lines")
         )
+
+
+def _latest_per_party(rows: list[TaskLog], own_job: int) -> list[TaskLog]:
+    """Of rows ordered by party then newest attempt: each party's newest attempt, one row per
+    replica and container (the job row's own first, should another row repeat it)."""
+    newest: dict[str, int] = {}
+    picked: dict[tuple[str, int, str], TaskLog] = {}
+    for row in rows:
+        attempt = newest.setdefault(row.domain_id, row.attempt)
+        if row.attempt != attempt:
+            continue
+        key = (row.domain_id, row.replica_idx, row.container)
+        if key not in picked or row.job_id == own_job:
+            picked[key] = row
+    return list(picked.values())
 
 
 def _final() -> tuple[str, ...]:

@@ -73,5 +73,6 @@ def party_tail(
         "log": log,
         "window": viewer.window_end(log, viewer.TAIL) if log is not None else None,
         "url": pages.panel_url(job, task_id, log=log.pk if log else None, party=domain),
+        "reason": pages.no_node_reason(job, domain) if log is None else "",
     }
     return render(request, "logs/_tail.html", context)

@@ -75,6 +75,7 @@ APPROVE_RESULTS = {
 }
 APPROVE_JOB: Schema = {"job_id": "string", "result": ("enum", APPROVE_RESULTS), "reason": "string"}
 BATCH_JOB_STATUS: Schema = {"header": ("msg", REQUEST_HEADER), "job_ids": ("repeated", "string")}
+QUERY_APPIMAGE: Schema = {"header": ("msg", REQUEST_HEADER), "name": "string"}
 QUERY_DOMAIN: Schema = {"header": ("msg", REQUEST_HEADER), "domain_id": "string"}
 BATCH_DOMAIN: Schema = {"header": ("msg", REQUEST_HEADER), "domain_ids": ("repeated", "string")}
 DOMAINDATA_ID: Schema = {"domain_id": "string", "domaindata_id": "string"}

@@ -203,6 +203,7 @@ class JobService(JobRendering):
         for key, attr, low, high in (
             ("sim-replicas", "replicas", 1, 8),
             ("sim-log-kb", "log_kb", 0, 1 << 20),
+            ("sim-split-line", "split_line", 0, 99),
         ):
             raw = cf.get(key, "")
             if raw.isascii() and raw.isdigit():

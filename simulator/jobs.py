@@ -70,6 +70,10 @@ class TaskRun:
     log_lines: dict[str, list[bytes]] = field(default_factory=dict)  # per party: its pod log
     # replicas 1, 2, ... of a party (custom field sim-replicas): (party, replica) -> pod log
     replica_lines: dict[tuple[str, int], list[bytes]] = field(default_factory=dict)
+    # a line written in two writes (custom field sim-split-line): per party, the bytes of the
+    # pod log's unfinished last line (no "\n" yet) and the rest, written at the next write
+    partial: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    split: set[str] = field(default_factory=set)  # parties whose line was split already
 
 
 @dataclass
@@ -97,6 +101,8 @@ class Job:
 
     replicas: int = 1  # pods per party of each task (custom field sim-replicas)
     log_kb: int = 0  # extra log lines per party and replica, KB (custom field sim-log-kb)
+    # sim-split-line N: each party's first progress line at N % or later in two writes
+    split_line: int = 0
 
     def parties(self) -> list[str]:
         seen: list[str] = []

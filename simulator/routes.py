@@ -79,6 +79,9 @@ UNARY_ROUTES: dict[str, UnaryRoute] = {
     "/api/v1/job/cancel": UnaryRoute(codec.JOB_ACTION, _job_id_data(World.cancel_job)),
     "/api/v1/job/delete": UnaryRoute(codec.JOB_ID, _job_id_data(World.delete_job)),
     "/api/v1/job/approve": UnaryRoute(codec.APPROVE_JOB, _approve),
+    "/api/v1/appimage/query": UnaryRoute(
+        codec.QUERY_APPIMAGE, lambda w, r: w.query_app_image(r["name"])
+    ),
     "/api/v1/domain/query": UnaryRoute(
         codec.QUERY_DOMAIN, lambda w, r: w.query_domain(r["domain_id"])
     ),

@@ -145,7 +145,7 @@ class StreamHandler(BaseHTTPRequestHandler):
         if req is None:
             return
 
-        def read(start: int = 0) -> list[str]:
+        def read(start: int = 0) -> tuple[list[str], str]:
             return sim.world.task_log(
                 req["task_id"],
                 req["replica_idx"],
@@ -157,7 +157,7 @@ class StreamHandler(BaseHTTPRequestHandler):
 
         extra = {"Cache-Control": "no-cache"}
         try:
-            lines = read()
+            lines, partial = read()
         except APIError as exc:
             self._start_stream(extra)
             with contextlib.suppress(_Stop):
@@ -165,6 +165,15 @@ class StreamHandler(BaseHTTPRequestHandler):
                 self._end_stream()
             return
         cut_after = self._log_cut()
+        # Kuscia's tail (nxadm/tail) at the end of the file sends an unfinished last line as
+        # a line; following, it then seeks to the end: the rest of that line, once written,
+        # comes as a line of its own. `pos` is the first line not read to its end, `into` how
+        # much of it was sent.
+        pos = len(lines)
+        into = 0
+        if partial:
+            lines.append(partial)
+            into = len(partial)
         try:
             self._start_stream(extra)
             sent = 0  # lines sent; `lines` holds those not sent yet
@@ -183,9 +192,20 @@ class StreamHandler(BaseHTTPRequestHandler):
                 if not req["follow"] or sim.stopping.wait(0.2):
                     break
                 try:
-                    lines = read(sent)
+                    fresh, partial = read(pos)
                 except APIError:
                     break
+                if into and fresh:  # the line sent in part is finished now: its rest
+                    fresh[0] = fresh[0][into:]
+                    into = 0
+                pos += len(fresh)
+                lines = fresh
+                if into and len(partial) > into:  # still unfinished, and longer
+                    lines.append(partial[into:])
+                    into = len(partial)
+                elif not into and partial:
+                    lines.append(partial)
+                    into = len(partial)
             self._end_stream()
         except _Cut:  # fault injection: the node drops the connection in the middle of a line
             self._drop()

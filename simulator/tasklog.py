@@ -81,6 +81,14 @@ def filler_lines(at: float, party: str, alias: str, pct: int, size: int) -> list
     return out
 
 
+def sidecar_lines(at: float, party: str, pod: str, container: str) -> list[bytes]:
+    """The log of a pod's second container (an AppImage with a sidecar)."""
+    return [
+        f"{_stamp(at)} [{container}] starting for pod {party}/{pod}".encode(),
+        f"{_stamp(at)} [{container}] watching /home/kuscia/var/logs of {party}".encode(),
+    ]
+
+
 def done_lines(at: float, party: str, task_id: str, alias: str) -> list[bytes]:
     bar = "\r".join(
         f"{p:3d}%|{'#' * (p // 10):<10}| {p // 25}/4 [00:0{p // 25}<00:0{4 - p // 25}]"

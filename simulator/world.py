@@ -65,7 +65,7 @@ class World(JobService, JobController, Logs):
         self.domaindata = seed_domaindata()
         self.datasources = {}
         self.grants = {}
-        self.app_images = {"secretflow-image"}
+        self.app_images = {"secretflow-image", "secretflow-sidecar-image"}
         self.faults = Faults()
         # "master": 11105 like a real master (the default for mode master); "lite": logs served
         # (an autonomy node's default; a master-mode world with it stands in for a lite node)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from connections import nodes
 from connections.models import Connection
@@ -178,3 +179,47 @@ def test_the_cap_truncates_with_a_visible_notice(deployment, celery_worker_facto
         assert len(body) + 1 <= 40_000
         assert node_bytes(master, "job-cap", row.task_id, row.domain_id).startswith(body)
         assert notice.startswith(b"[kuscia-console] Log truncated")
+
+
+def test_a_line_written_in_two_writes_is_stored_once(
+    deployment, celery_worker_factory, log_storage, client, pages_user
+):
+    """The node writes a progress line in two writes 0.6 s apart (sim-split-line): the follow
+    stream sends its halves as two lines (Kuscia's tail does), so the stored log has them
+    while the task runs; the final read makes it one line, byte for byte, shown once."""
+    master, _ = deployment
+    start_worker(celery_worker_factory, log_storage)
+    create(master, "job-split", **{"sim-task-seconds": "600", "sim-split-line": "50"})
+    world_job = master.world.jobs["job-split"]
+
+    def halves() -> tuple[bytes, bytes] | None:
+        run = next((r for r in world_job.runs.values() if r.task_id == "job-split-psi"), None)
+        return run.partial.get("bob") if run else None
+
+    first, rest = wait_for(halves, 60, 0.05, "bob's line half written")
+    whole = go_string(first + rest)
+
+    def stored_split() -> TaskLog | None:
+        row = TaskLog.objects.filter(
+            kuscia_job_id="job-split", task_id="job-split-psi", domain_id="bob"
+        ).first()
+        if row is None or not row.lines:
+            return None
+        return row if f"\n{go_string(first)}\n".encode() in viewer.read_all(row) else None
+
+    wait_for(stored_split, 30, 0.1, "the unfinished half stored as a line while following")
+    rows = wait_for(lambda: all_final("job-split", 4), 120, 0.5, "4 final logs")
+    client.force_login(pages_user)
+    for row in rows:
+        assert row.state == "complete", (row, row.message)
+        stored = viewer.read_all(row)
+        assert stored == node_bytes(master, "job-split", row.task_id, row.domain_id)
+        if row.task_id == "job-split-psi" and row.domain_id == "bob":
+            lines = stored.decode().split("\n")
+            assert lines.count(whole) == 1
+            assert go_string(first) not in lines and go_string(rest) not in lines
+            found = viewer.search(row, whole)
+            assert found is not None and len(found.lines) == 1
+            page = client.get(reverse("logs:view", args=[row.pk]), {"line": found.lines[0]})
+            assert page.status_code == 200
+            assert page.content.decode().count(escape(whole)) == 1

@@ -114,3 +114,47 @@ def test_a_job_deleted_before_anyone_fetched_it(deployment):
     follow_all()
     row = TaskLog.objects.get(job=job, task_id="jd-psi", domain_id="alice")
     assert row.state == "unavailable" and "not found" in row.message
+
+
+def test_pods_with_two_containers_get_a_log_per_container(deployment):
+    """The task's AppImage (asked from the master) has two containers: one log per party and
+    container, each the node's file of that container; the viewer has a tab for each."""
+    from logs import pages
+    from simulator.tasklog import sidecar_lines
+
+    master, _lites, conns = deployment
+    req = example_job("job-c", prefix="jc")
+    req["custom_fields"] = {"sim-task-seconds": "10"}
+    for task in req["tasks"]:
+        task["app_image"] = "secretflow-sidecar-image"
+    master.world.create_job(req)
+    deadline = time.monotonic() + 20
+    while master.world.jobs["job-c"].phase not in ("Succeeded", "Failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    job = track_job(conns["master"], "job-c")
+    follow_all()
+    rows = TaskLog.objects.filter(job=job, task_id="jc-psi", discovered=True).order_by(
+        "domain_id", "container"
+    )
+    assert [(r.domain_id, r.container) for r in rows] == [
+        (d, c) for d in ("alice", "bob") for c in ("secretflow", "sidecar")
+    ]
+    world_job = master.world.jobs["job-c"]
+    run = world_job.runs["jc-psi"]
+    for row in rows:
+        assert row.state == "complete", (row, row.message)
+        if row.container == "sidecar":
+            at = run.start_time or world_job.create_time
+            pod_log = sidecar_lines(at, row.domain_id, "jc-psi-0", "sidecar")
+        else:
+            pod_log = run.log_lines[row.domain_id]
+        expected = "".join(f"{go_string(line)}\n" for line in pod_log).encode()
+        assert viewer.read_all(row) == expected
+    tabs = pages.tabs(pages.get_task("master", "job-c", "jc-psi"), "")
+    assert [t.label for t in tabs] == [
+        "alice · secretflow",
+        "alice · sidecar",
+        "bob · secretflow",
+        "bob · sidecar",
+    ]

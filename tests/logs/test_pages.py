@@ -8,6 +8,8 @@ import pytest
 from django.urls import reverse
 
 from connections.models import Connection
+from jobs.models import PartyStatus
+from kuscia import types as kt
 from logs.archive import Archive, claim
 from logs.models import TaskLog
 from tests.fixtures.data import make_job
@@ -115,6 +117,25 @@ def test_failure_card_tail(client, pages_user, setup):
     assert "Open the full log" in text
     empty = client.get(reverse("logs:tail", args=["master", "job-v", "job-v-psi", "carol"]))
     assert "No log of carol is stored" in empty.content.decode()
+
+
+def test_failure_card_of_a_party_no_connection_serves_says_why(client, pages_user, setup):
+    client.force_login(pages_user)
+    url = reverse("logs:tail", args=["master", "job-v", "job-v-psi", "carol"])
+    html = client.get(url).content.decode()
+    assert "No log of carol is stored for this task." in html
+    assert "a master does not serve task logs; each party&#x27;s lite node does" in html
+
+
+def test_a_failed_task_opens_on_the_failed_party(client, pages_user, setup):
+    client.force_login(pages_user)
+    job, _ = setup
+    PartyStatus.objects.filter(task__job=job).update(state=kt.FAILED)  # as Kuscia marks peers
+    PartyStatus.objects.filter(task__job=job, domain_id="bob").update(err_msg="exit code 1")
+    html = panel(client).content.decode()
+    assert "|bob|" in html and "|alice|" not in html
+    html = panel(client, party="alice").content.decode()  # asked for: that one
+    assert "|alice|" in html
 
 
 def test_live_tail_refreshes_until_the_log_is_final(client, pages_user, setup):

@@ -79,3 +79,29 @@ def test_retention_removes_old_and_forgotten_logs_with_their_objects(job, settin
     job.delete()  # forgotten here: its logs go at the next clean
     assert retention.clean() == 1
     assert storage.names_under(fresh.prefix) == []
+
+
+def test_p2p_a_party_log_is_stored_once_and_shown_from_every_job_row(log_storage):
+    """P2P: each autonomy connection has its own row of the job; each party's log is made
+    (and so fetched) once, under the row of the connection serving that party, and both job
+    rows' viewers and failure cards show both parties."""
+    rows = {}
+    for domain in ("alice", "bob"):
+        node = Connection.objects.create(
+            name=f"auto-{domain}",
+            url=f"https://{domain}:1",
+            mode=Connection.Mode.P2P,
+            local_domain=domain,
+            role="autonomy",
+            domains=[domain],
+        )
+        rows[domain] = make_job(node, "job-x", tasks=[("psi", [])], task_states=[kt.RUNNING])
+    assert plan.ensure_logs(timezone.now()) == 2
+    assert plan.ensure_logs(timezone.now()) == 0
+    stored = TaskLog.objects.order_by("domain_id").values_list("job__connection__name", "domain_id")
+    assert list(stored) == [("auto-alice", "alice"), ("auto-bob", "bob")]
+    for job in rows.values():
+        assert [t.domain_id for t in TaskLog.objects.tabs(job, "job-x-psi")] == ["alice", "bob"]
+        for domain in ("alice", "bob"):
+            found = TaskLog.objects.of_party(job, "job-x-psi", domain)
+            assert found is not None and found.domain_id == domain

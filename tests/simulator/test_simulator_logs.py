@@ -250,3 +250,90 @@ def test_lite_listeners_from_the_command_line(kuscia_sim_factory, sim_cert_dir):
             lite.stop()
     with pytest.raises(ValueError):
         cli.build_lites(sim, vars(parser.parse_args(["--lite=zed=1"])))
+
+
+def test_a_line_written_in_two_writes(manual):
+    """sim-split-line 1: each party's first progress line is written in two writes (half, then
+    the rest with its "\\n" at the next write). As Kuscia's tail does, a follow stream sends
+    the unfinished line as a line and the rest later as another; a read without follow after
+    the task ends has it as one line."""
+    sim, http = manual
+    http.post("/api/v1/job/create", job("job-split", **{"sim-split-line": "1"}))
+    sim.world.advance(3)  # job-psi running
+    run = sim.world.jobs["job-split"].runs["job-psi"]
+    for _ in range(10):
+        if "alice" in run.partial:
+            break
+        sim.world.advance(0.5)
+    first, rest = (b.decode() for b in run.partial["alice"])
+    whole = first + rest
+    assert "progress" in whole and first and rest
+
+    body = {"task_id": "job-psi", "follow": True}
+    s = Stream(sim, "/api/v1/log/task/query", body, timeout=1.5)
+    objs = s.read(lambda o: bool(o) and o[-1]["log"].endswith(first), 5)
+    sim.world.advance(3)  # the rest is written
+    objs += s.read(lambda o: any(rest in x["log"].split("\n") for x in o), 5)
+    s.close()
+    followed = "\n".join(o["log"] for o in objs).split("\n")
+    at = followed.index(first)
+    assert followed[at + 1] == rest and whole not in followed
+
+    sim.world.run_until_idle()
+    text, _ = log_text(sim)
+    lines = text.split("\n")
+    assert lines.count(whole) == 1 and first not in lines and rest not in lines
+
+
+# ------------------------------------------------------------------ several containers
+
+
+def sidecar_job(job_id):
+    req = job(job_id)
+    for task in req["tasks"]:
+        task["app_image"] = "secretflow-sidecar-image"
+    return req
+
+
+def test_the_app_image_names_the_containers(manual):
+    _, http = manual
+    data = http.post("/api/v1/appimage/query", {"name": "secretflow-sidecar-image"})["data"]
+    [template] = data["deploy_templates"]
+    assert [c["name"] for c in template["containers"]] == ["secretflow", "sidecar"]
+    missing = http.post("/api/v1/appimage/query", {"name": "nope"})["status"]
+    assert missing == {
+        "code": 13105,
+        "message": 'appimages.kuscia.secretflow "nope" not found',
+        "details": [],
+    }
+
+
+def test_autonomy_wants_a_container_name_when_pods_have_several(kuscia_sim_factory):
+    sim = kuscia_sim_factory(clock=ManualClock(), speed=1.0, mode="autonomy")
+    SimHTTP(sim).post("/api/v1/job/create", sidecar_job("job-two-c"))
+    sim.world.run_until_idle()
+    objs, _ = log_objects(sim, {"task_id": "job-psi"})
+    several = "task's deploy container larger than 1, please specify the container name"
+    assert objs == [{"status": {"code": 11100, "message": several}}]
+    main, _ = log_objects(sim, {"task_id": "job-psi", "container": "secretflow"})
+    side, _ = log_objects(sim, {"task_id": "job-psi", "container": "sidecar"})
+    assert "start task job-psi" in main[0]["log"] and "[sidecar]" not in main[0]["log"]
+    assert "[sidecar] starting for pod alice/job-psi-0" in side[0]["log"]
+    other, _ = log_objects(sim, {"task_id": "job-psi", "container": "foo"})
+    assert other[0]["status"]["message"] == "container name foo invalid"
+
+
+def test_a_lite_with_no_container_named_reads_the_first_by_name(manual):
+    sim, http = manual
+    http.post("/api/v1/job/create", sidecar_job("job-two-l"))
+    sim.world.run_until_idle()
+    text, _ = log_text(sim)
+    assert "start task job-psi" in text  # no refusal: "secretflow" comes first
+    side, _ = log_text_of(sim, {"task_id": "job-psi", "container": "sidecar"})
+    assert side.startswith("20") and "[sidecar]" in side
+
+
+def log_text_of(sim, body):
+    objs, raw = log_objects(sim, body)
+    assert objs and all(o["status"] == {"message": "success"} for o in objs)
+    return "\n".join(o["log"] for o in objs), raw

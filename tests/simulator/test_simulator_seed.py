@@ -241,7 +241,7 @@ def test_demo_world_runs_for_a_few_minutes_with_the_promised_jobs(tmp_path):
         ("alice", "psi-output-0"),
         ("bob", "train-dataset"),
     }
-    assert world.app_images == {"secretflow-image"}
+    assert world.app_images == {"secretflow-image", "secretflow-sidecar-image"}
 
 
 def test_speed_scales_simulated_time(tmp_path):
