@@ -84,6 +84,15 @@ class NodeQuerySet(models.QuerySet["Node"]):
             .order_by("domain_id")
         )
 
+    def domain_ids(self, connection_id: int) -> list[str]:
+        """Domains the network poll found on a connection (not gone), by id: the create form's
+        domain suggestions and its unknown-domain warning. One query."""
+        return list(
+            self.filter(connection_id=connection_id, gone_at__isnull=True)
+            .order_by("domain_id")
+            .values_list("domain_id", flat=True)
+        )
+
     def search(self, q: str, limit: int = 8) -> NodeQuerySet:
         """Nodes (party domains) whose domain id starts with `q`, for the header search."""
         return (

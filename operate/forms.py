@@ -4,6 +4,8 @@ The create form is a small tree: JobForm (job fields), a custom-fields formset, 
 formset, and for each task a parties formset (prefix "tasks-<i>-parties"). `JobCreateForms`
 binds them all, builds the JobSpec, runs operate.jobspec on it and puts every problem next to
 its field. `spec_to_data` is the reverse (template, "run again", pasted JSON → form data).
+What operate.js posts (the rows as one JSON field) is expanded first by operate.rows; domains
+the network poll has not found are warnings (known_domains).
 
 Why one module over 600 lines: the create form's parts (job, tasks, parties, custom fields,
 paste, preview) convert to and from one JobSpec; apart they would repeat that conversion.
@@ -15,7 +17,7 @@ import json
 import re
 import secrets
 import shlex
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +33,8 @@ from jobs.templatetags.kc import pretty_json
 from kuscia import types as kt
 from kuscia.config import ConnectionConfig
 from kuscia.wire import spec_to_request
-from operate import jobspec
+from network.models import Node
+from operate import jobspec, prefill, rows
 from operate.job_templates import APP_IMAGE
 
 PREFIX_RE = re.compile(r"tasks-[0-9]{1,3}-parties")  # use fullmatch
@@ -176,6 +179,11 @@ def _deleted(form: forms.Form) -> bool:
 class JobCreateForms:
     def __init__(self, data: Any | None = None, *, initial_connection: str = "") -> None:
         self.bound = data is not None
+        self.row_errors: dict[str, list[str]] = {}
+        if rows.is_packed(data):  # what operate.js posts: the repeated rows as one field
+            expanded = rows.expand(data)
+            data, self.row_errors = expanded.data, expanded.errors
+        self.data = data
         self.job = JobForm(
             data, initial={"connection": initial_connection, "submit_token": new_token()}
         )
@@ -184,6 +192,7 @@ class JobCreateForms:
         for form in self.tasks.forms:
             form.parties = PartyFormSet(data, prefix=f"{form.prefix}-parties")  # type: ignore[attr-defined]
         self.task_errors: list[str] = []
+        self.clashing_ids: list[str] = []  # task ids used elsewhere on the connection or twice
         self.warnings: list[tuple[str, str]] = []
         self.spec: kt.JobSpec | None = None
         self._offer_aliases()
@@ -195,7 +204,8 @@ class JobCreateForms:
         for form in self.tasks.forms:
             own = str(form["alias"].value() or "")
             chosen = [str(v) for v in (form["dependencies"].value() or [])]
-            offer = [a for a in dict.fromkeys([*aliases, *chosen]) if a and a != own]
+            # chosen ones first: with 127 other tasks the chip list scrolls
+            offer = [a for a in dict.fromkeys([*chosen, *aliases]) if a and a != own]
             form.fields["dependencies"].choices = [(a, a) for a in offer]
 
     @property
@@ -207,6 +217,22 @@ class JobCreateForms:
 
     # -- validation
 
+    def _place_row_errors(self) -> None:
+        """Errors found reading the `rows` document, on the row or field they concern."""
+        by_prefix: dict[str, forms.Form] = {"": self.job}
+        for fs in (self.custom_fields, self.tasks):
+            by_prefix.update((f.prefix, f) for f in fs.forms)
+        for task in self.tasks.forms:
+            by_prefix.update((f.prefix, f) for f in task.parties.forms)  # type: ignore[attr-defined]
+        for where, messages in self.row_errors.items():
+            prefix, name = where, ""
+            if where not in by_prefix:
+                prefix, _sep, name = where.rpartition("-")
+            form = by_prefix.get(prefix, self.job)
+            for message in messages:
+                _add(form, name, message) if name else form.add_error(None, message)
+        self.row_errors = {}
+
     def is_valid(self) -> bool:
         ok = all(
             [
@@ -215,6 +241,9 @@ class JobCreateForms:
                 self._formset_ok(self.tasks),
             ]
         )
+        if self.row_errors:
+            self._place_row_errors()
+            ok = False
         active_tasks = [f for f in self.tasks.forms if not _deleted(f)]
         for form in active_tasks:
             ok = self._formset_ok(form.parties) and ok  # type: ignore[attr-defined]
@@ -222,10 +251,15 @@ class JobCreateForms:
         connection = self.connection
         if connection is None:
             return False
+        used = existing_task_ids(connection)
+        ids = [t.task_id for t in spec.tasks if t.task_id]
+        self.clashing_ids = sorted(
+            {i for i in ids if used.get(i, spec.job_id) != spec.job_id or ids.count(i) > 1}
+        )
         problems = jobspec.validate_spec(
             spec,
             existing_job_ids=existing_job_ids(connection),
-            existing_task_ids=existing_task_ids(connection),
+            existing_task_ids=used,
             local_domain=connection.local_domain
             if connection.mode in (Connection.Mode.P2P, Connection.Mode.LITE)
             else "",
@@ -236,6 +270,7 @@ class JobCreateForms:
                 self._place(problem, active_tasks, custom_rows)
             else:
                 self.warnings.append((_label(problem.field), problem.message))
+        self._warn_unknown_domains(spec, active_tasks, connection)
         if not self.tasks.forms or not active_tasks:
             ok = False
         # One rule: any error the page shows blocks, also those added while building the spec.
@@ -243,6 +278,39 @@ class JobCreateForms:
             ok = False
         self.spec = spec if ok else None
         return ok
+
+    def _warn_unknown_domains(
+        self, spec: kt.JobSpec, tasks: list[forms.Form], connection: Connection
+    ) -> None:
+        """Domains the network poll has not found on the connection: a warning next to each
+        input naming one and one line at the top (Kuscia fails such a job only after
+        accepting it). Nothing is said while the poll has found no node at all."""
+        known = known_domains(connection)
+        if not known.checked:
+            return
+        names = set(known.domains)
+        unknown: dict[str, None] = {}
+        if spec.initiator and spec.initiator not in names:
+            self.job.domain_warning = _unknown_text(spec.initiator)  # type: ignore[attr-defined]
+            unknown[spec.initiator] = None
+        for form, task in zip(tasks, spec.tasks, strict=False):
+            pforms = [f for f in form.parties.forms if not _deleted(f)]  # type: ignore[attr-defined]
+            for pform, party in zip(pforms, task.parties, strict=False):
+                domain = party.domain_id
+                if domain and jobspec.DNS_LABEL_RE.match(domain) and domain not in names:
+                    pform.domain_warning = _unknown_text(domain)
+                    unknown[domain] = None
+        if unknown:
+            shown = sorted(names)[:12]
+            message = _(
+                "%(domains)s: not found by the network poll on this connection (it knows "
+                "%(known)s). Kuscia accepts the job and then fails it if a party's domain "
+                "does not exist."
+            ) % {
+                "domains": ", ".join(list(unknown)[:12]),
+                "known": ", ".join(shown) + (" …" if len(names) > len(shown) else ""),
+            }
+            self.warnings.append((str(_("Party domains")), message))
 
     def problem_count(self) -> int:
         """How many errors the page shows (for the summary at the top)."""
@@ -359,6 +427,12 @@ def _add(form: forms.Form, field: str, message: str) -> None:
         form.add_error(None, message)
 
 
+def _unknown_text(domain: str) -> str:
+    return str(_("Not a domain the network poll has found on this connection: %(domain)s")) % {
+        "domain": domain
+    }
+
+
 def _label(path: str) -> str:
     """A warning's field in the reader's words: "Initiator", "Task 2: Task id"."""
     parts = path.split(".")
@@ -379,13 +453,30 @@ def existing_task_ids(connection: Connection) -> dict[str, str]:
     return Task.objects.live_ids(connection)
 
 
-def known_domains(connection: Connection | None) -> list[str]:
-    """Domains to offer for parties: the local domain and every party seen on the connection."""
+@dataclass(frozen=True)
+class KnownDomains:
+    """The domains the form suggests for parties and the initiator, and where they came from:
+    "inventory" (nodes the network poll found: the form warns about any other domain) or
+    "jobs" (the poll has stored no node yet: the local domain and parties of recent jobs,
+    suggestions only) or "" (no connection)."""
+
+    domains: list[str]
+    source: str = ""
+
+    @property
+    def checked(self) -> bool:
+        return self.source == "inventory"
+
+
+def known_domains(connection: Connection | None) -> KnownDomains:
     if connection is None:
-        return []
+        return KnownDomains([])
+    nodes = Node.objects.domain_ids(connection.pk)
+    if nodes:
+        return KnownDomains(nodes, "inventory")
     seen: set[str] = {connection.local_domain} if connection.local_domain else set()
     seen.update(Job.objects.recent_parties(connection))
-    return sorted(seen)
+    return KnownDomains(sorted(seen), "jobs")
 
 
 def apply_input_picks(config: str, picks: list[str]) -> str:
@@ -582,19 +673,21 @@ class PasteForm(forms.Form):
     connection = forms.CharField(required=False, max_length=64)
     request_json = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
-        label=_("CreateJob JSON"),
-        help_text=_("The body you would send with curl -d (snake_case or lowerCamelCase)."),
+        label=_("Job as JSON or YAML"),
+        help_text=_(
+            "A CreateJob body (what you would send with curl -d; snake_case or lowerCamelCase), "
+            "a QueryJob answer, or a KusciaJob (apiVersion, kind, metadata, spec) as in "
+            "Kuscia's docs."
+        ),
     )
 
     def clean_request_json(self) -> dict[str, Any]:
-        text = self.cleaned_data["request_json"]
         try:
-            value = inputs.loads_json(text)
-        except ValueError as exc:
+            body, notes = prefill.read_document(self.cleaned_data["request_json"])
+        except prefill.DocumentError as exc:
             raise forms.ValidationError(str(exc)) from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError(_("Expected a JSON object (the CreateJob body)."))
-        return value
+        self.notes = notes
+        return body
 
 
 class ActionForm(forms.Form):

@@ -41,6 +41,9 @@ QUANTITY_RE = re.compile(
 MAX_TASKS = 128
 MAX_PARALLELISM = 128
 MAX_DEPENDENCIES = 128
+# The form's own limits (Kuscia sets none): what a page can show and a person can check.
+MAX_PARTIES = 32
+MAX_CUSTOM_FIELDS = 32
 MAX_CUSTOM_KEY = 38
 MAX_CUSTOM_VALUE = 63
 MAX_ALIAS = 63
@@ -159,6 +162,14 @@ def _initiator(spec: JobSpec, local_domain: str) -> list[Problem]:
 
 def _custom_fields(fields: dict[str, str]) -> list[Problem]:
     out: list[Problem] = []
+    if len(fields) > MAX_CUSTOM_FIELDS:
+        out.append(
+            Problem(
+                f"custom_fields.{MAX_CUSTOM_FIELDS}.key",
+                _("At most %(max)d custom fields (%(count)d given).")
+                % {"max": MAX_CUSTOM_FIELDS, "count": len(fields)},
+            )
+        )
     for i, (key, value) in enumerate(fields.items()):
         if not key or len(key) > MAX_CUSTOM_KEY or not LABEL_RE.match(key):
             out.append(
@@ -244,6 +255,14 @@ def _task(i: int, task: TaskSpec, job_id: str, existing_tasks: dict[str, str]) -
             out.append(Problem(f"{at}.task_input_config", str(exc)))
     if not task.parties:
         out.append(Problem(f"{at}.parties", _("A task needs at least one party.")))
+    elif len(task.parties) > MAX_PARTIES:
+        out.append(
+            Problem(
+                f"{at}.parties",
+                _("At most %(max)d parties per task (%(count)d given).")
+                % {"max": MAX_PARTIES, "count": len(task.parties)},
+            )
+        )
     seen: set[tuple[str, str]] = set()
     for j, party in enumerate(task.parties):
         out += _party(f"{at}.parties.{j}", party)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,7 +26,8 @@ from jobs.models import Job
 from kuscia import types as kt
 from kuscia.errors import KusciaError
 from kuscia.wire import SpecError, spec_from_request, spec_to_request
-from operate import actions, forms
+from network.models import DataItem, NetworkSync
+from operate import actions, forms, jobspec, prefill
 from operate.job_templates import APP_IMAGE, TEMPLATES, get_template
 
 TEMPLATE = "operate/create.html"
@@ -39,6 +40,11 @@ def _page(request: HttpRequest, bundle: forms.JobCreateForms, **extra: Any) -> H
         "templates": TEMPLATES.values(),
         "domains": forms.known_domains(connection),
         "paste": extra.pop("paste", None) or forms.PasteForm(),
+        "limits": {
+            "tasks": jobspec.MAX_TASKS,
+            "parties": jobspec.MAX_PARTIES,
+            "custom_fields": jobspec.MAX_CUSTOM_FIELDS,
+        },
         **extra,
     }
     return render(request, TEMPLATE, context)
@@ -62,9 +68,12 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _create_get(request)
     data = request.POST.copy()
+    intent = request.POST.get("intent", "")
+    if intent == "unique-ids":
+        return _unique_ids(request, forms.JobCreateForms(data))
     earlier = actions.previous_attempt(data.get("submit_token", ""))
-    if earlier is not None and request.POST.get("intent") != "preview":
-        return _after_create(request, forms.JobCreateForms(data), earlier, data)
+    if earlier is not None and intent != "preview":
+        return _after_create(request, forms.JobCreateForms(data), earlier)
     bundle = forms.JobCreateForms(data)
     if not bundle.is_valid():
         if request.htmx and request.POST.get("intent") == "preview":
@@ -87,20 +96,32 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         spec=spec,
         key=bundle.job.cleaned_data["submit_token"],
     )
-    return _after_create(request, bundle, result, data)
+    return _after_create(request, bundle, result)
+
+
+def _unique_ids(request: HttpRequest, bundle: forms.JobCreateForms) -> HttpResponse:
+    """The form again with new ids for the clashing tasks (nothing is sent to Kuscia)."""
+    bundle.is_valid()
+    connection = bundle.connection
+    if connection is None or not bundle.data:
+        return _page(request, bundle)
+    data, renamed = prefill.unique_task_ids(bundle.data, forms.existing_task_ids(connection))
+    again = forms.JobCreateForms(data)
+    again.is_valid()
+    return _page(request, again, renamed=renamed)
 
 
 def _after_create(
     request: HttpRequest,
     bundle: forms.JobCreateForms,
     result: actions.ActionResult,
-    data: QueryDict,
 ) -> HttpResponse:
     if result.ok and result.job is not None:
         return redirect(_detail_url(result.job.connection.name, result.job.job_id, result))
     if result.duplicate and result.record.outcome == result.record.Outcome.PENDING:
         return _page(request, bundle, duplicate=result.record)
-    data["submit_token"] = forms.new_token()  # a corrected resubmit is a new attempt
+    if bundle.data is not None:  # a corrected resubmit is a new attempt
+        bundle.data["submit_token"] = forms.new_token()
     return _page(request, bundle, failure=result.record)
 
 
@@ -159,7 +180,13 @@ def paste(request: HttpRequest) -> HttpResponse:
         else:
             bundle = forms.JobCreateForms(_fresh_data_for(spec, connection))
             bundle.is_valid()  # show what is wrong before anything is sent
-            return _page(request, bundle, started_from=_("pasted JSON"), pasted=True)
+            return _page(
+                request,
+                bundle,
+                started_from=_("the pasted job"),
+                pasted=True,
+                notes=getattr(paste_form, "notes", []),
+            )
     bundle = forms.JobCreateForms(
         _fresh_data_for(
             kt.JobSpec(job_id="", initiator="", max_parallelism=1, tasks=()), connection
@@ -215,7 +242,15 @@ def domaindata_options(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"domain": domain, "items": [], "error": None}
     if connection is None or not domain:
         context["error"] = _("Choose a connection and type the party's domain first.")
-    else:
+        return render(request, f"{TEMPLATE}#ddoptions", context)
+    stored = DataItem.objects.ids_for_picker(connection.pk, domain)
+    if stored:  # the network app's inventory: no request to Kuscia
+        sync = NetworkSync.objects.for_pages(connection.name).first()
+        context["items"] = [{"domaindata_id": i, "type": t, "name": n} for i, t, n in stored]
+        context["source"] = "inventory"
+        context["taken"] = sync.last_inventory if sync is not None else None
+    else:  # nothing stored for this domain yet: ask Kuscia now
+        context["source"] = "live"
         try:
             with actions.client_for(connection) as client:
                 context["items"] = client.list_domaindata(domain)

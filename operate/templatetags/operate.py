@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.utils.functional import Promise
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditRecord
@@ -71,3 +73,19 @@ def action_result(context: template.Context, job: Any) -> AuditRecord | None:
     return AuditRecord.objects.filter(
         pk=pk, connection_id=job.connection_id, job_id=job.job_id
     ).first()
+
+
+@register.simple_tag
+def dependency_chips(tform: Any) -> str:
+    """The checkbox chips of a task's dependencies (one per other task's alias, chosen ones
+    checked), built here: a 128-task job has 128 x 127 of them, too many for a template loop."""
+    name = tform["dependencies"].html_name
+    chosen = {str(v) for v in (tform["dependencies"].value() or [])}
+    return format_html_join(
+        "",
+        '<label class="chip"><input type="checkbox" name="{}" value="{}"{}><span>{}</span></label>',
+        (
+            (name, value, mark_safe(" checked") if value in chosen else "", label)
+            for value, label in tform.fields["dependencies"].choices
+        ),
+    )

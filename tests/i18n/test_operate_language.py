@@ -44,6 +44,8 @@ DATA = {
     "Kubernetes", "kbps", "Mbps", "CPU", "job-best-effort-linear", "alice-table", "bob-table",
     "Running", "Failed", "Cancelled", "Succeeded", "Suspended", "job-1", "task-1", "local",
     "job-x", "job-psix", "snake_case", "lowerCamelCase",
+    # the paste box names the shapes it reads (Kuscia's and YAML's words); <noscript> the script
+    "YAML", "QueryJob", "KusciaJob", "apiVersion", "kind", "metadata", "spec", "JavaScript",
 }  # fmt: skip
 
 

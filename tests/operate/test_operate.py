@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import expect
 
 from audit.models import AuditRecord
-from connections.models import Connection
 from jobs.models import Job
 from kuscia import types as kt
 from tests.fixtures.celery import wait_for
@@ -25,21 +24,6 @@ SCREENS = Path(os.environ.get("KC_SCREENS_DIR", "/work/screens"))
 def shot(page, name: str) -> None:
     if SCREENS.is_dir():
         page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def world(kuscia_sim, celery_worker_factory, live_server):
-    conn = Connection.objects.create(
-        name="sim", url=kuscia_sim.url, cert_dir=str(kuscia_sim.cert_dir)
-    )
-    worker = celery_worker_factory(concurrency=2)
-    return conn, kuscia_sim, worker
-
-
-@pytest.fixture
-def operator_page(browser_page, live_server, login_as):
-    login_as(browser_page, live_server, make_user("olga", "operator"))
-    return browser_page
 
 
 def _state(page) -> str:
@@ -86,11 +70,11 @@ def test_broken_dependency_is_a_field_error(world, operator_page, live_server):
     psi_alias = page.locator("#id_tasks-0-alias")
     old = psi_alias.input_value()
     psi_alias.fill("renamed-psi")
-    # the split task still depends on the old alias, now flagged in the select
-    option = page.locator("#id_tasks-1-dependencies option", has_text=old)
-    assert "(no such task)" in option.inner_text()
+    # the split task still depends on the old alias, now flagged on its chip
+    chip = page.locator("#id_tasks-1-dependencies label.chip", has_text=old)
+    expect(chip).to_contain_text("(no such task)")
     page.get_by_role("button", name="Create job").click()
-    error = page.locator(".fld.has-error", has=page.locator("#id_tasks-1-dependencies"))
+    error = page.locator("fieldset#id_tasks-1-dependencies.has-error")
     assert "names no task alias" in error.inner_text()
     shot(page, "create-broken-dependency")
     assert sim.world.jobs == {}
@@ -208,7 +192,8 @@ def test_add_task_party_and_pick_input_data_in_the_page(world, operator_page, li
     page.locator("#id_tasks-2-alias").fill("extra")
     # the new task's dependency list offers the other aliases (kept in step by operate.js)
     psi = page.locator("#id_tasks-0-alias").input_value()
-    page.locator("#id_tasks-2-dependencies").select_option(psi)
+    page.locator("#id_tasks-2-dependencies label.chip", has_text=psi).click()
+    expect(page.locator("#id_tasks-2-dependencies [data-deps-chosen]")).to_contain_text(psi)
     page.locator("#id_tasks-2-parties-0-domain_id").fill("alice")
     page.locator("#id_tasks-2-parties-1-DELETE").check()
     page.locator("[data-domaindata='tasks-2-parties-0']").click()
