@@ -78,7 +78,10 @@ def test_the_section_draws_svg_with_a_text_equivalent() -> None:
     conn = make_connection("local")
     make_job(conn, "ok-1", state=kt.SUCCEEDED, created_ago=3 * 3600, changed_ago=2 * 3600)
     make_job(conn, "bad-1", state=kt.FAILED, created_ago=3 * 3600, changed_ago=3000)
-    html = render_to_string("jobs/_trends.html", {"stats": stats.refresh()})
+    from django.utils import translation
+
+    with translation.override("en"):  # (a request of an earlier test may leave another active)
+        html = render_to_string("jobs/_trends.html", {"stats": stats.refresh()})
     assert html.count('<svg class="trend"') == 2 and html.count('role="img"') == 2
     assert '<desc id="trend-hours-d">In all: 2 started, 1 succeeded, 1 failed.</desc>' in html
     assert html.count('<rect class="tr-failed"') == 24 + 30
