@@ -136,7 +136,7 @@ def devserver_env(var_dir: Path, web_port: int, sim_port: int, **extra: str) -> 
     """The environment of a `make run` under test: its own var dir and ports, none of the
     service URLs the test run itself uses (so the embedded defaults are what runs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
-    for name in ("KUSCIA_API_URL", "PROMETHEUS_MULTIPROC_DIR"):
+    for name in ("KUSCIA_API_URL", "KUSCIA_DEFAULT_CONNECTION", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
     env.update(
         KC_VAR_DIR=str(var_dir),

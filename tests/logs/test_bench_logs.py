@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ def test_bench_logs_small(transactional_db: Any, capsys: pytest.CaptureFixture[s
     spec = importlib.util.spec_from_file_location("bench_logs", BENCH)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    saved = dict(os.environ)
+    try:  # the script sets its own environment at import (KUSCIA_DEFAULT_CONNECTION=0...)
+        spec.loader.exec_module(bench)
+    finally:  # ... which must not leak into the tests after this one (or their subprocesses)
+        os.environ.clear()
+        os.environ.update(saved)
     args = argparse.Namespace(jobs=2, mb=0.2, parallel=4, log_mb=1.0, runs=3)
     figures = bench.run(args)
     print(figures)
