@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -43,7 +43,6 @@ from jobs.querysets import (
 from jobs.templatetags.kc import (
     human_seconds,
     request_sync_health,
-    stamp,
     sync_indicator_context,
 )
 from kuscia import types as kt
@@ -338,10 +337,8 @@ def _gantt(
         )
         for row, (task, index, s, e) in enumerate(spans)
     ]
-    caption = gettext("From %(start)s, %(took)s in all (from recorded transitions).") % {
-        "start": stamp(lo),
-        "took": human_seconds(total),
-    }
+    # The caption is worded in the template, where the start gets its zone (kc_time's |when).
+    caption = {"start": lo, "took": human_seconds(total)}
     return {"bars": bars, "height": len(bars) * 22 + 8, "caption": caption}
 
 

@@ -217,3 +217,11 @@ def test_a_page_from_before_the_parts_had_urls_is_reloaded(client_in, pages_conn
     assert "HX-Request" in old["Vary"]
     page = client_in.get(detail_url(job))
     assert page.status_code == 200 and "HX-Refresh" not in page
+
+
+def test_the_timeline_caption_names_the_zone_of_its_start(client_in, pages_connection):
+    job = make_job(pages_connection, "job-zone", tasks=2)
+    page = client_in.get(detail_url(job)).content.decode()
+    caption = part(page, 'id="gantt-caption"', "</p>")
+    assert " hidden" not in caption.split(">")[0] and "<time datetime=" in caption
+    assert re.search(r"\d\d:\d\d:\d\d UTC", caption), caption
