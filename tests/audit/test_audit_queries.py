@@ -15,9 +15,10 @@ pytestmark = pytest.mark.django_db
 
 # session, user, groups (role), sync indicator, then the page's own reads
 AUDIT_QUERIES = 6  # + COUNT(*) and the page of records (connection joined)
-# + default connection, its task ids, the form's connection (validation), its parties, the sync
-# indicator's connections, and the enabled connections listed twice (job form and paste form)
-CREATE_QUERIES = 10
+# + default connection, its task ids, the form's connection (validation), the domains the network
+# poll found on it (the party suggestions), its parties, the sync indicator's connections, and the
+# enabled connections listed twice (job form and paste form)
+CREATE_QUERIES = 11
 
 
 @pytest.fixture

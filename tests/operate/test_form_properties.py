@@ -309,7 +309,7 @@ def test_create_form_up_to_its_limits_from_the_rendered_page(form_world, caplog,
         hostile = data.draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
         flat = as_data(fields)
         for name in hostile:
-            flat.setlist(name, [data.draw(values(""), label=name)])
+            flat.setlist(name, data.draw(values(""), label=name))  # one or two values
         fits = len(fields) < django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS - 1
         if not fits or data.draw(st.booleans(), label="packed"):
             flat = rows.packed(flat)
