@@ -116,7 +116,7 @@ def test_data_pages_at_375_and_1440(world, signed_in, live_server):
         assert overflow(page) <= 0, f"sideways scroll at {width}px"
         page.screenshot(path=str(SCREENS / f"data-{width}.png"), full_page=True)
         page.select_option("select[name=domain]", "alice")
-        page.fill("input[name=q]", "psi")
+        page.fill("form.filters input[name=q]", "psi")  # (the header has a search box too)
         page.click("form.filters button[type=submit]")
         page.wait_for_url("**/data/?*")
         assert "domain=alice" in page.url and "q=psi" in page.url
