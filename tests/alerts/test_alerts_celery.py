@@ -176,7 +176,10 @@ def test_a_worker_killed_while_sending_never_sends_twice(
     path = provisioning(tmp_path, receiver)
     receiver.script("/hook", Step(block=True))
     env = worker_env(path, KC_ALERTS_HTTP_TIMEOUT="30")  # the request outlives the worker
-    worker = celery_worker_factory(**env)
+    # Two processes: the watch holds one, so the two channels' deliveries go one after the other.
+    # With three, the other channel's call could be in flight when the worker dies, and then
+    # (rightly) never be sent again: the lost-before-sending path below would not be tested.
+    worker = celery_worker_factory(concurrency=2, **env)
     wait_for(watching, 30, what="the watch connected")
     sim.world.create_job(failing_job("job-k", times=5))
     assert receiver.arrivals["/hook"].wait(40), "the webhook call never arrived"
