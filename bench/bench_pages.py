@@ -289,24 +289,32 @@ def status_reply(job: Job) -> dict[str, object]:
     }
 
 
-# (case, query, group that must have a hit in the answer (None: nothing may be found))
-SEARCH_QUERIES = [
-    ("search, exact job id", "job-0042424", "sg-jobs"),
-    ("search, part of a job id", "0042", "sg-jobs"),
-    ("search, task id prefix", "job-0004242-t1", "sg-tasks"),
-    ("search, pod name", "job-0004242-t1-0", "sg-tasks"),
-    ("search, alias (in every job)", "t1", "sg-tasks"),
-    ("search, party", "carol", "sg-parties"),
-    ("search, data id part", "table-0042", "sg-data"),
-    ("search, nothing found", "zz-nothing", None),
-]
-SEARCHES = [(name, f"/search/?q={q}", {}) for name, q, _ in SEARCH_QUERIES]
-SEARCHES.append(("search fragment (typing)", "/search/?q=job-00424", {"HTTP_HX_REQUEST": "true"}))
+def search_queries(n: int) -> list[tuple[str, str, str | None]]:
+    """(case, query, group that must have a hit in the answer (None: nothing may be found)):
+    ids of jobs that exist at this size (job-0042424 and job-0004242 at 100,000 jobs)."""
+    big, small = f"{min(42424, n - 1):07d}", f"{min(4242, n // 2):07d}"
+    return [
+        ("search, exact job id", f"job-{big}", "sg-jobs"),
+        ("search, part of a job id", big[:4], "sg-jobs"),
+        ("search, task id prefix", f"job-{small}-t1", "sg-tasks"),
+        ("search, pod name", f"job-{small}-t1-0", "sg-tasks"),
+        ("search, alias (in every job)", "t1", "sg-tasks"),
+        ("search, party", "carol", "sg-parties"),
+        ("search, data id part", "table-0042", "sg-data"),
+        ("search, nothing found", "zz-nothing", None),
+    ]
 
 
-def check_searches(client: Client) -> None:
+def searches(n: int) -> list[tuple[str, str, dict[str, str]]]:
+    cases = [(name, f"/search/?q={q}", {}) for name, q, _ in search_queries(n)]
+    typing = f"job-{min(42424, n - 1):07d}"[:9]  # job-00424 at 100,000 jobs
+    cases.append(("search fragment (typing)", f"/search/?q={typing}", {"HTTP_HX_REQUEST": "true"}))
+    return cases
+
+
+def check_searches(client: Client, n: int) -> None:
     """Preconditions: each search finds what the data implies (else its time means nothing)."""
-    for name, q, group in SEARCH_QUERIES:
+    for name, q, group in search_queries(n):
         html = client.get(f"/search/?q={q}").content.decode()
         if group is None:
             assert "search-hit" not in html, name
@@ -398,7 +406,7 @@ def main() -> None:
         ("task fragment", "/jobs/node-1/job-0000001/tasks/job-0000001-t64/", hx),
         ("history, 128 tasks (opened)", "/jobs/node-1/job-0000001/history/", hx),
         ("raw reply, 128 tasks (opened)", "/jobs/node-1/job-0000001/raw/", hx),
-        *SEARCHES,
+        *searches(args.jobs),
     ]
     # The overview reads the JobStats row that beat recounts every KC_STATS_SECONDS: time that
     # recount (off the request path) and leave a fresh row for the pages.
@@ -409,7 +417,7 @@ def main() -> None:
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["*"]):
         client = Client()
         client.force_login(user)
-        check_searches(client)
+        check_searches(client, args.jobs)
         print(f"{'case':32} {'median ms':>10} {'p95 ms':>8} {'KB':>7} status")
         for name, url, extra in cases:
             if args.only and not any(word in name for word in args.only.split(",")):
