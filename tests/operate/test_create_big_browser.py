@@ -75,6 +75,13 @@ def test_a_128_task_job_built_in_the_form_runs_to_succeeded_and_runs_again(
     page.wait_for_url(re.compile(r"/jobs/sim/big-form/"))
     assert "big-form" in sim.world.jobs
     wait_for(lambda: _state(page) == kt.SUCCEEDED, timeout=240, what="the job to succeed")
+    # (once, in CI, the row read just after the page showed Succeeded still said Running: wait
+    # for the row too; it must settle on Succeeded)
+    wait_for(
+        lambda: Job.objects.get(job_id="big-form").state == kt.SUCCEEDED,
+        timeout=60,
+        what="the job row Succeeded",
+    )
     job = Job.objects.get(job_id="big-form")
     assert job.state == kt.SUCCEEDED and job.tasks.count() == N
     assert sorted(job.tasks.get(alias=f"bf-{N - 1}").dependencies) == ["bf-0", "bf-1", "bf-2"]
