@@ -18,7 +18,7 @@ import httpx
 
 from kuscia import wire
 from kuscia.errors import KusciaError, KusciaMalformed
-from kuscia.stream import ObjectDecoder, _interrupt
+from kuscia.stream import ClosableStream, ObjectDecoder
 
 ROUTE = "/api/v1/log/task/query"
 APP_IMAGE_ROUTE = "/api/v1/appimage/query"
@@ -36,7 +36,7 @@ def chunk_lines(obj: dict[str, object]) -> list[str]:
     return log.split("\n")
 
 
-class TaskLogStream:
+class TaskLogStream(ClosableStream):
     """Iterate to get lists of lines (one list per object). `close()` ends it from anywhere.
 
     objects: objects received so far; bytes_read: body bytes received so far.
@@ -58,19 +58,6 @@ class TaskLogStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def close(self) -> None:
-        """Stop reading; safe to call from another thread while one is iterating."""
-        self._closed = True
-        response = self._response
-        if response is not None:
-            _interrupt(response)
-            response.close()
-            self._response = None
 
     def __iter__(self) -> Iterator[list[str]]:
         if self._closed:

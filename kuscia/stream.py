@@ -129,7 +129,28 @@ OpenFn = Callable[[], httpx.Response]
 MapFn = Callable[[BaseException, str], KusciaError]
 
 
-class WatchStream:
+class ClosableStream:
+    """What a streaming response shares: `close()` from any thread interrupts a blocked read,
+    and `closed` says so. Subclasses set `self._response` while a connection is open."""
+
+    _response: httpx.Response | None = None
+    _closed = False
+
+    def close(self) -> None:
+        """Stop the stream; safe to call from another thread while one is iterating."""
+        self._closed = True
+        response = self._response
+        if response is not None:
+            _interrupt(response)
+            response.close()
+            self._response = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class WatchStream(ClosableStream):
     """Iterate to get WatchEvents (never heartbeats). Close it (or use `with`) when done.
 
     last_activity: time.monotonic() of the last object received, heartbeats included.
@@ -166,19 +187,6 @@ class WatchStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def close(self) -> None:
-        """Stop the stream; safe to call from another thread while one is iterating."""
-        self._closed = True
-        response = self._response
-        if response is not None:
-            _interrupt(response)
-            response.close()
-            self._response = None
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def seconds_since_activity(self) -> float:
         return time.monotonic() - self.last_activity
